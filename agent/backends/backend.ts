@@ -1,0 +1,55 @@
+// The contract every backend implements. A backend answers for one secret reference at a time and says
+// *how* it failed, because the chain treats "not found", "denied" and "unavailable" differently (DESIGN §5).
+
+/** What a template or command asks for: one value (`a/b/key`) or every key of a secret (`a/b`). */
+export interface SecretRef {
+  readonly kind: 'value' | 'map';
+  /** Slash-separated, no leading or trailing slash: `exchange/binance/api_key` or `exchange/binance`. */
+  readonly path: string;
+}
+
+export type SecretData = string | Readonly<Record<string, string>>;
+
+export type Outcome =
+  | { readonly status: 'found'; readonly data: SecretData; readonly version?: string }
+  | { readonly status: 'not_found'; readonly reason?: string }
+  | { readonly status: 'denied'; readonly reason: string }
+  | { readonly status: 'unavailable'; readonly reason: string };
+
+export type BackendName = 'vault' | 'aws' | 'file' | 'env';
+
+export interface Backend {
+  readonly name: BackendName;
+  /** Fetch one reference. Never throws for a classified failure: it returns the outcome. */
+  fetch(ref: SecretRef): Promise<Outcome>;
+  /** Fetch many references at once when the backend can batch (AWS); outcomes keyed by `refKey(ref)`. */
+  fetchMany?(refs: readonly SecretRef[]): Promise<Map<string, Outcome>>;
+  /** Cheap reachability probe for `health` and the library's `isAvailable()`. */
+  isAvailable(): Promise<boolean>;
+  /** Release sockets and timers. */
+  close?(): Promise<void>;
+}
+
+/** The identity of a reference: its map key and its log label (`value:exchange/binance/api_key`). */
+export function refKey(ref: SecretRef): string {
+  return `${ref.kind}:${ref.path}`;
+}
+
+/** Split `a/b/key` into the secret `a/b` and the key `key`; a one-segment path has an empty secret. */
+export function splitPath(path: string): { secret: string; key: string } {
+  const cut = path.lastIndexOf('/');
+  return cut === -1 ? { secret: '', key: path } : { secret: path.slice(0, cut), key: path.slice(cut + 1) };
+}
+
+const segment = /^[A-Za-z0-9_.-]+$/;
+
+/** Why `path` is not a valid secret path, or undefined when it is. Paths never contain `..`, empty segments or spaces. */
+export function invalidPathReason(path: string): string | undefined {
+  if (path === '') return 'the path is empty';
+  for (const part of path.split('/')) {
+    if (part === '' ) return 'the path has an empty segment (leading, trailing or double "/")';
+    if (part === '.' || part === '..') return 'the path has a "." or ".." segment';
+    if (!segment.test(part)) return `the segment "${part}" has characters other than letters, digits, "_", "." and "-"`;
+  }
+  return undefined;
+}

@@ -1,0 +1,55 @@
+// One error class and one registry of stable codes. Operators and library users branch on `code`;
+// docs/errors.md documents every code and a test keeps the two in sync.
+
+/** Every error code the agent can raise, with the exit code a command ends with and a one-line meaning. */
+export const errorCodes = {
+  ERR_USAGE: { exit: 2, summary: 'bad command-line usage: unknown command, flag or argument' },
+  ERR_CONFIG_INVALID: { exit: 78, summary: 'the configuration failed validation; every problem is listed' },
+  ERR_CONFIG_FILE: { exit: 78, summary: 'the configuration file could not be read or parsed' },
+  ERR_TEMPLATE_DIR: { exit: 78, summary: 'the templates directory is missing, unreadable or holds no *.hbs file' },
+  ERR_TEMPLATE_FRONT_MATTER: { exit: 1, summary: 'a template\'s YAML front matter is malformed or has an invalid key' },
+  ERR_TEMPLATE_PARSE: { exit: 1, summary: 'a template is not valid Handlebars (file and line named)' },
+  ERR_TEMPLATE_DYNAMIC_PATH: { exit: 1, summary: 'a secret path in a template is not a string literal, so it cannot be known before rendering' },
+  ERR_TEMPLATE_RENDER: { exit: 1, summary: 'a template failed while rendering (file, line and cause named)' },
+  ERR_DESTINATION: { exit: 1, summary: 'a destination resolves outside the output directory, is a symlink, or collides with another template' },
+  ERR_ENCODE_REFUSED: { exit: 1, summary: 'a value cannot be written exactly in the template\'s format; nothing is written' },
+  ERR_OUTPUT_INVALID: { exit: 1, summary: 'rendered output does not parse back to what the template wrote; nothing is written' },
+  ERR_SECRET_NOT_FOUND: { exit: 1, summary: 'no backend holds the secret path or key' },
+  ERR_SECRET_DENIED: { exit: 1, summary: 'a backend refused access to a secret path; no fallback is tried' },
+  ERR_BACKEND_UNAVAILABLE: { exit: 1, summary: 'a backend could not be reached or could not answer' },
+  ERR_BACKEND_DATA: { exit: 1, summary: 'a backend holds data of the wrong shape at a path (a map where a value was expected, or the reverse)' },
+  ERR_OUTPUT_NOT_TMPFS: { exit: 1, summary: 'requireTmpfs is set and the output directory is not on tmpfs or ramfs' },
+  ERR_WRITE: { exit: 1, summary: 'an output file could not be written; the previous file is untouched' },
+} as const;
+
+export type ErrorCode = keyof typeof errorCodes;
+
+export interface AgentErrorOptions {
+  /** The underlying error; kept for debugging, its message must already be free of secret values. */
+  cause?: unknown;
+  /** Facts about the failure (template, line, path, key, backend) for structured logs. Never a secret value. */
+  details?: Record<string, string | number | boolean | undefined>;
+}
+
+/** The one error class of the agent: a stable `code`, a message that names what failed, never a value. */
+export class AgentError extends Error {
+  override name = 'AgentError' as const;
+  readonly code: ErrorCode;
+  readonly details: Record<string, string | number | boolean | undefined>;
+
+  constructor(code: ErrorCode, message: string, options: AgentErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.code = code;
+    this.details = options.details ?? {};
+  }
+
+  /** The process exit code for a command that ends with this error (DESIGN §2). */
+  get exitCode(): number {
+    return errorCodes[this.code].exit;
+  }
+}
+
+/** True when `error` is an AgentError, optionally with one of the given codes. */
+export function isAgentError(error: unknown, ...codes: ErrorCode[]): error is AgentError {
+  return error instanceof AgentError && (codes.length === 0 || codes.includes(error.code));
+}
