@@ -1,0 +1,46 @@
+// `secrets-agent check`: validate the configuration and every template, and list each template's
+// dependencies, without fetching or writing anything (DESIGN §2). The listing is the command's result,
+// so it goes to stdout; exit 1 when any template has a problem.
+import type { AgentError } from '../errors.js';
+import type { Dependency } from '../template/ast.js';
+import type { Template } from '../template/load.js';
+import type { CommandContext } from './context.js';
+import { loadConfiguredTemplates } from './context.js';
+import { crossTemplateProblems } from './problems.js';
+
+/** Returns the exit code. */
+export async function checkCommand(context: CommandContext): Promise<number> {
+  const loaded = await loadConfiguredTemplates(context);
+  const problems = crossTemplateProblems(loaded.templates, context.config);
+  const out = context.io.stdout;
+  const unique = new Set<string>();
+  let count = 0;
+  for (const template of loaded.templates) {
+    out.write(`${describeTemplate(template)}\n`);
+    for (const dep of template.dependencies) {
+      count++;
+      if (dep.helper !== 'env') unique.add(`${dep.helper === 'secret' ? 'value' : 'map'}:${dep.path}`);
+      out.write(`  ${describeDependency(dep)}\n`);
+    }
+    if (template.dependencies.length === 0) out.write('  (no dependencies)\n');
+    const problem = problems.get(template.name);
+    if (problem) out.write(`  problem: ${problem.message}\n`);
+  }
+  const errors: AgentError[] = [...loaded.errors, ...problems.values()];
+  for (const error of loaded.errors) out.write(`problem: ${error.message}\n`);
+  const total = loaded.templates.length + loaded.errors.length;
+  out.write(`${total} templates, ${count} dependencies (${unique.size} unique secret paths), ${errors.length} problems\n`);
+  return errors.length > 0 ? 1 : 0;
+}
+
+function describeTemplate(template: Template): string {
+  const mode = template.mode.toString(8).padStart(4, '0');
+  const pinned = template.backend === undefined ? '' : `, backend ${template.backend}`;
+  const notify = template.notify.length === 0 ? '' : `, notify ${template.notify.join(',')}`;
+  return `${template.name} -> ${template.destination} (${template.format}, mode ${mode}${pinned}${notify})`;
+}
+
+function describeDependency(dep: Dependency): string {
+  const flags = [dep.backend === undefined ? '' : `backend=${dep.backend}`, dep.hasDefault ? 'default' : ''].filter(Boolean);
+  return `${dep.helper.padEnd(8)} ${dep.path}${flags.length > 0 ? ` [${flags.join(', ')}]` : ''}  (line ${dep.line})`;
+}

@@ -1,0 +1,75 @@
+// What every command starts from: the merged configuration, a logger, and (for commands that need them)
+// the prepared templates and the chain of backends. Commands never read argv or process.env themselves.
+import { mkdir } from 'node:fs/promises';
+import { createChain } from '../backends/create.js';
+import { loadConfig } from '../config/load.js';
+import type { ConfigFlags } from '../config/load.js';
+import type { Config } from '../config/schema.js';
+import { createLogger } from '../log/logger.js';
+import type { Logger } from '../log/logger.js';
+import { SecretStore } from '../store/store.js';
+import { loadTemplates } from '../template/load.js';
+import type { LoadResult } from '../template/load.js';
+import { assertOutputFilesystem } from '../write/filesystem.js';
+
+/** The outside world as a command sees it; tests pass their own. */
+export interface CommandIo {
+  readonly argv: readonly string[];
+  readonly env: Readonly<Record<string, string | undefined>>;
+  readonly cwd: string;
+  readonly stdout: NodeJS.WritableStream;
+  readonly stderr: NodeJS.WritableStream;
+  /** Where log lines go; fd 2 by default. */
+  readonly logStream?: NodeJS.WritableStream;
+}
+
+/** The flags every command accepts (DESIGN §2: "every command takes --config FILE and the same flags"). */
+export interface CommonFlags {
+  config?: string;
+  templates?: string;
+  output?: string;
+  backend?: string;
+  logLevel?: string;
+}
+
+export interface CommandContext {
+  readonly config: Config;
+  readonly log: Logger;
+  readonly io: CommandIo;
+}
+
+/** Load the configuration (file < env < flags) and make the logger it asks for. */
+export async function createContext(io: CommandIo, flags: CommonFlags): Promise<CommandContext> {
+  const configFlags: ConfigFlags = {
+    ...(flags.templates === undefined ? {} : { templates: flags.templates }),
+    ...(flags.output === undefined ? {} : { output: flags.output }),
+    ...(flags.backend === undefined ? {} : { backend: flags.backend }),
+    ...(flags.logLevel === undefined ? {} : { logLevel: flags.logLevel }),
+  };
+  const config = await loadConfig({ file: flags.config, env: io.env, flags: configFlags, cwd: io.cwd });
+  const log = createLogger({ level: config.log.level, format: config.log.format, ...(io.logStream ? { stream: io.logStream } : {}) });
+  return { config, log, io };
+}
+
+/** The chain of configured backends behind one store; warns about configured backends this build lacks. */
+export function createStore(context: CommandContext): SecretStore {
+  const { backends, skipped } = createChain(context.config, context.io.env);
+  const log = context.log.child({ component: 'store' });
+  for (const name of skipped) log.warn({ backend: name }, `${name} is configured but not supported by this version; it is left out of the chain`);
+  return new SecretStore({
+    chain: backends,
+    events: { onUnavailable: (event) => log.warn(event, `${event.backend} backend unavailable for "${event.path}"; trying the next backend`) },
+  });
+}
+
+/** Templates of the configured directory; a template that fails to prepare is reported, not fatal. */
+export async function loadConfiguredTemplates(context: CommandContext): Promise<LoadResult> {
+  return loadTemplates(context.config.templates);
+}
+
+/** Create the output directory when missing and warn (or refuse, with requireTmpfs) when it is on disk. */
+export async function prepareOutput(context: CommandContext): Promise<void> {
+  await mkdir(context.config.output, { recursive: true, mode: 0o700 });
+  const { warning } = await assertOutputFilesystem(context.config.output, context.config.requireTmpfs);
+  if (warning !== undefined) context.log.child({ component: 'write' }).warn({ output: context.config.output }, warning);
+}

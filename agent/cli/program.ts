@@ -1,0 +1,63 @@
+// The command table: commander parses argv, every command gets the same common flags, and every outcome
+// becomes one of the exit codes of DESIGN §2 (0 ok, 1 failure, 2 usage, 78 configuration).
+import { Command, CommanderError, Option } from 'commander';
+import { AgentError } from '../errors.js';
+import { version } from '../version.js';
+import { checkCommand } from './check.js';
+import type { CommandContext, CommandIo, CommonFlags } from './context.js';
+import { createContext } from './context.js';
+import { onceCommand } from './once.js';
+
+type Action = (context: CommandContext) => Promise<number>;
+
+/** Run the CLI for `io.argv` (without node and the script) and return the exit code; never exits itself. */
+export async function runCli(io: CommandIo): Promise<number> {
+  let exitCode = 0;
+  const program = new Command('secrets-agent')
+    .description('Render secrets from Vault, AWS Secrets Manager, a file or the environment into files, and keep them fresh.')
+    .exitOverride()
+    .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
+    .showHelpAfterError('(run secrets-agent --help for usage)')
+    .allowExcessArguments(false);
+
+  const command = (name: string, description: string, action: Action): Command =>
+    withCommonFlags(program.command(name).description(description).allowExcessArguments(false)).action(async (flags: CommonFlags) => {
+      exitCode = await action(await createContext(io, flags));
+    });
+
+  command('once', 'render every template once, write the files that changed, and exit (0 all written, 1 any failed)', onceCommand);
+  command('check', 'validate the configuration and every template and list each template\'s dependencies; writes nothing', checkCommand);
+  program.command('version').description('print the version').action(() => {
+    io.stdout.write(`${version}\n`);
+  });
+
+  try {
+    await program.parseAsync([...io.argv], { from: 'user' });
+    return exitCode;
+  } catch (error) {
+    return reportFailure(error, io);
+  }
+}
+
+function withCommonFlags(command: Command): Command {
+  return command
+    .addOption(new Option('-c, --config <file>', 'configuration file, YAML or JSON (env SECRETS_AGENT_CONFIG)'))
+    .addOption(new Option('--templates <dir>', 'directory of *.hbs templates (env SECRETS_AGENT_TEMPLATES)'))
+    .addOption(new Option('--output <dir>', 'directory the files are written to (env SECRETS_AGENT_OUTPUT)'))
+    .addOption(new Option('--backend <name>', 'force one backend instead of the chain (env SECRETS_AGENT_BACKEND)').choices(['auto', 'vault', 'aws', 'file', 'env']))
+    .addOption(new Option('--log-level <level>', 'log level (env SECRETS_AGENT_LOG_LEVEL)').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']));
+}
+
+/** Usage errors exit 2; AgentErrors exit with their code's status; anything else is a bug and exits 1. */
+function reportFailure(error: unknown, io: CommandIo): number {
+  if (error instanceof CommanderError) {
+    // --help and --version end through exitOverride with status 0; the text is already printed.
+    return error.exitCode === 0 ? 0 : 2;
+  }
+  if (error instanceof AgentError) {
+    io.stderr.write(`secrets-agent: ${error.message}\n`);
+    return error.exitCode;
+  }
+  io.stderr.write(`secrets-agent: unexpected error: ${(error as Error).stack ?? String(error)}\n`);
+  return 1;
+}

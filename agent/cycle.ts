@@ -1,0 +1,85 @@
+// One render cycle: every dependency of every template fetched once, each template rendered and
+// validated, each changed file written atomically. A failing template never touches its file and never
+// stops the others (DESIGN §4, §6).
+import type { BackendName, SecretRef } from './backends/backend.js';
+import { AgentError } from './errors.js';
+import { requestKey } from './store/store.js';
+import type { Resolution, SecretRequest, SecretStore } from './store/store.js';
+import type { Lookup } from './template/engine.js';
+import type { Template } from './template/load.js';
+import { renderTemplate } from './template/render.js';
+import { writeFileAtomic } from './write/atomic.js';
+import { assertSafeTarget, resolveDestination } from './write/destination.js';
+
+export type TemplateOutcome = 'written' | 'unchanged' | 'rendered' | 'failed';
+
+export interface TemplateResult {
+  readonly template: Template;
+  readonly outcome: TemplateOutcome;
+  /** Absolute path of the destination, when it could be resolved. */
+  readonly path?: string;
+  readonly error?: AgentError;
+  /** The rendered text, kept only when the cycle does not write (dry runs). */
+  readonly content?: string;
+}
+
+export interface CycleOptions {
+  readonly templates: readonly Template[];
+  readonly store: SecretStore;
+  readonly output: string;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** false: render and validate only (check --diff, tests). */
+  readonly write: boolean;
+}
+
+export interface CycleReport {
+  readonly results: TemplateResult[];
+  readonly resolutions: Map<string, Resolution>;
+}
+
+/** The store requests behind a template's dependencies; `env` helpers read the process and need none. */
+export function requestsOf(template: Template): SecretRequest[] {
+  return template.dependencies
+    .filter((dep) => dep.helper !== 'env')
+    .map((dep) => ({
+      ref: { kind: dep.helper === 'secret' ? 'value' : 'map', path: dep.path } as SecretRef,
+      backend: dep.backend ?? template.backend,
+    }));
+}
+
+/** Fetch, render, validate and (optionally) write every template once. */
+export async function runCycle(options: CycleOptions): Promise<CycleReport> {
+  const resolutions = await options.store.resolveAll(options.templates.flatMap(requestsOf));
+  const lookup = (ref: SecretRef, backend: BackendName | undefined): Lookup =>
+    resolutions.get(requestKey({ ref, backend })) ?? {
+      status: 'failed',
+      error: new AgentError('ERR_TEMPLATE_RENDER', `"${ref.path}" was not among the template's known dependencies`),
+    };
+  const results: TemplateResult[] = [];
+  for (const template of options.templates) {
+    results.push(await renderOne(template, options, lookup));
+  }
+  return { results, resolutions };
+}
+
+async function renderOne(template: Template, options: CycleOptions, lookup: (ref: SecretRef, backend: BackendName | undefined) => Lookup): Promise<TemplateResult> {
+  let path: string | undefined;
+  try {
+    path = resolveDestination(options.output, template.destination);
+    const content = renderTemplate(template, { lookup, env: options.env });
+    if (!options.write) return { template, outcome: 'rendered', path, content };
+    const target = await assertSafeTarget(options.output, path);
+    const { changed } = await writeFileAtomic({ path: target, content, mode: template.mode, ...owner(template) });
+    return { template, outcome: changed ? 'written' : 'unchanged', path };
+  } catch (error) {
+    const failure = error instanceof AgentError ? error : new AgentError('ERR_WRITE', `${template.file}: ${(error as Error).message}`, { cause: error });
+    return { template, outcome: 'failed', error: failure, ...(path === undefined ? {} : { path }) };
+  }
+}
+
+function owner(template: Template): { uid?: number; gid?: number } {
+  return {
+    ...(template.uid === undefined ? {} : { uid: template.uid }),
+    ...(template.gid === undefined ? {} : { gid: template.gid }),
+  };
+}

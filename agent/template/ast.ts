@@ -1,0 +1,171 @@
+// One walk over a parsed template does three things before anything is fetched: refuse constructs we do
+// not support (partials, decorators, unknown helpers), read the static dependencies (secret paths must
+// be string literals), and rewrite every escaped `{{x}}` into `{{__enc x "label"}}` so the value goes
+// through the format's encoder instead of Handlebars' HTML escaping (DESIGN §4).
+import { invalidPathReason } from '../backends/backend.js';
+import type { BackendName } from '../backends/backend.js';
+import { AgentError } from '../errors.js';
+
+export type DependencyHelper = 'secret' | 'secrets' | 'exchange' | 'env';
+
+/** A secret (or environment variable) a template reads, known before rendering. */
+export interface Dependency {
+  readonly helper: DependencyHelper;
+  /** The secret path (`exchange/binance/api_key`), the exchange's path (`exchange/binance`), or the variable name. */
+  readonly path: string;
+  readonly backend?: BackendName | undefined;
+  readonly hasDefault: boolean;
+  /** The template file's line. */
+  readonly line: number;
+}
+
+export const ENCODE_HELPER = '__enc';
+const dependencyHelpers: ReadonlySet<string> = new Set(['secret', 'secrets', 'exchange', 'env']);
+const builtinHelpers = ['if', 'unless', 'each', 'with', 'lookup'] as const;
+const backendNames: ReadonlySet<string> = new Set(['vault', 'aws', 'file', 'env']);
+
+interface WalkContext {
+  readonly file: string;
+  readonly lineOffset: number;
+  readonly helpers: ReadonlySet<string>;
+  readonly dependencies: Dependency[];
+}
+
+type Call = hbs.AST.MustacheStatement | hbs.AST.BlockStatement | hbs.AST.SubExpression;
+
+/** Validate and rewrite `program` in place; returns its dependencies in source order. */
+export function prepareProgram(program: hbs.AST.Program, options: { file: string; lineOffset: number; helpers: readonly string[] }): Dependency[] {
+  const context: WalkContext = {
+    file: options.file,
+    lineOffset: options.lineOffset,
+    helpers: new Set([...options.helpers, ...builtinHelpers]),
+    dependencies: [],
+  };
+  walkProgram(program, context);
+  return context.dependencies;
+}
+
+function walkProgram(program: hbs.AST.Program | undefined, context: WalkContext): void {
+  for (const statement of program?.body ?? []) walkStatement(statement, context);
+}
+
+function walkStatement(node: hbs.AST.Statement, context: WalkContext): void {
+  switch (node.type) {
+    case 'MustacheStatement': {
+      const mustache = node as hbs.AST.MustacheStatement;
+      walkCall(mustache, context);
+      if (mustache.escaped) rewriteEscaped(mustache, context);
+      return;
+    }
+    case 'BlockStatement': {
+      const block = node as hbs.AST.BlockStatement;
+      walkCall(block, context);
+      walkProgram(block.program, context);
+      walkProgram(block.inverse, context);
+      return;
+    }
+    case 'ContentStatement':
+    case 'CommentStatement':
+      return;
+    default:
+      // PartialStatement, PartialBlockStatement, Decorator, DecoratorBlock: templates are self-contained.
+      throw fail(context, node, 'ERR_TEMPLATE_PARSE', `${describeNode(node.type)} are not supported; a template must be self-contained`);
+  }
+}
+
+function walkCall(call: Call, context: WalkContext): void {
+  const name = helperName(call, context);
+  if (name !== undefined) {
+    if (!context.helpers.has(name)) {
+      throw fail(context, call, 'ERR_TEMPLATE_PARSE', `unknown helper "${name}" - valid helpers are ${[...context.helpers].filter((h) => h !== ENCODE_HELPER).join(', ')}`);
+    }
+    if (dependencyHelpers.has(name)) context.dependencies.push(readDependency(name as DependencyHelper, call, context));
+  }
+  for (const param of call.params) walkExpression(param, context);
+  for (const pair of call.hash?.pairs ?? []) walkExpression(pair.value, context);
+}
+
+function walkExpression(node: hbs.AST.Expression, context: WalkContext): void {
+  if (node.type === 'SubExpression') walkCall(node as hbs.AST.SubExpression, context);
+}
+
+/** The helper a call invokes, or undefined when it is a plain lookup such as `{{name}}` or `{{this}}`. */
+function helperName(call: Call, context: WalkContext): string | undefined {
+  if (call.path.type !== 'PathExpression') return undefined;
+  const path = call.path as hbs.AST.PathExpression;
+  const isCall = call.type !== 'MustacheStatement' || call.params.length > 0 || (call.hash?.pairs.length ?? 0) > 0;
+  const simple = !path.data && path.depth === 0 && path.parts.length === 1;
+  if (simple && (isCall || context.helpers.has(path.original))) return path.original;
+  return isCall ? path.original : undefined;
+}
+
+function readDependency(helper: DependencyHelper, call: Call, context: WalkContext): Dependency {
+  const first = call.params[0];
+  if (first?.type !== 'StringLiteral' || call.params.length !== 1) {
+    throw fail(context, call, 'ERR_TEMPLATE_DYNAMIC_PATH', `${helper} takes exactly one string literal (such as ${helper} "${example(helper)}") so its dependency is known before rendering`);
+  }
+  const literal = (first as hbs.AST.StringLiteral).value;
+  const path = helper === 'exchange' ? `exchange/${literal}` : literal;
+  const reason = helper === 'env' ? envNameReason(literal) : invalidPathReason(path);
+  if (reason !== undefined) throw fail(context, call, 'ERR_TEMPLATE_PARSE', `${helper} "${literal}": ${reason}`);
+  let backend: BackendName | undefined;
+  let hasDefault = false;
+  const allowed = helper === 'secret' ? ['default', 'backend'] : helper === 'env' ? ['default'] : ['backend'];
+  for (const pair of call.hash?.pairs ?? []) {
+    if (!allowed.includes(pair.key)) throw fail(context, call, 'ERR_TEMPLATE_PARSE', `${helper} does not take ${pair.key}= - it takes ${allowed.map((k) => `${k}=`).join(', ')}`);
+    if (pair.key === 'default') hasDefault = true;
+    if (pair.key === 'backend') {
+      const value = pair.value.type === 'StringLiteral' ? (pair.value as hbs.AST.StringLiteral).value : undefined;
+      if (value === undefined || !backendNames.has(value)) throw fail(context, call, 'ERR_TEMPLATE_PARSE', `backend= must be one of "vault", "aws", "file", "env" as a string literal`);
+      backend = value as BackendName;
+    }
+  }
+  return { helper, path, backend, hasDefault, line: lineOf(call, context) };
+}
+
+/** `{{x ...}}` → `{{__enc (x ...) "label"}}`; `{{name}}` → `{{__enc name "label"}}`. */
+function rewriteEscaped(mustache: hbs.AST.MustacheStatement, context: WalkContext): void {
+  const name = helperName(mustache, context);
+  const label = describeCall(mustache);
+  const inner: hbs.AST.Expression = name === undefined
+    ? mustache.path
+    : ({ type: 'SubExpression', path: mustache.path, params: mustache.params, hash: mustache.hash, loc: mustache.loc } as hbs.AST.SubExpression);
+  const labelLiteral: hbs.AST.StringLiteral = { type: 'StringLiteral', value: label, original: label, loc: mustache.loc };
+  mustache.path = { type: 'PathExpression', data: false, depth: 0, parts: [ENCODE_HELPER], original: ENCODE_HELPER, loc: mustache.loc } as hbs.AST.PathExpression;
+  mustache.params = [inner, labelLiteral];
+  mustache.hash = undefined as unknown as hbs.AST.Hash;
+  mustache.escaped = false;
+}
+
+/** A short source-like label for errors: `secret "app/secret_key"`, `this`, `upper (secret "…")`. */
+function describeCall(call: Call): string {
+  const head = call.path.type === 'PathExpression' ? (call.path as hbs.AST.PathExpression).original : String((call.path as hbs.AST.StringLiteral).original);
+  const params = call.params.map((param) => {
+    if (param.type === 'StringLiteral') return JSON.stringify((param as hbs.AST.StringLiteral).value);
+    if (param.type === 'PathExpression') return (param as hbs.AST.PathExpression).original;
+    if (param.type === 'SubExpression') return `(${describeCall(param as hbs.AST.SubExpression)})`;
+    return String((param as hbs.AST.NumberLiteral).original);
+  });
+  return [head, ...params].join(' ');
+}
+
+function envNameReason(name: string): string | undefined {
+  return /^[A-Za-z_][A-Za-z0-9_]*$/.test(name) ? undefined : 'not a valid environment variable name';
+}
+
+function example(helper: DependencyHelper): string {
+  return { secret: 'app/secret_key', secrets: 'exchange/binance', exchange: 'binance', env: 'HOSTNAME' }[helper];
+}
+
+function describeNode(type: string): string {
+  return type.startsWith('Partial') ? 'partials' : 'decorators';
+}
+
+export function lineOf(node: hbs.AST.Node, context: { lineOffset: number }): number {
+  return node.loc.start.line + context.lineOffset;
+}
+
+function fail(context: WalkContext, node: hbs.AST.Node, code: 'ERR_TEMPLATE_PARSE' | 'ERR_TEMPLATE_DYNAMIC_PATH', reason: string): AgentError {
+  const line = lineOf(node, context);
+  return new AgentError(code, `${context.file}:${line}: ${reason}`, { details: { template: context.file, line } });
+}

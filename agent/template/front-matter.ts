@@ -1,0 +1,59 @@
+// YAML front matter at the top of a template (DESIGN §4): where the file goes, its mode and owner, its
+// format, which notifiers it wakes and which backend it is pinned to.
+import { parseDocument } from 'yaml';
+import { z } from 'zod';
+import { AgentError } from '../errors.js';
+import { formats } from './formats.js';
+
+const frontMatterSchema = z.strictObject({
+  destination: z.string().min(1).optional(),
+  mode: z.string().regex(/^0?[0-7]{3}$/, 'must be a quoted octal string such as "0640"').optional(),
+  uid: z.number().int().min(0).optional(),
+  gid: z.number().int().min(0).optional(),
+  format: z.enum(formats).optional(),
+  notify: z.array(z.string().min(1)).optional(),
+  backend: z.enum(['vault', 'aws', 'file', 'env']).optional(),
+});
+
+export type FrontMatter = z.infer<typeof frontMatterSchema>;
+
+export interface SplitTemplate {
+  meta: FrontMatter;
+  body: string;
+  /** Lines taken by the front matter; add it to a body line number to get the file's line number. */
+  lineOffset: number;
+}
+
+/** Separate the front matter from the Handlebars body and validate it; `file` names the template in errors. */
+export function splitFrontMatter(file: string, source: string): SplitTemplate {
+  const opening = /^---\r?\n/.exec(source);
+  if (!opening) return { meta: {}, body: source, lineOffset: 0 };
+  const closing = /^---[ \t]*(?:\r?\n|$)/m;
+  const rest = source.slice(opening[0].length);
+  const end = closing.exec(rest);
+  if (!end) {
+    throw new AgentError('ERR_TEMPLATE_FRONT_MATTER', `${file}:1: front matter opened with "---" is never closed`, { details: { template: file, line: 1 } });
+  }
+  const yamlText = rest.slice(0, end.index);
+  const lineOffset = 2 + countLines(yamlText);
+  const doc = parseDocument(yamlText, { prettyErrors: false });
+  const yamlError = doc.errors[0];
+  if (yamlError) {
+    const line = 1 + (yamlError.linePos?.[0].line ?? 1);
+    throw new AgentError('ERR_TEMPLATE_FRONT_MATTER', `${file}:${line}: front matter is not valid YAML (${yamlError.code})`, { details: { template: file, line } });
+  }
+  const parsed = frontMatterSchema.safeParse(doc.toJS() ?? {});
+  if (!parsed.success) {
+    const problems = parsed.error.issues.map((issue) => {
+      if (issue.code === 'unrecognized_keys') return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')} - valid keys are ${Object.keys(frontMatterSchema.shape).join(', ')}`;
+      return `${issue.path.join('.') || 'front matter'}: ${issue.message}`;
+    });
+    throw new AgentError('ERR_TEMPLATE_FRONT_MATTER', `${file}: front matter: ${problems.join('; ')}`, { details: { template: file } });
+  }
+  return { meta: parsed.data, body: rest.slice(end.index + end[0].length), lineOffset };
+}
+
+function countLines(text: string): number {
+  if (text === '') return 0;
+  return text.split('\n').length - (text.endsWith('\n') ? 1 : 0);
+}

@@ -1,0 +1,119 @@
+// Where a template's output goes (DESIGN §4, §6): always a regular file strictly inside the output directory,
+// reached through real directories only, never through or onto a symlink.
+import { lstat, mkdir, realpath } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { isAbsolute, join, relative, resolve, sep } from 'node:path';
+import { AgentError } from '../errors.js';
+
+/** Why: one place builds the ERR_DESTINATION error so every refusal names the destination and the reason. */
+function refuse(destination: string, why: string): AgentError {
+  return new AgentError('ERR_DESTINATION', `destination ${JSON.stringify(destination)} refused: ${why}`, {
+    details: { destination, reason: why },
+  });
+}
+
+/** Why: a relative path that climbs out (`..`, `../x`) or jumps elsewhere (another root) is outside. */
+function escapes(rel: string): boolean {
+  return rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel);
+}
+
+/** Why: templates name their destination relative to the output dir; this is the only way to turn it into a path. */
+export function resolveDestination(outputDir: string, destination: string): string {
+  if (destination.length === 0) throw refuse(destination, 'the name is empty');
+  if (destination.includes('\0')) throw refuse(destination, 'the name contains a NUL byte');
+  if (isAbsolute(destination)) throw refuse(destination, 'it is absolute; it must be relative to the output directory');
+  if (destination.endsWith('/')) throw refuse(destination, 'it ends with "/", which names a directory, not a file');
+  const root = resolve(outputDir);
+  const absPath = resolve(root, destination);
+  const rel = relative(root, absPath);
+  if (rel === '') throw refuse(destination, `it is the output directory ${root} itself, not a file inside it`);
+  if (escapes(rel)) throw refuse(destination, `it resolves to ${absPath}, outside the output directory ${root}`);
+  return absPath;
+}
+
+/** Why: lstat that turns "does not exist" into undefined and any other failure into a refusal naming the path. */
+async function lstatOrUndefined(path: string, absPath: string): Promise<Stats | undefined> {
+  try {
+    return await lstat(path);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
+    if (code === 'ENOENT') return undefined;
+    throw new AgentError('ERR_DESTINATION', `destination ${absPath} refused: cannot inspect ${path}: ${code}`, {
+      cause: error,
+      details: { path: absPath, component: path },
+    });
+  }
+}
+
+/** Why: a short, value-free description of what sits at a path, for refusal messages. */
+function kind(stats: Stats): string {
+  if (stats.isSymbolicLink()) return 'a symlink';
+  if (stats.isDirectory()) return 'a directory';
+  if (stats.isFile()) return 'a regular file';
+  return 'not a regular file (device, socket or FIFO)';
+}
+
+/** Why: each intermediate directory must be real (not a symlink that could lead outside); missing ones are made 0700. */
+async function ensureRealDirectory(path: string, absPath: string): Promise<void> {
+  let stats = await lstatOrUndefined(path, absPath);
+  if (stats === undefined) {
+    try {
+      // mkdir never follows a symlink at the last component: a symlink planted here makes it fail with EEXIST.
+      await mkdir(path, { mode: 0o700 });
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
+        const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
+        throw new AgentError('ERR_DESTINATION', `destination ${absPath} refused: cannot create directory ${path}: ${code}`, {
+          cause: error,
+          details: { path: absPath, directory: path },
+        });
+      }
+    }
+    stats = await lstatOrUndefined(path, absPath);
+    if (stats === undefined) {
+      throw new AgentError('ERR_DESTINATION', `destination ${absPath} refused: directory ${path} vanished`, { details: { path: absPath } });
+    }
+  }
+  if (stats.isSymbolicLink() || !stats.isDirectory()) {
+    throw new AgentError('ERR_DESTINATION', `destination ${absPath} refused: path component ${path} is ${kind(stats)}, not a real directory`, {
+      details: { path: absPath, component: path },
+    });
+  }
+}
+
+/**
+ * Why: resolveDestination only checks the name; this checks the filesystem right before a write.
+ * Returns the target's path under the real (symlink-resolved) output directory, which is what should be written.
+ */
+export async function assertSafeTarget(outputDir: string, absPath: string): Promise<string> {
+  const rel = relative(resolve(outputDir), resolve(absPath));
+  if (rel === '' || escapes(rel)) {
+    throw new AgentError('ERR_DESTINATION', `destination ${absPath} refused: it is not a file inside the output directory ${outputDir}`, {
+      details: { path: absPath },
+    });
+  }
+  let root: string;
+  try {
+    root = await realpath(outputDir);
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
+    throw new AgentError('ERR_DESTINATION', `destination ${absPath} refused: output directory ${outputDir} cannot be resolved: ${code}`, {
+      cause: error,
+      details: { path: absPath },
+    });
+  }
+  const parts = rel.split(sep);
+  let current = root;
+  for (const part of parts.slice(0, -1)) {
+    current = join(current, part);
+    await ensureRealDirectory(current, absPath);
+  }
+  const target = join(root, rel);
+  const stats = await lstatOrUndefined(target, absPath);
+  if (stats !== undefined && (stats.isSymbolicLink() || !stats.isFile())) {
+    throw new AgentError('ERR_DESTINATION', `destination ${absPath} refused: it exists and is ${kind(stats)}, not a regular file`, {
+      details: { path: absPath },
+    });
+  }
+  return target;
+}
