@@ -20,6 +20,7 @@ export interface Dependency {
 }
 
 export const ENCODE_HELPER = '__enc';
+export const RAW_HELPER = '__raw';
 const dependencyHelpers: ReadonlySet<string> = new Set(['secret', 'secrets', 'exchange', 'env']);
 const builtinHelpers = ['if', 'unless', 'each', 'with', 'lookup'] as const;
 const backendNames: ReadonlySet<string> = new Set(['vault', 'aws', 'file', 'env']);
@@ -54,7 +55,7 @@ function walkStatement(node: hbs.AST.Statement, context: WalkContext): void {
     case 'MustacheStatement': {
       const mustache = node as hbs.AST.MustacheStatement;
       walkCall(mustache, context);
-      if (mustache.escaped) rewriteEscaped(mustache, context);
+      rewriteOutput(mustache, context);
       return;
     }
     case 'BlockStatement': {
@@ -77,7 +78,7 @@ function walkCall(call: Call, context: WalkContext): void {
   const name = helperName(call, context);
   if (name !== undefined) {
     if (!context.helpers.has(name)) {
-      throw fail(context, call, 'ERR_TEMPLATE_PARSE', `unknown helper "${name}" - valid helpers are ${[...context.helpers].filter((h) => h !== ENCODE_HELPER).join(', ')}`);
+      throw fail(context, call, 'ERR_TEMPLATE_PARSE', `unknown helper "${name}" - valid helpers are ${[...context.helpers].filter((h) => !h.startsWith('__')).join(', ')}`);
     }
     if (dependencyHelpers.has(name)) context.dependencies.push(readDependency(name as DependencyHelper, call, context));
   }
@@ -123,15 +124,19 @@ function readDependency(helper: DependencyHelper, call: Call, context: WalkConte
   return { helper, path, backend, hasDefault, line: lineOf(call, context) };
 }
 
-/** `{{x ...}}` → `{{__enc (x ...) "label"}}`; `{{name}}` → `{{__enc name "label"}}`. */
-function rewriteEscaped(mustache: hbs.AST.MustacheStatement, context: WalkContext): void {
+/**
+ * `{{x ...}}` → `{{__enc (x ...) "label"}}`, `{{name}}` → `{{__enc name "label"}}`, and `{{{x}}}` → `{{__raw x "label"}}`:
+ * every value a template outputs passes through one of our helpers, so the validator can tell values from structure.
+ */
+function rewriteOutput(mustache: hbs.AST.MustacheStatement, context: WalkContext): void {
+  const target = mustache.escaped ? ENCODE_HELPER : RAW_HELPER;
   const name = helperName(mustache, context);
   const label = describeCall(mustache);
   const inner: hbs.AST.Expression = name === undefined
     ? mustache.path
     : ({ type: 'SubExpression', path: mustache.path, params: mustache.params, hash: mustache.hash, loc: mustache.loc } as hbs.AST.SubExpression);
   const labelLiteral: hbs.AST.StringLiteral = { type: 'StringLiteral', value: label, original: label, loc: mustache.loc };
-  mustache.path = { type: 'PathExpression', data: false, depth: 0, parts: [ENCODE_HELPER], original: ENCODE_HELPER, loc: mustache.loc } as hbs.AST.PathExpression;
+  mustache.path = { type: 'PathExpression', data: false, depth: 0, parts: [target], original: target, loc: mustache.loc } as hbs.AST.PathExpression;
   mustache.params = [inner, labelLiteral];
   mustache.hash = undefined as unknown as hbs.AST.Hash;
   mustache.escaped = false;

@@ -8,7 +8,7 @@ import { AgentError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
 import { encodeValue } from './encoders.js';
 import type { Format } from './formats.js';
-import { ENCODE_HELPER } from './ast.js';
+import { ENCODE_HELPER, RAW_HELPER } from './ast.js';
 
 /** What a helper gets back for one reference: a value, nothing, or the error that stands for it. */
 export type Lookup =
@@ -26,6 +26,8 @@ export interface RenderScope {
   lookup(ref: SecretRef, backend: BackendName | undefined): Lookup;
   /** Turns each escaped value into text; the validator swaps it to emit placeholders (see render.ts). */
   emit(value: string, where: { line: number; label: string }): string;
+  /** Turns each raw (`{{{x}}}`) value into text; identity, except in the validator's placeholder render. */
+  emitRaw(value: string): string;
 }
 
 let current: RenderScope | undefined;
@@ -112,6 +114,14 @@ function encodeHelper(value: unknown, label: string, options: Options): string {
   return scope().emit(text, { line: where(options).line, label });
 }
 
+/** The target of every rewritten `{{{x}}}`: the value as it is, by the template author's choice. */
+function rawHelper(value: unknown, label: string, options: Options): string {
+  if (value instanceof Handlebars.SafeString) return value.toString();
+  if (value === undefined || value === null) throw renderError('ERR_TEMPLATE_RENDER', options, `${label} has no value`);
+  if (typeof value === 'object') throw renderError('ERR_TEMPLATE_RENDER', options, `${label} is a map, not a value; use #each or name a key`);
+  return scope().emitRaw(String(value as string | number | boolean));
+}
+
 /** Explicit encoders (`{{json x}}` in a YAML file): their output is final, so it is marked safe. */
 function explicitEncoder(format: Format) {
   return (value: unknown, options: Options): Handlebars.SafeString => {
@@ -138,6 +148,7 @@ const helpers = {
   exchange: exchangeHelper,
   env: envHelper,
   [ENCODE_HELPER]: encodeHelper,
+  [RAW_HELPER]: rawHelper,
   dotenv: explicitEncoder('dotenv'),
   shell: explicitEncoder('shell'),
   docker: explicitEncoder('docker'),

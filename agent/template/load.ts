@@ -98,9 +98,11 @@ export async function loadTemplates(dir: string): Promise<LoadResult> {
 
 /** Handlebars' parser says "Parse error on line N:" relative to the body; report the file's line instead. */
 function parseError(file: string, lineOffset: number, error: unknown): AgentError {
-  const message = (error as Error).message;
-  const match = /line (\d+)/.exec(message);
-  const line = match ? Number(match[1]) + lineOffset : lineOffset + 1;
-  const detail = message.split('\n').filter((part) => part.startsWith('Expecting') || part.startsWith('Parse error')).pop() ?? message.split('\n')[0];
-  return new AgentError('ERR_TEMPLATE_PARSE', `${file}:${line}: not valid Handlebars: ${detail?.replace(/^Parse error on line \d+:\s*/, '')}`, { cause: error, details: { template: file, line } });
+  const raw = error as Error & { lineNumber?: unknown };
+  // Three shapes: jison's "Parse error on line N:", Handlebars' "x doesn't match y - L:C", or a lineNumber field.
+  const found = /line (\d+)/.exec(raw.message)?.[1] ?? / - (\d+):\d+$/m.exec(raw.message)?.[1] ?? (typeof raw.lineNumber === 'number' ? String(raw.lineNumber) : undefined);
+  const line = (found === undefined ? 1 : Number(found)) + lineOffset;
+  const lines = raw.message.split('\n');
+  const detail = (lines.find((part) => part.startsWith('Expecting')) ?? lines[0] ?? '').replace(/^Parse error on line \d+:\s*/, '').replace(/ - \d+:\d+$/, '');
+  return new AgentError('ERR_TEMPLATE_PARSE', `${file}:${line}: not valid Handlebars: ${detail}`, { cause: error, details: { template: file, line } });
 }

@@ -22,7 +22,7 @@ export interface RenderInput {
 /** Render `template` to its final text, or throw an AgentError naming file and line; never a value. */
 export function renderTemplate(template: Template, input: RenderInput): string {
   const base = { file: template.file, lineOffset: template.lineOffset, format: template.format, backend: template.backend, env: input.env, lookup: input.lookup };
-  const output = run(template, { ...base, emit: (value, at) => encodeAt(template, value, at) });
+  const output = run(template, { ...base, emit: (value, at) => encodeAt(template, value, at), emitRaw: (value) => value });
   if (isAssignmentFormat(template.format)) checkAssignments(template, template.format, output, base);
   else if (template.format === 'json') checkJson(template, output);
   else if (template.format === 'yaml') checkYaml(template, output);
@@ -46,30 +46,24 @@ function encodeAt(template: Template, value: string, at: { line: number; label: 
 }
 
 /** Second render with placeholders: its parse is the template's structure, the first render must match it. */
-function checkAssignments(template: Template, format: AssignmentFormat, output: string, base: Omit<RenderScope, 'emit'>): void {
+function checkAssignments(template: Template, format: AssignmentFormat, output: string, base: Omit<RenderScope, 'emit' | 'emitRaw'>): void {
   const nonce = randomBytes(6).toString('hex');
   const values: string[] = [];
-  const shape = run(template, {
-    ...base,
-    emit: (value) => {
-      values.push(value);
-      return encodeValue(format, `SAPH${nonce}X${values.length - 1}X`);
-    },
-  });
+  // A placeholder is a valid key and a safe bare value, so it stands in for a value or a raw key alike.
+  const token = (value: string): string => `SAPH${nonce}X${values.push(value) - 1}X`;
+  const shape = run(template, { ...base, emit: (value) => encodeValue(format, token(value)), emitRaw: token });
   const written = parseOutput(template, () => parseAssignments(format, output));
   const expected = parseOutput(template, () => parseAssignments(format, shape));
   const placeholder = new RegExp(`SAPH${nonce}X(\\d+)X`, 'g');
-  const count = Math.max(written.length, expected.length);
-  for (let i = 0; i < count; i++) {
-    const got = written[i];
-    const want = expected[i];
-    if (!got || !want || got.key !== want.key) {
-      const line = got?.line ?? want?.line ?? 0;
-      throw invalid(template, `the output has ${written.length} assignments where the template wrote ${expected.length}; a value changed the file's structure near output line ${line}`);
-    }
-    const wanted = want.value.replace(placeholder, (_match: string, index: string) => values[Number(index)] ?? '');
-    if (got.value !== wanted) throw invalid(template, `output line ${got.line}: ${got.key} does not read back as the value written; use {{...}} (escaped) for values, or another format`);
+  if (written.length !== expected.length) {
+    throw invalid(template, `the output has ${written.length} assignments where the template wrote ${expected.length}: a value changed the file's structure; write values as {{...}} (escaped)`);
   }
+  const substitute = (text: string): string => text.replace(placeholder, (_match: string, index: string) => values[Number(index)] ?? '');
+  written.forEach((got, i) => {
+    const want = expected[i];
+    if (want === undefined || got.key !== substitute(want.key)) throw invalid(template, `output line ${got.line}: the key is not the one the template wrote there`);
+    if (got.value !== substitute(want.value)) throw invalid(template, `output line ${got.line}: ${got.key} does not read back as the value written; write values as {{...}} (escaped), or use another format`);
+  });
 }
 
 function parseOutput<T>(template: Template, parse: () => T): T {
