@@ -71,7 +71,9 @@ function unknownKey(full: Path, parent: Path, context: ProblemContext): string {
   const near = closest(key, siblings);
   const elsewhere = near === undefined ? allKeyPaths(context.jsonSchema).find((path) => sameKey(path[path.length - 1] ?? '', key)) : undefined;
   const suggestion = near !== undefined ? keyPath([...parent, near]) : elsewhere && keyPath(elsewhere);
-  const hint = suggestion !== undefined ? ` - did you mean "${suggestion}"?` : siblings.length > 0 ? ` (valid keys here: ${siblings.join(', ')})` : '';
+  const hint = siblings.includes(key)
+    ? ` - it cannot be combined with the other keys of "${keyPath(parent)}"`
+    : suggestion !== undefined ? ` - did you mean "${suggestion}"?` : siblings.length > 0 ? ` (valid keys here: ${siblings.join(', ')})` : '';
   return `${context.sourceOf(full)}: unknown key "${keyPath(full)}"${hint}`;
 }
 
