@@ -42,7 +42,7 @@ export function requestsOf(template: Template): SecretRequest[] {
   return template.dependencies
     .filter((dep) => dep.helper !== 'env')
     .map((dep) => ({
-      ref: { kind: dep.helper === 'secret' ? 'value' : 'map', path: dep.path } as SecretRef,
+      ref: { kind: dep.helper === 'secret' ? 'value' : 'map', path: dep.path },
       backend: dep.backend ?? template.backend,
     }));
 }

@@ -58,7 +58,7 @@ export function createStore(context: CommandContext): SecretStore {
   for (const name of skipped) log.warn({ backend: name }, `${name} is configured but not supported by this version; it is left out of the chain`);
   return new SecretStore({
     chain: backends,
-    events: { onUnavailable: (event) => log.warn(event, `${event.backend} backend unavailable for "${event.path}"; trying the next backend`) },
+    events: { onUnavailable: (event) => { log.warn(event, `${event.backend} backend unavailable for "${event.path}"; trying the next backend`); } },
   });
 }
 

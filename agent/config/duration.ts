@@ -11,7 +11,7 @@ export const DURATION_PATTERN = '^(?:0|(?=\\d)(?:\\d+d)?(?:\\d+h)?(?:\\d+m)?(?:\
 /** The largest duration a Node timer can wait for (2^31-1 ms); longer ones would fire at once. */
 export const MAX_TIMER_MS = 2_147_483_647;
 
-const PART = /(\d+)(ms|s|m|h|d)?/y;
+const PART = /(\d+)([A-Za-z]*)/y;
 
 /** Thrown by parseDuration; the message says what is wrong without repeating the input. */
 export class DurationError extends Error {
@@ -49,12 +49,13 @@ function parseMs(text: string): number {
     if (match === null) {
       throw new DurationError('expected a whole number followed by a unit (ms, s, m, h, d), such as "30s" or "1m30s"');
     }
-    const [whole, digits = '', unit] = match;
-    if (unit === undefined) {
+    const [whole, digits = '', unit = ''] = match;
+    if (unit === '') {
       const rest = text.slice(position + whole.length);
       if (rest === '') throw new DurationError('a number is missing its unit (ms, s, m, h or d)');
-      throw new DurationError(rest.startsWith('.') ? 'use whole numbers, such as "90s" for 1.5m' : 'unknown unit; use ms, s, m, h or d');
+      throw new DurationError(rest.startsWith('.') ? 'use whole numbers, such as "90s" for 1.5m' : 'expected a unit (ms, s, m, h or d) after each number');
     }
+    if (!Object.hasOwn(UNIT_MS, unit)) throw new DurationError('unknown unit; use ms, s, m, h or d');
     const rank = UNIT_ORDER.indexOf(unit as Unit);
     if (rank <= lastRank) throw new DurationError('each unit may appear once, largest first, such as "1h30m"');
     lastRank = rank;

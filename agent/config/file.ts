@@ -36,7 +36,7 @@ export async function readConfigFile(path: string): Promise<ConfigFile> {
   const format = /^\s*[{[]/.test(text) ? 'json' : 'yaml';
   const lines = new LineCounter();
   const schema = format === 'json' ? 'json' : 'core';
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, schema });
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true, schema, merge: format === 'yaml' });
   const data = format === 'json' ? parseJson(path, text, lines, doc) : parseYaml(path, lines, doc);
   if (data === null || data === undefined) return fileOf(path, format, {}, lines, doc);
   if (typeof data !== 'object' || Array.isArray(data)) {

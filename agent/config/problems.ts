@@ -4,7 +4,7 @@ import type * as z from 'zod';
 import { DURATION_PATTERN } from './duration.js';
 import { notifierForm } from './notifiers.js';
 import { isRecord } from './sources.js';
-import { closest } from './suggest.js';
+import { closest, normalize } from './suggest.js';
 
 type Json = Record<string, unknown>;
 type Path = readonly (string | number)[];
@@ -69,7 +69,7 @@ function unknownKey(full: Path, parent: Path, context: ProblemContext): string {
   const key = String(full[full.length - 1]);
   const siblings = keysAt(context.jsonSchema, parent);
   const near = closest(key, siblings);
-  const elsewhere = near === undefined ? allKeyPaths(context.jsonSchema).find((path) => sameKey(path[path.length - 1] ?? '', key)) : undefined;
+  const elsewhere = near === undefined ? allKeyPaths(context.jsonSchema).find((path) => normalize(path[path.length - 1] ?? '') === normalize(key)) : undefined;
   const suggestion = near !== undefined ? keyPath([...parent, near]) : elsewhere && keyPath(elsewhere);
   const hint = siblings.includes(key)
     ? ` - it cannot be combined with the other keys of "${keyPath(parent)}"`
@@ -163,10 +163,4 @@ function allKeyPaths(node: Json, prefix: string[] = []): string[][] {
   const properties = node['properties'];
   if (!isRecord(properties)) return [];
   return Object.entries(properties).flatMap(([key, child]) => [[...prefix, key], ...(isRecord(child) ? allKeyPaths(child, [...prefix, key]) : [])]);
-}
-
-// Why: `tls_skip_verify` at the wrong level is still recognisably `tlsSkipVerify`.
-function sameKey(a: string, b: string): boolean {
-  const normal = (word: string) => word.toLowerCase().replace(/[-_]/g, '');
-  return normal(a) === normal(b);
 }

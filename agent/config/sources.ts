@@ -120,6 +120,7 @@ function resolveAt(node: unknown, key: readonly string[], baseDir: string): void
   }
 }
 
+// Why: YAML mappings and JSON objects arrive as plain objects; arrays and null must not be walked as mappings.
 /** True for a plain object (a YAML mapping / JSON object), not an array or null. */
 export function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);

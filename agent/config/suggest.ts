@@ -17,7 +17,8 @@ export function editDistance(a: string, b: string): number {
 }
 
 // Why: `tls_skip_verify` and `TLSSkipVerify` are the same key to a human; compare without case, `_` and `-`.
-function normalize(word: string): string {
+/** The spelling-insensitive form of a key: lower case, without `_` and `-`. */
+export function normalize(word: string): string {
   return word.toLowerCase().replace(/[-_]/g, '');
 }
 

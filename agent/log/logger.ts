@@ -34,7 +34,7 @@ function prettyStream(sink: NodeJS.WritableStream): Writable {
         const level = (typeof record['level'] === 'string' ? record['level'] : '').toUpperCase().padEnd(5);
         const component = typeof record['component'] === 'string' ? ` [${record['component']}]` : '';
         const extra = Object.entries(record).filter(([key]) => !fixed.has(key)).map(([key, value]) => `${key}=${typeof value === 'string' ? value : JSON.stringify(value)}`);
-        sink.write(`${time} ${level}${component} ${String(record['msg'] ?? '')}${extra.length > 0 ? ` ${extra.join(' ')}` : ''}\n`);
+        sink.write(`${time} ${level}${component} ${typeof record['msg'] === 'string' ? record['msg'] : ''}${extra.length > 0 ? ` ${extra.join(' ')}` : ''}\n`);
       }
       done();
     },

@@ -161,7 +161,7 @@ function dotenvBare(rest: string, line: number): string {
 }
 
 /** Characters a bare shell word may hold: nothing sh, bash or systemd interprets in an assignment. */
-const shellSafe = /^(?:[A-Za-z0-9_@%+=:,./-]|[^\x00-\x7f\s\ufeff\u0085])*$/u;
+const shellSafe = /^(?:[A-Za-z0-9_@%+=:,./-]|[^\p{ASCII}\s\ufeff\u0085])*$/u;
 
 /** One shell line: dash, bash (`set -a; . file`) and systemd EnvironmentFile= must agree on it. */
 function shellLine(c: Cursor): Omit<Assignment, 'line'> | undefined {

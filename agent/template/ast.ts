@@ -83,7 +83,12 @@ function walkCall(call: Call, context: WalkContext): void {
     if (dependencyHelpers.has(name)) context.dependencies.push(readDependency(name as DependencyHelper, call, context));
   }
   for (const param of call.params) walkExpression(param, context);
-  for (const pair of call.hash?.pairs ?? []) walkExpression(pair.value, context);
+  for (const pair of pairsOf(call)) walkExpression(pair.value, context);
+}
+
+/** Handlebars leaves `hash` undefined when a call has none, whatever its type declarations say. */
+function pairsOf(call: Call): hbs.AST.HashPair[] {
+  return (call.hash as hbs.AST.Hash | undefined)?.pairs ?? [];
 }
 
 function walkExpression(node: hbs.AST.Expression, context: WalkContext): void {
@@ -94,7 +99,7 @@ function walkExpression(node: hbs.AST.Expression, context: WalkContext): void {
 function helperName(call: Call, context: WalkContext): string | undefined {
   if (call.path.type !== 'PathExpression') return undefined;
   const path = call.path as hbs.AST.PathExpression;
-  const isCall = call.type !== 'MustacheStatement' || call.params.length > 0 || (call.hash?.pairs.length ?? 0) > 0;
+  const isCall = call.type !== 'MustacheStatement' || call.params.length > 0 || pairsOf(call).length > 0;
   const simple = !path.data && path.depth === 0 && path.parts.length === 1;
   if (simple && (isCall || context.helpers.has(path.original))) return path.original;
   return isCall ? path.original : undefined;
@@ -112,7 +117,7 @@ function readDependency(helper: DependencyHelper, call: Call, context: WalkConte
   let backend: BackendName | undefined;
   let hasDefault = false;
   const allowed = helper === 'secret' ? ['default', 'backend'] : helper === 'env' ? ['default'] : ['backend'];
-  for (const pair of call.hash?.pairs ?? []) {
+  for (const pair of pairsOf(call)) {
     if (!allowed.includes(pair.key)) throw fail(context, call, 'ERR_TEMPLATE_PARSE', `${helper} does not take ${pair.key}= - it takes ${allowed.map((k) => `${k}=`).join(', ')}`);
     if (pair.key === 'default') hasDefault = true;
     if (pair.key === 'backend') {
@@ -136,7 +141,7 @@ function rewriteOutput(mustache: hbs.AST.MustacheStatement, context: WalkContext
     ? mustache.path
     : ({ type: 'SubExpression', path: mustache.path, params: mustache.params, hash: mustache.hash, loc: mustache.loc } as hbs.AST.SubExpression);
   const labelLiteral: hbs.AST.StringLiteral = { type: 'StringLiteral', value: label, original: label, loc: mustache.loc };
-  mustache.path = { type: 'PathExpression', data: false, depth: 0, parts: [target], original: target, loc: mustache.loc } as hbs.AST.PathExpression;
+  mustache.path = { type: 'PathExpression', data: false, depth: 0, parts: [target], original: target, loc: mustache.loc };
   mustache.params = [inner, labelLiteral];
   mustache.hash = undefined as unknown as hbs.AST.Hash;
   mustache.escaped = false;
@@ -144,7 +149,7 @@ function rewriteOutput(mustache: hbs.AST.MustacheStatement, context: WalkContext
 
 /** A short source-like label for errors: `secret "app/secret_key"`, `this`, `upper (secret "…")`. */
 function describeCall(call: Call): string {
-  const head = call.path.type === 'PathExpression' ? (call.path as hbs.AST.PathExpression).original : String((call.path as hbs.AST.StringLiteral).original);
+  const head = call.path.type === 'PathExpression' ? (call.path as hbs.AST.PathExpression).original : String((call.path as { original: string | number | boolean }).original);
   const params = call.params.map((param) => {
     if (param.type === 'StringLiteral') return JSON.stringify((param as hbs.AST.StringLiteral).value);
     if (param.type === 'PathExpression') return (param as hbs.AST.PathExpression).original;

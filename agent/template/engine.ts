@@ -105,21 +105,25 @@ function envHelper(name: string, options: Options): string {
   throw renderError('ERR_TEMPLATE_RENDER', options, `env "${name}": the variable is not set and no default= is given`);
 }
 
+/** The text of a value a template outputs; maps and missing values are template mistakes, named by label. */
+function outputText(value: unknown, label: string, options: Options): string | Handlebars.SafeString {
+  if (value instanceof Handlebars.SafeString) return value;
+  if (value === undefined || value === null) throw renderError('ERR_TEMPLATE_RENDER', options, `${label} has no value`);
+  if (typeof value === 'string') return value;
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  throw renderError('ERR_TEMPLATE_RENDER', options, `${label} is a map, not a value; use #each or name a key`);
+}
+
 /** The target of every rewritten `{{x}}`: one complete literal of the template's format. */
 function encodeHelper(value: unknown, label: string, options: Options): string {
-  if (value instanceof Handlebars.SafeString) return value.toString();
-  if (value === undefined || value === null) throw renderError('ERR_TEMPLATE_RENDER', options, `${label} has no value`);
-  if (typeof value === 'object') throw renderError('ERR_TEMPLATE_RENDER', options, `${label} is a map, not a value; use #each or name a key`);
-  const text = String(value as string | number | boolean);
-  return scope().emit(text, { line: where(options).line, label });
+  const text = outputText(value, label, options);
+  return typeof text === 'string' ? scope().emit(text, { line: where(options).line, label }) : text.toString();
 }
 
 /** The target of every rewritten `{{{x}}}`: the value as it is, by the template author's choice. */
 function rawHelper(value: unknown, label: string, options: Options): string {
-  if (value instanceof Handlebars.SafeString) return value.toString();
-  if (value === undefined || value === null) throw renderError('ERR_TEMPLATE_RENDER', options, `${label} has no value`);
-  if (typeof value === 'object') throw renderError('ERR_TEMPLATE_RENDER', options, `${label} is a map, not a value; use #each or name a key`);
-  return scope().emitRaw(String(value as string | number | boolean));
+  const text = outputText(value, label, options);
+  return typeof text === 'string' ? scope().emitRaw(text) : text.toString();
 }
 
 /** Explicit encoders (`{{json x}}` in a YAML file): their output is final, so it is marked safe. */

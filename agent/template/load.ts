@@ -55,7 +55,7 @@ export function prepareTemplate(file: string, name: string, source: string): Tem
     backend: meta.backend,
     dependencies,
     lineOffset,
-    run: engine.compile(program, compileOptions) as Template['run'],
+    run: engine.compile(program, compileOptions),
   };
 }
 

@@ -21,7 +21,7 @@ export interface RenderInput {
 
 /** Render `template` to its final text, or throw an AgentError naming file and line; never a value. */
 export function renderTemplate(template: Template, input: RenderInput): string {
-  const base = { file: template.file, lineOffset: template.lineOffset, format: template.format, backend: template.backend, env: input.env, lookup: input.lookup };
+  const base = { file: template.file, lineOffset: template.lineOffset, format: template.format, backend: template.backend, env: input.env, lookup: (ref: SecretRef, backend: BackendName | undefined) => input.lookup(ref, backend) };
   const output = run(template, { ...base, emit: (value, at) => encodeAt(template, value, at), emitRaw: (value) => value });
   if (isAssignmentFormat(template.format)) checkAssignments(template, template.format, output, base);
   else if (template.format === 'json') checkJson(template, output);

@@ -1,9 +1,7 @@
 // Read a written env file back with each REAL consumer (or, for docker, a faithful model), so tests compare what
 // applications will actually see. Each returns the variables the file defines, or throws when the consumer fails.
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { parseEnv } from 'node:util';
 import dotenv from 'dotenv';
@@ -81,9 +79,7 @@ export async function shellSource(shell: 'sh' | 'bash', file: string): Promise<E
   shellBaseline ??= new Map();
   let baseline = shellBaseline.get(shell);
   if (!baseline) {
-    const empty = join(mkdtempSync(join(tmpdir(), 'sa-shell-')), 'empty.env');
-    writeFileSync(empty, '');
-    baseline = await sourceWith(shell, empty);
+    baseline = await sourceWith(shell, '/dev/null');
     shellBaseline.set(shell, baseline);
   }
   const all = await sourceWith(shell, file);

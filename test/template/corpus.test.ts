@@ -1,4 +1,5 @@
-// Every hostile value, in every format, between neighbour lines, read back by every REAL consumer of that format:
+// Every hostile value, in every format, between neighbour lines, rendered by the real template engine (front
+// matter, AST rewrite, encoder, validate-before-write) and read back by every REAL consumer of that format:
 // each accepted value must come back byte-for-byte with exactly the neighbours and KEY (nothing injected, nothing
 // eaten), and each refused value must have been refused with ERR_ENCODE_REFUSED (reference/env-encodings.md §3).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,7 +10,8 @@ import type { ExecutionContext } from 'ava';
 import { parseDocument } from 'yaml';
 import { isAgentError } from '../../agent/errors.js';
 import { parseAssignments } from '../../agent/template/assignments.js';
-import { encodeValue } from '../../agent/template/encoders.js';
+import { prepareTemplate } from '../../agent/template/load.js';
+import { renderTemplate } from '../../agent/template/render.js';
 import type { AssignmentFormat, Format } from '../../agent/template/formats.js';
 import { hostileValues } from '../fixtures/hostile.js';
 import { dockerEnvFile, nodeParseEnv, npmDotenv, pythonDotenvMany, shellSource } from '../helpers/consumers.js';
@@ -57,28 +59,34 @@ test.after.always(() => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-/** Encode every corpus value for `format`: the files of the accepted ones, the names of the refused ones. */
+/** Render `value` into `layout` through a real template: `KEY={{secret "corpus/value"}}` between its neighbours. */
+function renderCase(format: CorpusFormat, layout: Layout, value: string): string {
+  const template = prepareTemplate(`corpus/${layout.name}.hbs`, `${layout.name}.hbs`, `---\nformat: ${format}\n---\n${layout.render('{{secret "corpus/value"}}')}`);
+  return renderTemplate(template, { lookup: () => ({ status: 'found', data: value }), env: {} });
+}
+
+/** Render every corpus value for `format`: the files of the accepted ones, the names of the refused ones. */
 function build(format: CorpusFormat): { cases: Case[]; refused: string[]; otherErrors: string[] } {
   // Why: the refusal decision and the files are made once per format and shared by the consumer checks.
   const cases: Case[] = [];
-  const refused: string[] = [];
+  const refused = new Set<string>();
   const otherErrors: string[] = [];
   hostileValues.forEach(({ name, value }, index) => {
-    let encoded: string;
-    try {
-      encoded = encodeValue(format, value);
-    } catch (error) {
-      (isAgentError(error, 'ERR_ENCODE_REFUSED') ? refused : otherErrors).push(name);
-      return;
-    }
     for (const layout of layouts[format]) {
+      let text: string;
+      try {
+        text = renderCase(format, layout, value);
+      } catch (error) {
+        if (isAgentError(error, 'ERR_ENCODE_REFUSED')) refused.add(name);
+        else otherErrors.push(`${name} (${layout.name}): ${(error as Error).message}`);
+        continue;
+      }
       const file = join(dir, `${format}-${String(index)}-${layout.name}`);
-      const text = layout.render(encoded);
       writeFileSync(file, text);
       cases.push({ id: `${name} (${layout.name})`, value, file, text, expected: layout.expect(value) });
     }
   });
-  return { cases, refused, otherErrors };
+  return { cases, refused: [...refused], otherErrors };
 }
 
 /** Runs `read` on every case, an error becoming its message, keyed by case id. */
@@ -128,7 +136,7 @@ function assignmentsReader(format: AssignmentFormat): (c: Case) => EnvRecord {
 
 const corpus = Object.fromEntries((['dotenv', 'shell', 'docker', 'json', 'yaml'] as const).map((f) => [f, build(f)])) as Record<CorpusFormat, ReturnType<typeof build>>;
 
-test('encoding a corpus value either succeeds or throws ERR_ENCODE_REFUSED, never another error', (t) => {
+test('rendering a corpus value either succeeds or is refused with ERR_ENCODE_REFUSED, never another error', (t) => {
   for (const { otherErrors } of Object.values(corpus)) t.deepEqual(otherErrors, []);
   t.true(hostileValues.length >= 30);
 });
@@ -180,7 +188,9 @@ test('the refused values per format are exactly the ones the reference predicts'
     refusedOf('docker'),
     [...unwritable, 'CRLF', 'carriage return', 'line feed', 'PEM block', 'newline injection', 'double-quote breakout', 'single-quote breakout', '64 KiB', 'single-wrapped', 'double-wrapped'].sort(),
   );
-  for (const f of ['shell', 'json', 'yaml'] as const) t.deepEqual(refusedOf(f), [...unwritable].sort(), f);
+  // systemd EnvironmentFile= rejects a whole file over a BOM or a noncharacter (reference §3, systemd flavour).
+  t.deepEqual(refusedOf('shell'), [...unwritable, 'byte order mark U+FEFF', 'noncharacter U+FFFF'].sort());
+  for (const f of ['json', 'yaml'] as const) t.deepEqual(refusedOf(f), [...unwritable].sort(), f);
 });
 
 test('the corpus keeps its key cases: CR and ${HOME} refused in dotenv, LF in docker, NUL everywhere', (t) => {

@@ -12,10 +12,10 @@ import type { Format } from '../../agent/template/formats.js';
 function refused(t: ExecutionContext, format: Format, value: string, reason: RefusalReason): string {
   // Why: every refusal test checks the same three things: class, code, reason.
   const error = t.throws(() => encodeValue(format, value), { instanceOf: AgentError });
-  t.is(error?.code, 'ERR_ENCODE_REFUSED');
-  t.is(error?.details['reason'], reason);
-  t.is(error?.details['format'], format);
-  return error?.message ?? '';
+  t.is(error.code, 'ERR_ENCODE_REFUSED');
+  t.is(error.details['reason'], reason);
+  t.is(error.details['format'], format);
+  return error.message;
 }
 
 test('dotenv writes a value without single quotes or backslash pairs in single quotes, newlines and all', (t) => {
@@ -150,6 +150,8 @@ test('refusal messages never contain the value or any part of it', (t) => {
     ['docker', `${marker}\r${marker}`, 'carriage-return'],
     ['docker', marker.repeat(5000), 'too-long'],
     ['docker', `'${marker}'`, 'outer-quotes'],
+    ['shell', `${marker}\ufeff${marker}`, 'systemd-forbidden'],
+    ['shell', `${marker}\u{10FFFF}${marker}`, 'systemd-forbidden'],
     ...formats.filter((f) => f !== 'raw').flatMap((f): [Format, string, RefusalReason][] => [
       [f, `${marker}\0${marker}`, 'nul'],
       [f, `${marker}\ud800${marker}`, 'unpaired-surrogate'],

@@ -5,6 +5,7 @@ import { fileOrBase64, refuse } from './refusal.js';
 export const interpolation = /\$\{[^}:]*(?::-[^}]*)?\}/;
 
 /** The union of what Python's strip() and JS trim() remove (reference §3, `WS`). */
+// eslint-disable-next-line no-control-regex -- Python's strip() removes the separators \x1c-\x1f, so WS must name them.
 export const dotenvWhitespace = /[\t\n\v\f\r \x1c-\x1f\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]/;
 
 /** Longest value docker --env-file takes: the key, `=` and newline must still fit on one 64 KiB line. */
@@ -58,8 +59,16 @@ function whyNotBare(value: string): string[] {
   ];
 }
 
+// U+FEFF, U+FDD0–U+FDEF, and every code point ending in FFFE or FFFF (planes 0–16).
+const systemdForbidden = /[\uFEFF\uFDD0-\uFDEF\uFFFE\uFFFF]|[\u{1FFFE}\u{1FFFF}\u{2FFFE}\u{2FFFF}\u{3FFFE}\u{3FFFF}\u{4FFFE}\u{4FFFF}\u{5FFFE}\u{5FFFF}\u{6FFFE}\u{6FFFF}\u{7FFFE}\u{7FFFF}\u{8FFFE}\u{8FFFF}\u{9FFFE}\u{9FFFF}\u{AFFFE}\u{AFFFF}\u{BFFFE}\u{BFFFF}\u{CFFFE}\u{CFFFF}\u{DFFFE}\u{DFFFF}\u{EFFFE}\u{EFFFF}\u{FFFFE}\u{FFFFF}\u{10FFFE}\u{10FFFF}]/u;
+
 /** The text after `KEY=` for `set -a; . file` in sh/bash and systemd EnvironmentFile=: POSIX double quotes. */
 export function encodeShell(value: string): string {
+  // Why: systemd rejects the whole file over a BOM or a noncharacter (reference §3, systemd flavour), and DESIGN
+  // names systemd EnvironmentFile= as a consumer of this format.
+  if (systemdForbidden.test(value)) {
+    refuse('shell', 'systemd-forbidden', 'the value contains a byte-order mark (U+FEFF) or a Unicode noncharacter, which makes systemd reject the whole EnvironmentFile', `use format json or yaml, or ${fileOrBase64}`);
+  }
   // Why: inside "…" only \ " $ and ` are special to POSIX shells and systemd, so escaping those four carries everything else.
   return `"${value.replace(/[\\"$`]/g, '\\$&')}"`;
 }

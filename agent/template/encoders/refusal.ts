@@ -12,6 +12,7 @@ export const refusalReasons = [
   'line-feed',
   'too-long',
   'outer-quotes',
+  'systemd-forbidden',
 ] as const;
 export type RefusalReason = (typeof refusalReasons)[number];
 

@@ -24,8 +24,8 @@ const namedYamlEscapes: Readonly<Record<string, string>> = {
   '\u2029': '\\P',
 };
 
-// C0, DEL, C1 (with NEL), the line and paragraph separators, the BOM, the non-printable U+FFFE/U+FFFF, quote, backslash.
-const yamlNeedsEscape = /[\x00-\x1f\x7f-\x9f\u2028\u2029\ufeff\ufffe\uffff"\\]/g;
+// Cc (C0, DEL, C1 with NEL), the line and paragraph separators, the BOM, the non-printable U+FFFE/U+FFFF, quote, backslash.
+const yamlNeedsEscape = /[\p{Cc}\u2028\u2029\ufeff\ufffe\uffff"\\]/gu;
 
 /** A YAML double-quoted scalar that keeps every character, including ones YAML would fold, strip or reject. */
 export function encodeYaml(value: string): string {
