@@ -20,6 +20,11 @@ export const errorCodes = {
   ERR_BACKEND_DATA: { exit: 1, summary: 'a backend holds data of the wrong shape at a path (a map where a value was expected, or the reverse)' },
   ERR_OUTPUT_NOT_TMPFS: { exit: 1, summary: 'requireTmpfs is set and the output directory is not on tmpfs or ramfs' },
   ERR_WRITE: { exit: 1, summary: 'an output file could not be written; the previous file is untouched' },
+  ERR_AUTH: { exit: 1, summary: 'authentication with a backend failed: bad or expired token, login refused, missing role, JWT or secret-id file' },
+  ERR_BACKEND_RESPONSE: { exit: 1, summary: 'a backend answered with a malformed or unexpected body' },
+  ERR_NO_CREDENTIALS: { exit: 1, summary: 'the AWS SDK found no credentials in its default chain (the message lists where it looked)' },
+  ERR_CAS_CONFLICT: { exit: 1, summary: 'a check-and-set write lost a race: the secret changed between read and write; nothing was overwritten' },
+  ERR_NOTIFY: { exit: 1, summary: 'a notifier failed (signal target missing, command failed or timed out, HTTP error); the agent keeps running' },
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;
