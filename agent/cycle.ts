@@ -30,6 +30,8 @@ export interface CycleOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** false: render and validate only (check --diff, tests). */
   readonly write: boolean;
+  /** Called after fetching and before rendering: the scrubber must know every value before anything can log it. */
+  readonly onResolved?: (resolutions: Map<string, Resolution>) => void;
 }
 
 export interface CycleReport {
@@ -50,6 +52,7 @@ export function requestsOf(template: Template): SecretRequest[] {
 /** Fetch, render, validate and (optionally) write every template once. */
 export async function runCycle(options: CycleOptions): Promise<CycleReport> {
   const resolutions = await options.store.resolveAll(options.templates.flatMap(requestsOf));
+  options.onResolved?.(resolutions);
   const lookup = (ref: SecretRef, backend: BackendName | undefined): Lookup =>
     resolutions.get(requestKey({ ref, backend })) ?? {
       status: 'failed',

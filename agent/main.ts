@@ -8,5 +8,6 @@ const code = await runCli({
   cwd: process.cwd(),
   stdout: process.stdout,
   stderr: process.stderr,
+  exit: (code) => process.exit(code),
 });
 process.exit(code);

@@ -7,7 +7,9 @@ import type { ConfigFlags } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { createLogger } from '../log/logger.js';
 import type { Logger } from '../log/logger.js';
+import { Scrubber } from '../log/scrub.js';
 import { SecretStore } from '../store/store.js';
+import type { StoreEvents } from '../store/store.js';
 import { loadTemplates } from '../template/load.js';
 import type { LoadResult } from '../template/load.js';
 import { assertOutputFilesystem } from '../write/filesystem.js';
@@ -21,6 +23,8 @@ export interface CommandIo {
   readonly stderr: NodeJS.WritableStream;
   /** Where log lines go; fd 2 by default. */
   readonly logStream?: NodeJS.WritableStream;
+  /** Ends the process at once (a second SIGTERM); only main.ts supplies the real one. */
+  readonly exit?: (code: number) => void;
 }
 
 /** The flags every command accepts (DESIGN §2: "every command takes --config FILE and the same flags"). */
@@ -36,10 +40,12 @@ export interface CommandContext {
   readonly config: Config;
   readonly log: Logger;
   readonly io: CommandIo;
+  /** Every secret value the command holds; the logger removes them from every line. */
+  readonly scrubber: Scrubber;
 }
 
 /** Load the configuration (file < env < flags) and make the logger it asks for. */
-export async function createContext(io: CommandIo, flags: CommonFlags): Promise<CommandContext> {
+export async function createContext(io: CommandIo, flags: CommonFlags, scrubber = new Scrubber()): Promise<CommandContext> {
   const configFlags: ConfigFlags = {
     ...(flags.templates === undefined ? {} : { templates: flags.templates }),
     ...(flags.output === undefined ? {} : { output: flags.output }),
@@ -47,18 +53,23 @@ export async function createContext(io: CommandIo, flags: CommonFlags): Promise<
     ...(flags.logLevel === undefined ? {} : { logLevel: flags.logLevel }),
   };
   const config = await loadConfig({ file: flags.config, env: io.env, flags: configFlags, cwd: io.cwd });
-  const log = createLogger({ level: config.log.level, format: config.log.format, ...(io.logStream ? { stream: io.logStream } : {}) });
-  return { config, log, io };
+  const log = createLogger({ level: config.log.level, format: config.log.format, scrubber, ...(io.logStream ? { stream: io.logStream } : {}) });
+  return { config, log, io, scrubber };
 }
 
 /** The chain of configured backends behind one store; warns about configured backends this build lacks. */
-export function createStore(context: CommandContext): SecretStore {
+export function createStore(context: CommandContext, events: Pick<StoreEvents, 'onFetch'> = {}): SecretStore {
   const { backends, skipped } = createChain(context.config, context.io.env);
   const log = context.log.child({ component: 'store' });
   for (const name of skipped) log.warn({ backend: name }, `${name} is configured but not supported by this version; it is left out of the chain`);
   return new SecretStore({
     chain: backends,
-    events: { onUnavailable: (event) => { log.warn(event, `${event.backend} backend unavailable for "${event.path}"; trying the next backend`); } },
+    events: {
+      ...events,
+      onUnavailable: (event) => {
+        log.warn(event, `${event.backend} backend unavailable for "${event.path}"; trying the next backend`);
+      },
+    },
   });
 }
 

@@ -1,6 +1,8 @@
 // `secrets-agent once`: render every template once, write what changed, exit 0 when all were written
 // (init containers, CI) and 1 when any failed; a failed template keeps its previous file (DESIGN §2).
 import { runCycle } from '../cycle.js';
+import { auditRecords, writeAudit } from '../log/audit.js';
+import { resolvedValues } from '../store/values.js';
 import type { AgentError } from '../errors.js';
 import type { CommandContext } from './context.js';
 import { createStore, loadConfiguredTemplates, prepareOutput } from './context.js';
@@ -15,7 +17,17 @@ export async function onceCommand(context: CommandContext): Promise<number> {
   await prepareOutput(context);
   const store = createStore(context);
   const templates = loaded.templates.filter((template) => !problems.has(template.name));
-  const report = await runCycle({ templates, store, output: context.config.output, env: context.io.env, write: true });
+  const report = await runCycle({
+    templates,
+    store,
+    output: context.config.output,
+    env: context.io.env,
+    write: true,
+    onResolved: (resolutions) => {
+      context.scrubber.rotate(resolvedValues(resolutions.values()));
+    },
+  });
+  if (context.config.log.audit) writeAudit(context.log, auditRecords(templates, report.resolutions));
   let written = 0;
   let unchanged = 0;
   for (const result of report.results) {

@@ -7,6 +7,7 @@ import { checkCommand } from './check.js';
 import type { CommandContext, CommandIo, CommonFlags } from './context.js';
 import { createContext } from './context.js';
 import { onceCommand } from './once.js';
+import { runCommand } from './run.js';
 
 type Action = (context: CommandContext) => Promise<number>;
 
@@ -25,6 +26,9 @@ export async function runCli(io: CommandIo): Promise<number> {
       exitCode = await action(await createContext(io, flags));
     });
 
+  withCommonFlags(program.command('run', { isDefault: true }).description('run as a sidecar: render, keep files fresh, notify on change (the default command)').allowExcessArguments(false)).action(async (flags: CommonFlags) => {
+    exitCode = await runCommand(io, flags);
+  });
   command('once', 'render every template once, write the files that changed, and exit (0 all written, 1 any failed)', onceCommand);
   command('check', 'validate the configuration and every template and list each template\'s dependencies; writes nothing', checkCommand);
   program.command('version').description('print the version').action(() => {

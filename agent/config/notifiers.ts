@@ -20,7 +20,7 @@ const signal = z.enum(NOTIFIER_SIGNALS);
 const signalProcessNotifier = z.strictObject({
   signal,
   process: z.string().min(1, 'expected a non-empty process name'),
-  all: z.boolean().default(false).describe('signal every process of that name, not only the oldest'),
+  all: z.boolean().default(false).describe('signal every process of that name; without it, several matches are an error (use pidFile for a master process such as gunicorn)'),
 });
 
 const signalPidFileNotifier = z.strictObject({ signal, pidFile: filePath() });

@@ -3,6 +3,7 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import type { Logger } from 'pino';
+import type { Scrubber } from './scrub.js';
 
 export type { Logger } from 'pino';
 
@@ -11,14 +12,36 @@ export interface LoggerOptions {
   format: 'json' | 'pretty';
   /** Where lines go; stderr unless a test captures them. */
   stream?: NodeJS.WritableStream;
+  /** Removes every held secret value from every line before it is written. */
+  scrubber?: Scrubber;
 }
 
 /** The root logger; stages take `logger.child({ component })`. */
 export function createLogger(options: LoggerOptions): Logger {
   // fd 2 written synchronously: a command that exits right after logging loses no line.
   const sink: NodeJS.WritableStream = options.stream ?? (pino.destination({ dest: 2, sync: true }) as unknown as NodeJS.WritableStream);
-  const stream = options.format === 'pretty' ? prettyStream(sink) : sink;
+  const formatted = options.format === 'pretty' ? prettyStream(sink) : sink;
+  const stream = options.scrubber ? scrubStream(formatted, options.scrubber) : formatted;
   return pino({ level: options.level, base: null, timestamp: pino.stdTimeFunctions.isoTime, formatters: { level: (label) => ({ level: label }) } }, stream);
+}
+
+/** Parse each JSON line, scrub its strings, write it on: the last stop before any byte leaves the process. */
+function scrubStream(next: NodeJS.WritableStream, scrubber: Scrubber): Writable {
+  return new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      for (const line of chunk.toString('utf8').split('\n')) {
+        if (line === '') continue;
+        let out: string;
+        try {
+          out = JSON.stringify(scrubber.scrubDeep(JSON.parse(line)));
+        } catch {
+          out = scrubber.scrub(line);
+        }
+        next.write(`${out}\n`);
+      }
+      done();
+    },
+  });
 }
 
 const fixed = new Set(['level', 'time', 'component', 'msg']);

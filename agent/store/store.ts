@@ -19,6 +19,8 @@ export type Resolution =
 export interface StoreEvents {
   /** A backend could not answer and the chain moved on; for logs and metrics, never carries a value. */
   onUnavailable?(event: { backend: BackendName; path: string; reason: string }): void;
+  /** Every backend call, for `secret_requests_total` and `secret_request_duration_seconds`. */
+  onFetch?(event: { backend: BackendName; path: string; status: Outcome['status'] | 'error'; seconds: number }): void;
 }
 
 /** The identity of a request: `file|value:app/secret_key`, or `*|…` for the chain. */
@@ -59,11 +61,15 @@ export class SecretStore {
     for (const backend of backends) {
       tried.push(backend.name);
       let outcome: Outcome;
+      const started = process.hrtime.bigint();
+      const seconds = (): number => Number(process.hrtime.bigint() - started) / 1e9;
       try {
         outcome = await backend.fetch(request.ref);
       } catch (error) {
+        this.#events.onFetch?.({ backend: backend.name, path: request.ref.path, status: 'error', seconds: seconds() });
         return { status: 'failed', error: asAgentError(error, backend.name, request.ref.path) };
       }
+      this.#events.onFetch?.({ backend: backend.name, path: request.ref.path, status: outcome.status, seconds: seconds() });
       switch (outcome.status) {
         case 'found':
           return { status: 'found', data: outcome.data, backend: backend.name, version: outcome.version };

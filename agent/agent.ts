@@ -1,0 +1,235 @@
+// The long-running sidecar (DESIGN §6): the one module that wires every stage together. It owns the
+// lifecycle — start, cycle, reload, stop — and nothing else: each stage does its own work.
+import { createStore, createContext, prepareOutput } from './cli/context.js';
+import type { CommandContext, CommandIo, CommonFlags } from './cli/context.js';
+import { runCycle } from './cycle.js';
+import type { TemplateResult } from './cycle.js';
+import { auditRecords, writeAudit } from './log/audit.js';
+import type { Logger } from './log/logger.js';
+import { Scrubber } from './log/scrub.js';
+import { NotifyDispatcher } from './notify/dispatcher.js';
+import { TemplateSet } from './runtime/templates.js';
+import { SerialRunner } from './runtime/serial.js';
+import { StatusBook } from './runtime/status.js';
+import { startSchedule } from './schedule/cron.js';
+import type { CronFactory } from './schedule/cron.js';
+import { watchInputs } from './schedule/watch.js';
+import type { InputWatcher, WatchedInput } from './schedule/watch.js';
+import { AgentMetrics } from './server/metrics.js';
+import { startServer } from './server/server.js';
+import type { Listener } from './server/server.js';
+import type { SecretStore } from './store/store.js';
+import { resolvedValues } from './store/values.js';
+import { backoffDelay } from './util/backoff.js';
+import { systemClock, systemRandom } from './util/clock.js';
+import type { Clock, Random, TimerHandle } from './util/clock.js';
+
+export interface AgentOptions {
+  readonly io: CommandIo;
+  readonly flags: CommonFlags;
+  readonly clock?: Clock;
+  readonly random?: Random;
+  readonly cronFactory?: CronFactory;
+  /** Quiet time after a watched input changes before it is read (default 250 ms). */
+  readonly watchDebounceMs?: number;
+}
+
+/** What one start or reload builds from the configuration; replaced whole on SIGHUP. */
+interface Wiring {
+  context: CommandContext;
+  log: Logger;
+  store: SecretStore;
+  dispatcher: NotifyDispatcher;
+  stopSchedule: () => void;
+  watcher: InputWatcher | undefined;
+}
+
+export class Agent {
+  readonly metrics = new AgentMetrics();
+  readonly #options: AgentOptions;
+  readonly #clock: Clock;
+  readonly #random: Random;
+  readonly #scrubber = new Scrubber();
+  readonly #templates = new TemplateSet();
+  readonly #status: StatusBook;
+  readonly #serial = new SerialRunner((reasons) => this.#cycle(reasons));
+  #wiring: Wiring | undefined;
+  #listener: Listener | undefined;
+  #retry: TimerHandle | undefined;
+  #failures = 0;
+  #stopping = false;
+
+  constructor(options: AgentOptions) {
+    this.#options = options;
+    this.#clock = options.clock ?? systemClock;
+    this.#random = options.random ?? systemRandom;
+    this.#status = new StatusBook(this.metrics, this.#scrubber);
+  }
+
+  /** Load the configuration and templates, open the listener, start triggers, and begin the first render. */
+  async start(): Promise<void> {
+    const context = await createContext(this.#options.io, this.#options.flags, this.#scrubber);
+    await prepareOutput(context);
+    await this.#templates.reload(context.config.templates, context.log.child({ component: 'template' }));
+    this.#wiring = await this.#wire(context);
+    if (context.config.listen !== '') {
+      this.#listener = await startServer(context.config.listen, this.#handlers());
+      this.#wiring.log.info({ listen: this.#listener.address }, `listening on ${this.#listener.address}`);
+    }
+    this.trigger('start');
+  }
+
+  /** Ask for a cycle (schedule, watch, SIGUSR1, POST /v1/refresh); never overlaps a running one. */
+  trigger(reason: string): void {
+    if (!this.#stopping) this.#serial.trigger(reason);
+  }
+
+  /** SIGHUP: read the configuration and templates again, then render; a bad configuration keeps the old one. */
+  async reload(): Promise<void> {
+    const old = this.#wiring;
+    if (!old || this.#stopping) return;
+    let context: CommandContext;
+    try {
+      context = await createContext(this.#options.io, this.#options.flags, this.#scrubber);
+    } catch (error) {
+      old.log.error({ code: (error as { code?: string }).code }, `reload rejected, the running configuration stays: ${(error as Error).message}`);
+      return;
+    }
+    await this.#unwire(old);
+    await this.#templates.reload(context.config.templates, context.log.child({ component: 'template' }));
+    this.#wiring = await this.#wire(context);
+    this.#wiring.log.info('configuration and templates reloaded');
+    this.trigger('reload');
+  }
+
+  /** Stop triggers and the listener, let the cycle in flight finish, release backends. */
+  async stop(): Promise<void> {
+    this.#stopping = true;
+    this.#retry?.cancel();
+    if (this.#wiring) await this.#unwire(this.#wiring);
+    await this.#serial.idle();
+    await this.#listener?.close();
+    for (const backend of this.#wiring?.store.backends ?? []) await backend.close?.();
+  }
+
+  get ready(): boolean {
+    return this.#status.ready(this.#templates.all);
+  }
+
+  status(): unknown {
+    return this.#scrubber.scrubDeep({ ready: this.ready, ...this.#status.document() });
+  }
+
+  async #wire(context: CommandContext): Promise<Wiring> {
+    const { config } = context;
+    const log = context.log.child({ component: 'agent' });
+    const store = createStore(context, {
+      onFetch: (event) => {
+        this.metrics.secretRequests.inc({ backend: event.backend, status: event.status });
+        this.metrics.secretRequestDuration.observe({ backend: event.backend }, event.seconds);
+        this.metrics.backendUp.set({ backend: event.backend }, event.status === 'unavailable' || event.status === 'error' ? 0 : 1);
+      },
+    });
+    const dispatcher = new NotifyDispatcher({
+      notifiers: config.notifiers,
+      wait: config.wait,
+      log: context.log,
+      clock: this.#clock,
+      secretValues: () => this.#scrubber.values(),
+      onResult: (result) => {
+        this.metrics.notifications.inc({ notifier: result.notifier, result: result.result });
+      },
+    });
+    const schedule = startSchedule({ expression: config.schedule, splayMs: config.splay, clock: this.#clock, random: this.#random, onRun: () => { this.trigger('schedule'); }, ...(this.#options.cronFactory ? { cronFactory: this.#options.cronFactory } : {}) });
+    const watcher = this.#watch(context);
+    await watcher?.ready;
+    return { context, log, store, dispatcher, stopSchedule: () => { schedule.stop(); }, watcher };
+  }
+
+  async #unwire(wiring: Wiring): Promise<void> {
+    wiring.stopSchedule();
+    await wiring.watcher?.close();
+    await wiring.dispatcher.stop();
+  }
+
+  /** Watch the templates directory and the secrets file; a template change reloads templates, then renders. */
+  #watch(context: CommandContext): InputWatcher | undefined {
+    const inputs: WatchedInput[] = [{ kind: 'templates', path: context.config.templates }];
+    if (context.config.file.path !== undefined) inputs.push({ kind: 'secrets-file', path: context.config.file.path });
+    return watchInputs({
+      inputs,
+      clock: this.#clock,
+      debounceMs: this.#options.watchDebounceMs ?? 250,
+      onChange: (kinds) => {
+        void this.#onInputChange(kinds, context);
+      },
+    });
+  }
+
+  async #onInputChange(kinds: string[], context: CommandContext): Promise<void> {
+    if (kinds.includes('templates')) await this.#templates.reload(context.config.templates, context.log.child({ component: 'template' }));
+    this.trigger(`watch:${kinds.join(',')}`);
+  }
+
+  /** One cycle: fetch, render, write; then audit, status, notifications, and a retry when anything failed. */
+  async #cycle(reasons: string[]): Promise<void> {
+    const wiring = this.#wiring;
+    if (!wiring) return;
+    const { context, log } = wiring;
+    const wasReady = this.ready;
+    const templates = this.#templates.all;
+    log.debug({ reasons }, `cycle started (${reasons.join(', ')})`);
+    const report = await runCycle({
+      templates,
+      store: wiring.store,
+      output: context.config.output,
+      env: context.io.env,
+      write: true,
+      onResolved: (resolutions) => {
+        this.#scrubber.rotate(resolvedValues(resolutions.values()));
+      },
+    });
+    if (context.config.log.audit) writeAudit(context.log, auditRecords(templates, report.resolutions));
+    this.#status.record(report.results, report.resolutions, this.#clock.now());
+    this.#status.retain(templates);
+    this.#logResults(log, report.results);
+    const changed = report.results.filter((result) => result.outcome === 'written');
+    if (changed.length > 0 && (wasReady || context.config.notifyOnStart)) {
+      void wiring.dispatcher.notify(changed.map((result) => ({ template: result.template.name, notify: result.template.notify })));
+    }
+    this.#scheduleRetry(report.results.some((result) => result.outcome === 'failed'), wiring);
+  }
+
+  #logResults(log: Logger, results: readonly TemplateResult[]): void {
+    for (const result of results) {
+      if (result.outcome === 'failed' && result.error) log.error({ code: result.error.code, ...result.error.details }, result.error.message);
+      else if (result.outcome === 'written') log.info({ template: result.template.name, destination: result.path }, `wrote ${result.path ?? result.template.destination}`);
+    }
+  }
+
+  /** Any failure is retried with exponential backoff and full jitter, forever; a clean cycle resets it. */
+  #scheduleRetry(failed: boolean, wiring: Wiring): void {
+    this.#retry?.cancel();
+    this.#retry = undefined;
+    if (!failed) {
+      this.#failures = 0;
+      return;
+    }
+    const delay = backoffDelay(wiring.context.config.retry, this.#failures++, this.#random);
+    wiring.log.warn({ retryInMs: delay, attempt: this.#failures }, `some templates failed; retrying in ${delay} ms`);
+    this.#retry = this.#clock.setTimeout(() => {
+      this.trigger('retry');
+    }, delay);
+  }
+
+  #handlers(): Parameters<typeof startServer>[1] {
+    return {
+      ready: () => this.ready,
+      metrics: async () => ({ contentType: this.metrics.contentType, body: await this.metrics.text() }),
+      status: () => this.status(),
+      refresh: () => {
+        this.trigger('http');
+      },
+    };
+  }
+}

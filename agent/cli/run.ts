@@ -1,0 +1,42 @@
+// `secrets-agent run` (the default command): the long-running sidecar. Signals: SIGHUP reloads, SIGUSR1
+// renders now, SIGTERM/SIGINT stop cleanly (exit 0 within 5 s); a second SIGTERM/SIGINT exits at once.
+import { Agent } from '../agent.js';
+import type { CommandIo, CommonFlags } from './context.js';
+
+/** How long a clean stop may take before the agent gives up waiting and exits anyway. */
+export const STOP_GRACE_MS = 5000;
+
+/** Returns the exit code once the agent has stopped. */
+export async function runCommand(io: CommandIo, flags: CommonFlags): Promise<number> {
+  const agent = new Agent({ io, flags });
+  await agent.start();
+  return new Promise<number>((resolve) => {
+    let stopping = false;
+    const onStop = (signal: NodeJS.Signals): void => {
+      if (stopping) {
+        // An operator who signals twice wants out now.
+        io.exit?.(signal === 'SIGINT' ? 130 : 143);
+        return;
+      }
+      stopping = true;
+      const timer = setTimeout(() => {
+        resolve(1);
+      }, STOP_GRACE_MS);
+      timer.unref();
+      void agent.stop().then(() => {
+        clearTimeout(timer);
+        resolve(0);
+      });
+    };
+    const onHup = (): void => {
+      void agent.reload();
+    };
+    const onUsr1 = (): void => {
+      agent.trigger('SIGUSR1');
+    };
+    process.on('SIGTERM', onStop);
+    process.on('SIGINT', onStop);
+    process.on('SIGHUP', onHup);
+    process.on('SIGUSR1', onUsr1);
+  });
+}

@@ -1,0 +1,65 @@
+// One scrubber for everything the agent prints: every secret value it holds now, or held in the previous
+// generation (a rotated value may still sit in an error in flight), is replaced wherever it appears in a log
+// line, an error message or a status document. Values are matched in decoded strings, not in JSON text, so an
+// escaped quote or newline inside a value cannot hide it and the line stays valid JSON.
+
+export const REDACTED = '[REDACTED]';
+
+/** Values shorter than this are not scrubbed: "1" or "true" cannot be told apart from ordinary text. */
+export const MIN_SCRUB_LENGTH = 4;
+
+export class Scrubber {
+  #current = new Set<string>();
+  #previous = new Set<string>();
+  #pattern: RegExp | undefined;
+
+  /** Start a new generation with `values`; the previous generation stays scrubbed until the next call. */
+  rotate(values: Iterable<string>): void {
+    this.#previous = this.#current;
+    this.#current = new Set([...values].filter((value) => value.length >= MIN_SCRUB_LENGTH));
+    this.#rebuild();
+  }
+
+  /** Add values to the current generation (a secret read outside a cycle, e.g. by `get`). */
+  add(values: Iterable<string>): void {
+    let added = false;
+    for (const value of values) {
+      if (value.length >= MIN_SCRUB_LENGTH && !this.#current.has(value)) {
+        this.#current.add(value);
+        added = true;
+      }
+    }
+    if (added) this.#rebuild();
+  }
+
+  /** Every value currently scrubbed, for callers that must keep values out of other channels (child env). */
+  values(): IterableIterator<string> {
+    return new Set([...this.#current, ...this.#previous]).values();
+  }
+
+  /** `text` with every held value replaced by [REDACTED]. */
+  scrub(text: string): string {
+    return this.#pattern === undefined ? text : text.replace(this.#pattern, REDACTED);
+  }
+
+  /** A deep copy of a JSON-like value with every string (and key) scrubbed. */
+  scrubDeep(value: unknown): unknown {
+    if (this.#pattern === undefined) return value;
+    if (typeof value === 'string') return this.scrub(value);
+    if (Array.isArray(value)) return value.map((item) => this.scrubDeep(item));
+    if (typeof value === 'object' && value !== null) {
+      return Object.fromEntries(Object.entries(value).map(([key, item]) => [this.scrub(key), this.scrubDeep(item)]));
+    }
+    return value;
+  }
+
+  #rebuild(): void {
+    // Longest first, so a value that contains another is replaced whole.
+    const all = [...new Set([...this.#current, ...this.#previous])].sort((a, b) => b.length - a.length);
+    this.#pattern = all.length === 0 ? undefined : new RegExp(all.map(escapeRegExp).join('|'), 'g');
+  }
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}

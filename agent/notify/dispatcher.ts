@@ -1,0 +1,161 @@
+// Runs notifiers after a cycle's files are written (DESIGN §6), with consul-template's `wait` quiescence:
+// a burst of notify() calls is coalesced into one run that starts `min` after the latest call, but never later
+// than `max` after the first. min 0 runs at once. Runs never overlap: one that becomes due while another is
+// running starts when it ends. Each notifier runs once per run, all of them in parallel; a failure is logged
+// (component notify, code ERR_NOTIFY), reported to onResult and returned, and stops nothing else.
+import { AgentError, isAgentError } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+import type { Clock, TimerHandle } from '../util/clock.js';
+import type { NotifyDetails } from './common.js';
+import type { NotifierConfig, RunNotifierOptions } from './run.js';
+import { notifierKind, runNotifier } from './run.js';
+
+/** One template whose bytes changed this cycle, and the notifiers it names. */
+export interface ChangedTemplate {
+  template: string;
+  notify: readonly string[];
+}
+
+export interface NotifyResult {
+  notifier: string;
+  result: 'success' | 'failure';
+  error?: AgentError;
+}
+
+/** Runs one named notifier; the default runs the real one. Tests and library users may substitute it. */
+export type NotifierRunner = (name: string, config: NotifierConfig) => Promise<NotifyDetails>;
+
+export interface NotifyDispatcherOptions {
+  notifiers: Readonly<Record<string, NotifierConfig>>;
+  /** Quiescence in ms; the config guarantees min <= max. */
+  wait: { min: number; max: number };
+  log: Logger;
+  clock: Clock;
+  /** Every secret value the agent holds now (command notifiers never see them in their environment). */
+  secretValues: () => Iterable<string>;
+  /** Called once per notifier run, e.g. to count `notify_total{notifier,result}`. */
+  onResult?: (result: NotifyResult) => void;
+  runner?: NotifierRunner;
+  /** Seams passed to the real notifiers (fake /proc, kill grace, retry delay, base environment). */
+  runOptions?: Omit<RunNotifierOptions, 'clock' | 'secretValues'>;
+}
+
+interface Waiter {
+  names: ReadonlySet<string>;
+  resolve: (results: NotifyResult[]) => void;
+}
+
+interface Burst {
+  /** Notifier name → the templates that asked for it. */
+  wanted: Map<string, Set<string>>;
+  waiters: Waiter[];
+  deadline: number;
+  timer: TimerHandle | undefined;
+}
+
+export class NotifyDispatcher {
+  readonly #options: NotifyDispatcherOptions;
+  readonly #log: Logger;
+  readonly #runner: NotifierRunner;
+  #burst: Burst | undefined;
+  #chain: Promise<unknown> = Promise.resolve();
+  #stopped = false;
+
+  // Why: everything a run needs is fixed at construction; a config reload builds a new dispatcher.
+  constructor(options: NotifyDispatcherOptions) {
+    this.#options = options;
+    this.#log = options.log.child({ component: 'notify' });
+    this.#runner = options.runner ?? ((_name, config) => runNotifier(config, { ...options.runOptions, clock: options.clock, secretValues: options.secretValues }));
+  }
+
+  // Why: the caller reports what changed; when and how often notifiers run is decided here.
+  /** Queue the notifiers named by `changed`; resolves with their results once the coalesced run has finished. */
+  notify(changed: readonly ChangedTemplate[]): Promise<NotifyResult[]> {
+    const wanted = new Map<string, Set<string>>();
+    for (const { template, notify } of changed) for (const name of notify) wanted.set(name, (wanted.get(name) ?? new Set()).add(template));
+    if (wanted.size === 0 || this.#stopped) return Promise.resolve([]);
+    const names = new Set(wanted.keys());
+    if (this.#options.wait.min === 0) return this.#enqueue(wanted).then((results) => pick(results, names));
+    return new Promise((resolve) => {
+      const now = this.#options.clock.now();
+      const burst: Burst = this.#burst ?? { wanted: new Map(), waiters: [], deadline: now + this.#options.wait.max, timer: undefined };
+      this.#burst = burst;
+      for (const [name, templates] of wanted) for (const template of templates) burst.wanted.set(name, (burst.wanted.get(name) ?? new Set()).add(template));
+      burst.waiters.push({ names, resolve });
+      burst.timer?.cancel();
+      const delay = Math.max(0, Math.min(this.#options.wait.min, burst.deadline - now));
+      burst.timer = this.#options.clock.setTimeout(() => { this.#fire(burst); }, delay);
+      this.#log.debug({ notifiers: [...burst.wanted.keys()].join(','), delayMs: delay }, 'waiting for changes to settle before notifying');
+    });
+  }
+
+  // Why: shutdown must not start notifiers for a burst still waiting, but lets a run in flight finish.
+  /** Drop the waiting burst (its callers get []) and resolve when the run in flight, if any, has ended. */
+  async stop(): Promise<void> {
+    this.#stopped = true;
+    const burst = this.#burst;
+    this.#burst = undefined;
+    burst?.timer?.cancel();
+    for (const waiter of burst?.waiters ?? []) waiter.resolve([]);
+    await this.#chain;
+  }
+
+  // Why: the quiet period is over; the burst becomes one run and every waiting caller gets its share.
+  #fire(burst: Burst): void {
+    if (this.#burst === burst) this.#burst = undefined;
+    const run = this.#enqueue(burst.wanted);
+    for (const waiter of burst.waiters) void run.then((results) => { waiter.resolve(pick(results, waiter.names)); });
+  }
+
+  // Why: runs are chained so a slow notifier is never started a second time while it is still running.
+  #enqueue(wanted: ReadonlyMap<string, ReadonlySet<string>>): Promise<NotifyResult[]> {
+    const run = this.#chain.then(() => Promise.all([...wanted].map(([name, templates]) => this.#runOne(name, templates))));
+    this.#chain = run.catch(() => undefined);
+    return run;
+  }
+
+  // Why: each notifier's failure is caught, logged and reported alone, so the others run regardless.
+  async #runOne(name: string, templates: ReadonlySet<string>): Promise<NotifyResult> {
+    const config = Object.hasOwn(this.#options.notifiers, name) ? this.#options.notifiers[name] : undefined;
+    const context = { notifier: name, templates: [...templates].join(',') };
+    let result: NotifyResult;
+    if (config === undefined) {
+      const error = new AgentError('ERR_NOTIFY', `no notifier named "${name}" is configured (a template lists it in notify:)`, { details: context });
+      this.#log.error({ ...context, code: error.code, error: error.message }, 'notifier failed');
+      result = { notifier: name, result: 'failure', error };
+    } else {
+      const kind = notifierKind(config);
+      try {
+        const details = await this.#runner(name, config);
+        this.#log.info({ ...details, ...context, kind }, 'notifier ran');
+        result = { notifier: name, result: 'success' };
+      } catch (thrown) {
+        const error = asAgentError(thrown, kind);
+        this.#log.error({ ...error.details, ...context, kind, code: error.code, error: error.message }, 'notifier failed');
+        result = { notifier: name, result: 'failure', error };
+      }
+    }
+    this.#report(result);
+    return result;
+  }
+
+  // Why: a metrics hook that throws must not turn a notifier's success into a failure or stop the run.
+  #report(result: NotifyResult): void {
+    try {
+      this.#options.onResult?.(result);
+    } catch {
+      this.#log.warn({ notifier: result.notifier }, 'the onResult hook threw; ignored');
+    }
+  }
+}
+
+// Why: a custom runner may throw anything; what reaches a log is always ERR_NOTIFY without a foreign message.
+function asAgentError(error: unknown, kind: string): AgentError {
+  if (isAgentError(error, 'ERR_NOTIFY')) return error;
+  return new AgentError('ERR_NOTIFY', `${kind} notifier failed unexpectedly`);
+}
+
+// Why: a caller is told about the notifiers it asked for, not every notifier of the coalesced run.
+function pick(results: readonly NotifyResult[], names: ReadonlySet<string>): NotifyResult[] {
+  return results.filter((result) => names.has(result.notifier));
+}

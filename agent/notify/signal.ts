@@ -1,0 +1,130 @@
+// The `signal` notifier (DESIGN §6): send a signal to the PID written in `pidFile`, or to the process whose
+// executable name or argv[0] is `process`, found by scanning /proc. Naming a process needs the agent and the
+// application to share a PID namespace (Kubernetes shareProcessNamespace, Compose `pid: service:<app>`).
+import { readFile, readdir, readlink } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import type { Notifier } from '../config/notifiers.js';
+import { AgentError } from '../errors.js';
+import { errorCode } from './common.js';
+
+/** Either form of the signal notifier: `{ signal, process, all }` or `{ signal, pidFile }`. */
+export type SignalNotifier = Extract<Notifier, { signal: unknown }>;
+
+export interface SignalOptions {
+  /** Where the process table is mounted; tests point it at a fake tree. Default `/proc`. */
+  procRoot?: string;
+  /** The agent's own pid, never a target. Default `process.pid`. */
+  selfPid?: number;
+  /** Sends the signal; default `process.kill`. */
+  kill?: (pid: number, signal: NodeJS.Signals) => void;
+}
+
+/** What a scan saw of one process: each name it can be matched by (absent when unreadable). */
+export interface ProcessNames {
+  pid: number;
+  comm?: string;
+  exe?: string;
+  argv0?: string;
+}
+
+/** Linux PID_MAX_LIMIT: no pid is larger. */
+const PID_MAX = 4_194_304;
+
+// Why: the one entry point the dispatcher calls; both forms end in a list of pids that were signalled.
+/** Send the notifier's signal; resolves with the pids signalled, or throws ERR_NOTIFY saying why none could be. */
+export async function sendSignal(notifier: SignalNotifier, options: SignalOptions = {}): Promise<{ pids: number[] }> {
+  const pids = 'pidFile' in notifier ? [await readPidFile(notifier.pidFile)] : await targetsByName(notifier.process, notifier.all, options);
+  const failures: string[] = [];
+  for (const pid of pids) {
+    const problem = deliver(pid, notifier.signal, options.kill ?? ((target, signal) => process.kill(target, signal)));
+    if (problem !== undefined) failures.push(problem);
+  }
+  if (failures.length > 0) {
+    const source = 'pidFile' in notifier ? ` (from pidFile ${notifier.pidFile})` : '';
+    throw new AgentError('ERR_NOTIFY', `could not send ${notifier.signal}${source}: ${failures.join('; ')}`, { details: { signal: notifier.signal, pids: pids.join(',') } });
+  }
+  return { pids };
+}
+
+// Why: a pid file is written by another program; anything but a plain positive pid is refused, not guessed at.
+/** The pid written in `path` (surrounding whitespace allowed); ERR_NOTIFY when unreadable or not a pid. */
+export async function readPidFile(path: string): Promise<number> {
+  let text: string;
+  try {
+    text = await readFile(path, 'utf8');
+  } catch (error) {
+    throw new AgentError('ERR_NOTIFY', `cannot read pidFile ${path}: ${errorCode(error)}`, { details: { pidFile: path } });
+  }
+  const trimmed = text.trim();
+  const pid = /^[0-9]{1,7}$/.test(trimmed) ? Number(trimmed) : 0;
+  if (pid < 1 || pid > PID_MAX) {
+    throw new AgentError('ERR_NOTIFY', `pidFile ${path} does not hold a process id (expected one positive integer)`, { details: { pidFile: path } });
+  }
+  return pid;
+}
+
+// Why: zero or several matches mean the wrong process (or none) would be told to reload, so both are errors.
+async function targetsByName(name: string, all: boolean, options: SignalOptions): Promise<number[]> {
+  const pids = await findProcesses(name, options);
+  if (pids.length === 0) {
+    throw new AgentError('ERR_NOTIFY', `no process named "${name}" is running (is the PID namespace shared? Kubernetes: shareProcessNamespace: true; Compose: pid: "service:<app>")`, { details: { process: name } });
+  }
+  if (pids.length > 1 && !all) {
+    throw new AgentError('ERR_NOTIFY', `${pids.length} processes are named "${name}" (pids ${pids.join(', ')}); set all: true to signal every one, or use pidFile`, { details: { process: name, pids: pids.join(',') } });
+  }
+  return pids;
+}
+
+// Why: the scan is the whole of "find by name"; exported so tests can run it against a fake /proc tree.
+/** Pids (ascending) of live processes whose comm, executable basename or argv[0] basename is `name`. */
+export async function findProcesses(name: string, options: Pick<SignalOptions, 'procRoot' | 'selfPid'> = {}): Promise<number[]> {
+  const procRoot = options.procRoot ?? '/proc';
+  const selfPid = options.selfPid ?? process.pid;
+  let entries: string[];
+  try {
+    entries = await readdir(procRoot);
+  } catch (error) {
+    throw new AgentError('ERR_NOTIFY', `cannot list processes in ${procRoot}: ${errorCode(error)}`, { details: { process: name } });
+  }
+  const pids = entries.filter((entry) => /^[0-9]+$/.test(entry)).map(Number).filter((pid) => pid !== selfPid);
+  const seen = await Promise.all(pids.map((pid) => processNames(pid, procRoot)));
+  return seen.filter((proc): proc is ProcessNames => proc !== undefined && matches(proc, name)).map((proc) => proc.pid).sort((a, b) => a - b);
+}
+
+// Why: each name source fails on its own (exe needs ptrace rights, kernel threads have no cmdline); use what is readable.
+/** The names one process can be matched by, or undefined when it is gone or a zombie (which cannot act on a signal). */
+export async function processNames(pid: number, procRoot = '/proc'): Promise<ProcessNames | undefined> {
+  const dir = join(procRoot, String(pid));
+  const [stat, comm, exe, cmdline] = await Promise.all([
+    readFile(join(dir, 'stat'), 'utf8').catch(() => undefined),
+    readFile(join(dir, 'comm'), 'utf8').catch(() => undefined),
+    readlink(join(dir, 'exe')).catch(() => undefined),
+    readFile(join(dir, 'cmdline'), 'utf8').catch(() => undefined),
+  ]);
+  if (stat === undefined && comm === undefined) return undefined;
+  if (stat !== undefined && stat.slice(stat.lastIndexOf(')') + 1).trim().startsWith('Z')) return undefined;
+  const names: ProcessNames = { pid };
+  if (comm !== undefined && comm.trim() !== '') names.comm = comm.replace(/\n$/, '');
+  if (exe !== undefined) names.exe = basename(exe.replace(/ \(deleted\)$/, ''));
+  const argv0 = cmdline?.split('\0')[0];
+  if (argv0 !== undefined && argv0 !== '') names.argv0 = basename(argv0);
+  return names;
+}
+
+// Why: comm is cut to 15 bytes by the kernel, so a long name still matches through exe or argv[0].
+function matches(proc: ProcessNames, name: string): boolean {
+  return proc.comm === name || proc.exe === name || proc.argv0 === name;
+}
+
+// Why: a process may exit between the scan and the signal; each failure is named without stopping the others.
+function deliver(pid: number, signal: NodeJS.Signals, kill: (pid: number, signal: NodeJS.Signals) => void): string | undefined {
+  try {
+    kill(pid, signal);
+    return undefined;
+  } catch (error) {
+    const code = errorCode(error);
+    if (code === 'ESRCH') return `no process ${pid} is running (stale pid, or the PID namespace is not shared)`;
+    if (code === 'EPERM') return `not permitted to signal process ${pid} (run the agent as the application's user, or grant CAP_KILL)`;
+    return `process ${pid}: ${code}`;
+  }
+}

@@ -1,0 +1,27 @@
+// The Prometheus metrics of DESIGN §7 on a registry of our own (never prom-client's global one), so a
+// library user's metrics and ours never collide. Labels carry names and paths, never values.
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+export class AgentMetrics {
+  readonly registry = new Registry();
+  readonly secretRequests = new Counter({ name: 'secret_requests_total', help: 'Backend reads by backend and outcome (found, not_found, denied, unavailable, error).', labelNames: ['backend', 'status'], registers: [this.registry] });
+  readonly secretRequestDuration = new Histogram({ name: 'secret_request_duration_seconds', help: 'Duration of backend reads.', labelNames: ['backend'], buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10], registers: [this.registry] });
+  readonly templateRenders = new Counter({ name: 'template_renders_total', help: 'Template renders by result (written, unchanged, failed).', labelNames: ['template', 'result'], registers: [this.registry] });
+  readonly templateLastSuccess = new Gauge({ name: 'template_last_success_timestamp_seconds', help: 'Unix time of the last successful render of a template.', labelNames: ['template'], registers: [this.registry] });
+  readonly notifications = new Counter({ name: 'notify_total', help: 'Notifier runs by result (success, failure).', labelNames: ['notifier', 'result'], registers: [this.registry] });
+  readonly vaultTokenTtl = new Gauge({ name: 'vault_token_ttl_seconds', help: 'Remaining TTL of the Vault token.', registers: [this.registry] });
+  readonly backendUp = new Gauge({ name: 'backend_up', help: '1 when the backend answered its last request, 0 when it was unavailable.', labelNames: ['backend'], registers: [this.registry] });
+
+  constructor(options: { processMetrics?: boolean } = {}) {
+    if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry });
+  }
+
+  /** The exposition text for GET /metrics. */
+  async text(): Promise<string> {
+    return this.registry.metrics();
+  }
+
+  get contentType(): string {
+    return this.registry.contentType;
+  }
+}
