@@ -91,6 +91,7 @@ export class Agent {
     let context: CommandContext;
     try {
       context = await createContext(this.#options.io, this.#options.flags, this.#scrubber);
+      await prepareOutput(context);
     } catch (error) {
       old.log.error({ code: (error as { code?: string }).code }, `reload rejected, the running configuration stays: ${(error as Error).message}`);
       return;

@@ -1,0 +1,119 @@
+// The lifecycle in-process, with a fake clock and a hand-fired schedule, so retry and notification rules
+// are checked exactly. Files, templates and the touch notifier are real.
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import test from 'ava';
+import { Agent } from '../agent/agent.js';
+import { backoffDelay } from '../agent/util/backoff.js';
+import { FakeClock, flush, sequence } from './helpers/fake-clock.js';
+import { eventually } from './helpers/agent-process.js';
+import { scratch } from './helpers/cli.js';
+
+/** Poll `check`, moving the fake clock 20 ms per poll so debounced watch events fire. */
+function settle(h: Harness, check: () => boolean | Promise<boolean>): Promise<boolean> {
+  return eventually(async () => {
+    await h.clock.advance(20);
+    return check();
+  });
+}
+
+interface Harness {
+  agent: Agent;
+  clock: FakeClock;
+  dir: string;
+  logs: () => string;
+  tick: () => void;
+}
+
+async function harness(t: import('ava').ExecutionContext, files: Record<string, string>, configLines: string[]): Promise<Harness> {
+  const { dir, cleanup } = await scratch({
+    ...files,
+    'config.yaml': ['templates: ./templates', 'output: ./out', 'backend: file', 'file: { path: ./secrets.yaml }', 'listen: ""', 'splay: 0s', 'retry: { min: 1s, max: 8s }', 'log: { level: debug }', ...configLines, ''].join('\n'),
+  });
+  const chunks: string[] = [];
+  const logStream = new Writable({ write(chunk: Buffer, _e, done) { chunks.push(chunk.toString('utf8')); done(); } });
+  const clock = new FakeClock();
+  let fire = (): void => undefined;
+  const agent = new Agent({
+    io: { argv: [], env: {}, cwd: dir, stdout: logStream, stderr: logStream, logStream },
+    flags: { config: join(dir, 'config.yaml') },
+    clock,
+    random: sequence(0.5),
+    cronFactory: (_expression, tick) => {
+      fire = tick;
+      return { stop: () => undefined };
+    },
+    watchDebounceMs: 10,
+  });
+  t.teardown(async () => {
+    await agent.stop();
+    await cleanup();
+  });
+  return { agent, clock, dir, logs: () => chunks.join(''), tick: () => { fire(); } };
+}
+
+test('a failed first render is retried with exponential backoff and full jitter until it succeeds', async (t) => {
+  const h = await harness(t, { 'secrets.yaml': 'app: {}\n', 'templates/a.env.hbs': 'K={{secret "app/key"}}\n' }, []);
+  await h.agent.start();
+  t.true(await eventually(() => h.clock.pendingDelays.length === 1));
+  t.false(h.agent.ready);
+  const policy = { min: 1000, max: 8000 };
+  t.deepEqual(h.clock.pendingDelays, [backoffDelay(policy, 0, () => 0.5)]);
+  await h.clock.advance(h.clock.pendingDelays[0] ?? 0);
+  t.true(await eventually(() => h.clock.pendingDelays.length === 1));
+  t.deepEqual(h.clock.pendingDelays, [backoffDelay(policy, 1, () => 0.5)]);
+  await writeFile(join(h.dir, 'secrets.yaml'), 'app: { key: v }\n');
+  t.true(await settle(h, () => h.agent.ready), h.logs());
+  t.is(await readFile(join(h.dir, 'out/a.env'), 'utf8'), "K='v'\n");
+});
+
+test('notifiers run only when bytes change, and not for the first render unless notifyOnStart', async (t) => {
+  const h = await harness(t, { 'secrets.yaml': 'app: { key: one }\n', 'templates/a.env.hbs': '---\nnotify: [mark]\n---\nK={{secret "app/key"}}\n' }, ['notifiers: { mark: { touch: ./marker } }']);
+  await h.agent.start();
+  t.true(await eventually(() => h.agent.ready));
+  await flush();
+  await t.throwsAsync(stat(join(h.dir, 'marker')), undefined, 'no notification for the first render');
+  h.tick();
+  await flush();
+  await t.throwsAsync(stat(join(h.dir, 'marker')), undefined, 'no notification for an unchanged cycle');
+  await writeFile(join(h.dir, 'secrets.yaml'), 'app: { key: two }\n');
+  t.true(await settle(h, async () => (await stat(join(h.dir, 'marker')).catch(() => undefined)) !== undefined), h.logs());
+});
+
+test('notifyOnStart notifies after the first render too', async (t) => {
+  const h = await harness(t, { 'secrets.yaml': 'app: { key: one }\n', 'templates/a.env.hbs': '---\nnotify: [mark]\n---\nK={{secret "app/key"}}\n' }, ['notifyOnStart: true', 'notifiers: { mark: { touch: ./marker } }']);
+  await h.agent.start();
+  t.true(await settle(h, async () => (await stat(join(h.dir, 'marker')).catch(() => undefined)) !== undefined));
+});
+
+test('a broken template edit is rejected and the previous template keeps serving', async (t) => {
+  const h = await harness(t, { 'secrets.yaml': 'app: { key: one }\n', 'templates/a.env.hbs': 'K={{secret "app/key"}}\n' }, []);
+  await h.agent.start();
+  t.true(await eventually(() => h.agent.ready));
+  await writeFile(join(h.dir, 'templates/a.env.hbs'), 'K={{secret "app/key"\n');
+  t.true(await settle(h, () => h.logs().includes('template rejected; the previous version of a.env.hbs keeps serving')));
+  await writeFile(join(h.dir, 'secrets.yaml'), 'app: { key: two }\n');
+  t.true(await settle(h, async () => (await readFile(join(h.dir, 'out/a.env'), 'utf8')) === "K='two'\n"), h.logs());
+});
+
+test('a reload with an invalid configuration keeps the running one', async (t) => {
+  const h = await harness(t, { 'secrets.yaml': 'app: { key: one }\n', 'templates/a.env.hbs': 'K={{secret "app/key"}}\n' }, []);
+  await h.agent.start();
+  t.true(await eventually(() => h.agent.ready));
+  await writeFile(join(h.dir, 'config.yaml'), 'templates: ./templates\noutptu: ./x\n');
+  await h.agent.reload();
+  t.regex(h.logs(), /reload rejected, the running configuration stays: .*did you mean \\"output\\"/);
+  await writeFile(join(h.dir, 'secrets.yaml'), 'app: { key: two }\n');
+  t.true(await settle(h, async () => (await readFile(join(h.dir, 'out/a.env'), 'utf8')) === "K='two'\n"), 'the old watchers still run');
+});
+
+test('a reload picks up a new configuration and renders', async (t) => {
+  const h = await harness(t, { 'secrets.yaml': 'app: { key: one }\n', 'templates/a.env.hbs': 'K={{secret "app/key"}}\n' }, []);
+  await h.agent.start();
+  t.true(await eventually(() => h.agent.ready));
+  const config = await readFile(join(h.dir, 'config.yaml'), 'utf8');
+  await writeFile(join(h.dir, 'config.yaml'), config.replace('output: ./out', 'output: ./out2'));
+  await h.agent.reload();
+  t.true(await eventually(async () => (await readFile(join(h.dir, 'out2/a.env'), 'utf8').catch(() => '')) === "K='one'\n"));
+});
