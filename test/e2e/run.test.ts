@@ -91,3 +91,30 @@ test('every logging path at debug level leaves no secret value in the output', a
   t.false(output.includes(secret));
   t.false(output.includes('TOPSECRET'));
 });
+
+test('SIGUSR1 renders now, SIGHUP reloads the configuration, and a second SIGTERM exits at once', async (t) => {
+  const port = await freePort();
+  const { dir, cleanup } = await scratch({ 'secrets.yaml': 'app:\n  key: "v1"\n', 'templates/a.env.hbs': '---\nnotify: [slow]\n---\nK={{secret "app/key"}}\n' });
+  t.teardown(cleanup);
+  const config = (output: string): string => ['templates: ./templates', `output: ${output}`, 'backend: file', 'file: { path: ./secrets.yaml }', `listen: "127.0.0.1:${port}"`, 'schedule: "0 0 1 1 *"', 'notifiers:', `  slow: { command: [/bin/sh, -c, "touch ${join(dir, 'started')}; sleep 30"], timeout: 60s }`, ''].join('\n');
+  await writeFile(join(dir, 'config.yaml'), config('./out'));
+  const agent = startAgent(['--config', join(dir, 'config.yaml')]);
+  t.teardown(() => agent.child.kill('SIGKILL'));
+  const base = `http://127.0.0.1:${port}`;
+  const metrics = async (): Promise<string> => (await fetch(`${base}/metrics`)).text();
+  t.true(await eventually(async () => (await fetch(`${base}/health/ready`)).status === 200), agent.stderr());
+
+  agent.child.kill('SIGUSR1');
+  t.true(await eventually(async () => metricValue(await metrics(), 'template_renders_total', { result: 'unchanged' }) === 1), agent.stderr());
+
+  await writeFile(join(dir, 'config.yaml'), config('./out-reloaded'));
+  agent.child.kill('SIGHUP');
+  t.true(await eventually(async () => (await readFile(join(dir, 'out-reloaded/a.env'), 'utf8').catch(() => '')) === "K='v1'\n"), agent.stderr());
+
+  // The reload wrote a new file, so the slow notifier is running: a clean stop would wait for it.
+  t.true(await eventually(async () => (await readFile(join(dir, 'started')).then(() => true, () => false))), agent.stderr());
+  agent.child.kill('SIGTERM');
+  await new Promise((resolve) => setTimeout(resolve, 200));
+  agent.child.kill('SIGTERM');
+  t.is(await agent.exited, 143);
+});
