@@ -1,0 +1,121 @@
+// The AWS Secrets Manager backend (DESIGN §5): JSON secrets read by key, plain secrets as a fallback, a
+// cycle's secrets read with BatchGetSecretValue, and the writes behind rotate, migrate and audit. The SDK
+// owns credentials (its default chain), region, endpoint (AWS_ENDPOINT_URL_SECRETS_MANAGER/AWS_ENDPOINT_URL)
+// and retries; this module owns the path layout and what each failure means for the chain.
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { Config } from '../config/schema.js';
+import { AgentError, isAgentError } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+import type { Backend, Outcome, SecretRef } from './backend.js';
+import { refKey } from './backend.js';
+import { classifyError } from './aws/failure.js';
+import { SecretReader } from './aws/reader.js';
+import type { Resolved } from './aws/resolve.js';
+import { resolveRefs } from './aws/resolve.js';
+import type { SecretMetadata, WriteContext } from './aws/writes.js';
+import { createSecret, describe, putValue } from './aws/writes.js';
+
+export type { SecretMetadata } from './aws/writes.js';
+
+export interface AwsBackendOptions {
+  readonly config: Config['aws'];
+  readonly log: Logger;
+  /** A client to use instead of one built from the default chain; the caller keeps ownership of it. */
+  readonly client?: SecretsManagerClient;
+}
+
+/** An id no one creates: reading it proves the service answers for this identity. */
+const PROBE = 'secrets-agent/health-probe';
+
+export class AwsBackend implements Backend {
+  readonly name = 'aws' as const;
+  readonly #client: SecretsManagerClient;
+  readonly #ownsClient: boolean;
+  readonly #config: Config['aws'];
+  readonly #reader: SecretReader;
+  #region: Promise<string> | undefined;
+
+  constructor(options: AwsBackendOptions) {
+    this.#config = options.config;
+    this.#ownsClient = options.client === undefined;
+    this.#client = options.client ?? new SecretsManagerClient(options.config.region === undefined ? {} : { region: options.config.region });
+    this.#reader = new SecretReader({ client: this.#client, versionStage: options.config.versionStage, region: () => this.#resolveRegion(), log: options.log.child({ component: 'aws' }) });
+  }
+
+  /** Fetch one reference (GetSecretValue); a secret that exists but cannot be read as asked throws its AgentError. */
+  async fetch(ref: SecretRef): Promise<Outcome> {
+    const resolved = (await this.#resolve([ref])).get(refKey(ref));
+    if (resolved === undefined) throw new AgentError('ERR_BACKEND_RESPONSE', `aws backend: no outcome for "${ref.path}"`, { details: { backend: 'aws', path: ref.path } });
+    if (resolved instanceof AgentError) throw resolved;
+    return resolved;
+  }
+
+  /**
+   * Fetch every reference of a cycle with as few calls as possible (BatchGetSecretValue, 20 ids a call).
+   * A reference whose secret exists but cannot be read as asked (ERR_BACKEND_DATA, ERR_BACKEND_RESPONSE)
+   * has no entry: `fetch(ref)` for it throws that error, as the Backend contract prescribes. Throws
+   * ERR_NO_CREDENTIALS for the whole cycle when the SDK finds no credentials.
+   */
+  async fetchMany(refs: readonly SecretRef[]): Promise<Map<string, Outcome>> {
+    const outcomes = new Map<string, Outcome>();
+    for (const [key, resolved] of await this.#resolve(refs)) if (!(resolved instanceof AgentError)) outcomes.set(key, resolved);
+    return outcomes;
+  }
+
+  /** True when Secrets Manager answers for this identity (a probe read that is found, not found or denied by policy). */
+  async isAvailable(): Promise<boolean> {
+    const result = await this.#reader.getOne(`${this.#config.prefix}${PROBE}`);
+    return result.status === 'found' || result.status === 'not_found' || result.code === 'AccessDeniedException';
+  }
+
+  /** rotate: merge one key into the JSON secret `<prefix><secret>`, or replace the plain secret `<prefix><path>`. */
+  async putValue(path: string, value: string): Promise<{ version: string }> {
+    return putValue(await this.#writeContext(), path, value);
+  }
+
+  /** migrate: create the JSON secret `<prefix><secret>`; with `merge`, add the keys to an existing one instead of failing. */
+  async createSecret(secret: string, data: Readonly<Record<string, string>>, options: { merge?: boolean } = {}): Promise<{ version: string; changed: boolean }> {
+    return createSecret(await this.#writeContext(), secret, data, options);
+  }
+
+  /** audit: when the secret holding `path` last changed and rotated; undefined when no such secret exists. */
+  async describe(path: string, options: { kind?: 'value' | 'map' } = {}): Promise<SecretMetadata | undefined> {
+    return describe(await this.#writeContext(), path, options.kind ?? 'value');
+  }
+
+  /** True once BatchGetSecretValue was denied and every read uses GetSecretValue (for health and tests). */
+  get batchDenied(): boolean {
+    return this.#reader.batchDenied;
+  }
+
+  /** Release the client's sockets, when this backend built the client. */
+  close(): Promise<void> {
+    if (this.#ownsClient) this.#client.destroy();
+    return Promise.resolve();
+  }
+
+  /** Why: a missing-credentials error concerns every reference, so it fails the cycle once instead of per path. */
+  async #resolve(refs: readonly SecretRef[]): Promise<Map<string, Resolved>> {
+    const resolved = await resolveRefs(refs, { reader: this.#reader, prefix: this.#config.prefix, region: await this.#resolveRegion() });
+    for (const value of resolved.values()) if (isAgentError(value, 'ERR_NO_CREDENTIALS')) throw value;
+    return resolved;
+  }
+
+  /** Why: messages name the region; the SDK resolves it (config, AWS_REGION, profile) when the config has none. */
+  #resolveRegion(): Promise<string> {
+    this.#region ??= this.#config.region === undefined
+      ? this.#client.config.region().catch((error: unknown) => `unknown region (${classifyError(error, { operation: 'region', region: '?' }).code})`)
+      : Promise.resolve(this.#config.region);
+    return this.#region;
+  }
+
+  /** Why: writes share the reader (for AWSCURRENT reads) and the resolved region of the reads. */
+  async #writeContext(): Promise<WriteContext> {
+    return { client: this.#client, reader: this.#reader, prefix: this.#config.prefix, region: await this.#resolveRegion(), versionStage: this.#config.versionStage };
+  }
+}
+
+/** Build the AWS backend from the `aws` config section. */
+export function createAwsBackend(options: AwsBackendOptions): AwsBackend {
+  return new AwsBackend(options);
+}
