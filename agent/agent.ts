@@ -188,6 +188,10 @@ export class Agent {
       write: true,
       onResolved: (resolutions) => {
         this.#scrubber.rotate(resolvedValues(resolutions.values()));
+        for (const [key, resolution] of resolutions) {
+          const path = key.slice(key.indexOf(':') + 1);
+          if (resolution.status === 'found' && resolution.stale) log.warn({ path, backend: resolution.backend, version: resolution.version }, `serving the last good value of "${path}" from ${resolution.backend} (stale): ${resolution.stale.reason}`);
+        }
       },
     });
     if (context.config.log.audit) writeAudit(context.log, auditRecords(templates, report.resolutions));

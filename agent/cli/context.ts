@@ -59,7 +59,7 @@ export async function createContext(io: CommandIo, flags: CommonFlags, scrubber 
 
 /** The chain of configured backends behind one store; warns about configured backends this build lacks. */
 export function createStore(context: CommandContext, events: Pick<StoreEvents, 'onFetch'> = {}): SecretStore {
-  const { backends, skipped } = createChain(context.config, context.io.env);
+  const { backends, skipped } = createChain(context.config, context.io.env, context.log);
   const log = context.log.child({ component: 'store' });
   for (const name of skipped) log.warn({ backend: name }, `${name} is configured but not supported by this version; it is left out of the chain`);
   return new SecretStore({
@@ -67,7 +67,7 @@ export function createStore(context: CommandContext, events: Pick<StoreEvents, '
     events: {
       ...events,
       onUnavailable: (event) => {
-        log.warn(event, `${event.backend} backend unavailable for "${event.path}"; trying the next backend`);
+        log.warn(event, `${event.backend} backend unavailable for "${event.path}": ${event.reason}`);
       },
     },
   });

@@ -15,6 +15,8 @@ export interface DependencyStatus {
   backend?: string;
   version?: string;
   status: 'found' | 'not_found' | 'failed';
+  /** Why the last good value is served instead of a fresh one (the owning backend is unavailable). */
+  stale?: string;
 }
 
 export interface TemplateStatus {
@@ -46,6 +48,7 @@ export class StatusBook {
         ...(previous?.lastError === undefined ? {} : { lastError: previous.lastError }),
         stale: false,
       };
+      entry.stale = entry.dependencies.some((dependency) => dependency.stale !== undefined);
       if (result.outcome === 'failed' && result.error) {
         entry.lastError = { code: result.error.code, message: this.scrubber.scrub(result.error.message), at };
         this.metrics.templateRenders.inc({ template: name, result: 'failed' });
@@ -80,7 +83,9 @@ function dependenciesOf(template: Template, resolutions: Map<string, Resolution>
   return requestsOf(template).map((request) => {
     const resolution = resolutions.get(requestKey(request));
     const base = { path: request.ref.path, kind: request.ref.kind };
-    if (resolution?.status === 'found') return { ...base, backend: resolution.backend, ...(resolution.version === undefined ? {} : { version: resolution.version }), status: 'found' as const };
+    if (resolution?.status === 'found') {
+      return { ...base, backend: resolution.backend, ...(resolution.version === undefined ? {} : { version: resolution.version }), ...(resolution.stale ? { stale: resolution.stale.reason } : {}), status: 'found' as const };
+    }
     return { ...base, status: resolution?.status === 'not_found' ? ('not_found' as const) : ('failed' as const) };
   });
 }

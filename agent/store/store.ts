@@ -1,9 +1,18 @@
-// The store turns every secret request of a cycle into at most one backend call per unique reference,
-// walking the chain of backends in order (DESIGN §5): not found → next, unavailable → next with a
-// warning, denied → stop. Later issues add caching, stale-on-error and retries here, behind the same API.
-import type { Backend, BackendName, Outcome, SecretData, SecretRef } from '../backends/backend.js';
+// The store turns every secret request of a cycle into at most one backend call per unique reference
+// (one batch per backend where it can batch), shares requests already in flight, limits concurrency per
+// backend, remembers each path's last good value so an outage serves it stale, and retries what stays
+// unavailable with exponential backoff and full jitter (DESIGN §5).
+import type { Backend, BackendName, Outcome, SecretRef } from '../backends/backend.js';
 import { refKey } from '../backends/backend.js';
 import { AgentError } from '../errors.js';
+import { backoffDelay } from '../util/backoff.js';
+import { systemClock, systemRandom } from '../util/clock.js';
+import type { Clock, Random } from '../util/clock.js';
+import { walkChain } from './chain-walk.js';
+import type { LastGood, Resolution, WalkItem } from './chain-walk.js';
+import { Limiter } from './limit.js';
+
+export type { Resolution } from './chain-walk.js';
 
 /** One thing a template or command needs: a reference, optionally pinned to one backend. */
 export interface SecretRequest {
@@ -11,16 +20,22 @@ export interface SecretRequest {
   readonly backend?: BackendName | undefined;
 }
 
-export type Resolution =
-  | { readonly status: 'found'; readonly data: SecretData; readonly backend: BackendName; readonly version?: string | undefined }
-  | { readonly status: 'not_found'; readonly tried: readonly BackendName[] }
-  | { readonly status: 'failed'; readonly error: AgentError };
-
 export interface StoreEvents {
-  /** A backend could not answer and the chain moved on; for logs and metrics, never carries a value. */
+  /** A backend could not answer and the chain moved on (or served a stale value); never carries a value. */
   onUnavailable?(event: { backend: BackendName; path: string; reason: string }): void;
   /** Every backend call, for `secret_requests_total` and `secret_request_duration_seconds`. */
   onFetch?(event: { backend: BackendName; path: string; status: Outcome['status'] | 'error'; seconds: number }): void;
+}
+
+export interface StoreOptions {
+  chain: readonly Backend[];
+  events?: StoreEvents;
+  /** Calls in flight per backend (default 16). */
+  concurrency?: number;
+  /** Extra attempts for requests that end unavailable, spaced by backoff (default 0: the caller retries). */
+  retry?: { min: number; max: number; attempts: number };
+  clock?: Clock;
+  random?: Random;
 }
 
 /** The identity of a request: `file|value:app/secret_key`, or `*|…` for the chain. */
@@ -31,10 +46,21 @@ export function requestKey(request: SecretRequest): string {
 export class SecretStore {
   readonly #chain: readonly Backend[];
   readonly #events: StoreEvents;
+  readonly #limiters = new Map<Backend, Limiter>();
+  readonly #concurrency: number;
+  readonly #retry: { min: number; max: number; attempts: number };
+  readonly #clock: Clock;
+  readonly #random: Random;
+  readonly #lastGood = new Map<string, LastGood>();
+  readonly #inflight = new Map<string, Promise<Resolution>>();
 
-  constructor(options: { chain: readonly Backend[]; events?: StoreEvents }) {
+  constructor(options: StoreOptions) {
     this.#chain = options.chain;
     this.#events = options.events ?? {};
+    this.#concurrency = options.concurrency ?? 16;
+    this.#retry = options.retry ?? { min: 250, max: 60_000, attempts: 0 };
+    this.#clock = options.clock ?? systemClock;
+    this.#random = options.random ?? systemRandom;
   }
 
   /** The backends in chain order, for `health` and the library. */
@@ -46,63 +72,66 @@ export class SecretStore {
   async resolveAll(requests: Iterable<SecretRequest>): Promise<Map<string, Resolution>> {
     const unique = new Map<string, SecretRequest>();
     for (const request of requests) unique.set(requestKey(request), request);
-    const entries = await Promise.all(
-      [...unique].map(async ([key, request]) => [key, await this.resolve(request)] as const),
-    );
-    return new Map(entries);
+    const mine = [...unique].filter(([key]) => !this.#inflight.has(key));
+    const run = this.#resolveFresh(mine);
+    for (const [key] of mine) this.#inflight.set(key, run.then((results) => results.get(key) ?? notAnswered(key)));
+    try {
+      const entries = await Promise.all([...unique.keys()].map(async (key) => [key, await (this.#inflight.get(key) ?? Promise.resolve(notAnswered(key)))] as const));
+      return new Map(entries);
+    } finally {
+      await run.catch(() => undefined);
+      for (const [key] of mine) this.#inflight.delete(key);
+    }
   }
 
-  /** Walk the chain (or the one pinned backend) for one request. */
+  /** Resolve one request through the chain (or its pinned backend). */
   async resolve(request: SecretRequest): Promise<Resolution> {
-    const backends = this.#backendsFor(request);
-    if (backends instanceof AgentError) return { status: 'failed', error: backends };
-    const tried: BackendName[] = [];
-    let lastUnavailable: { backend: BackendName; reason: string } | undefined;
-    for (const backend of backends) {
-      tried.push(backend.name);
-      let outcome: Outcome;
-      const started = process.hrtime.bigint();
-      const seconds = (): number => Number(process.hrtime.bigint() - started) / 1e9;
-      try {
-        outcome = await backend.fetch(request.ref);
-      } catch (error) {
-        this.#events.onFetch?.({ backend: backend.name, path: request.ref.path, status: 'error', seconds: seconds() });
-        return { status: 'failed', error: asAgentError(error, backend.name, request.ref.path) };
-      }
-      this.#events.onFetch?.({ backend: backend.name, path: request.ref.path, status: outcome.status, seconds: seconds() });
-      switch (outcome.status) {
-        case 'found':
-          return { status: 'found', data: outcome.data, backend: backend.name, version: outcome.version };
-        case 'denied':
-          return { status: 'failed', error: new AgentError('ERR_SECRET_DENIED', `${backend.name} backend: permission denied for "${request.ref.path}": ${outcome.reason}`, { details: { backend: backend.name, path: request.ref.path } }) };
-        case 'unavailable':
-          lastUnavailable = { backend: backend.name, reason: outcome.reason };
-          this.#events.onUnavailable?.({ backend: backend.name, path: request.ref.path, reason: outcome.reason });
-          break;
-        case 'not_found':
-          break;
-      }
-    }
-    // Not found anywhere that answered: when a backend did not answer, the honest answer is "unavailable".
-    if (lastUnavailable) {
-      const { backend, reason } = lastUnavailable;
-      return { status: 'failed', error: new AgentError('ERR_BACKEND_UNAVAILABLE', `${backend} backend unavailable while reading "${request.ref.path}": ${reason} (tried ${tried.join(', ')})`, { details: { backend, path: request.ref.path } }) };
-    }
-    return { status: 'not_found', tried };
+    return (await this.resolveAll([request])).get(requestKey(request)) ?? notAnswered(requestKey(request));
   }
 
-  #backendsFor(request: SecretRequest): readonly Backend[] | AgentError {
+  async #resolveFresh(entries: ReadonlyArray<readonly [string, SecretRequest]>): Promise<Map<string, Resolution>> {
+    const results = new Map<string, Resolution>();
+    let items: WalkItem[] = [];
+    for (const [key, request] of entries) {
+      const candidates = this.#candidates(request);
+      if (candidates instanceof AgentError) results.set(key, { status: 'failed', error: candidates });
+      else items.push({ key, ref: request.ref, candidates });
+    }
+    for (let attempt = 0; items.length > 0; attempt++) {
+      const walked = await walkChain(items, this.#hooks());
+      for (const [key, result] of walked) {
+        results.set(key, result);
+        if (result.status === 'found' && !result.stale) this.#lastGood.set(key, { data: result.data, backend: result.backend, version: result.version });
+      }
+      if (attempt >= this.#retry.attempts) break;
+      items = items.filter((item) => { const r = walked.get(item.key); return r?.status === 'failed' && r.error.code === 'ERR_BACKEND_UNAVAILABLE'; });
+      if (items.length > 0) await this.#clock.sleep(backoffDelay(this.#retry, attempt, this.#random));
+    }
+    return results;
+  }
+
+  #hooks(): Parameters<typeof walkChain>[1] {
+    return {
+      limiter: (backend) => {
+        let limiter = this.#limiters.get(backend);
+        if (!limiter) this.#limiters.set(backend, (limiter = new Limiter(this.#concurrency)));
+        return limiter;
+      },
+      lastGood: (key) => this.#lastGood.get(key),
+      onFetch: (backend, path, status, seconds) => this.#events.onFetch?.({ backend, path, status, seconds }),
+      onUnavailable: (backend, path, reason) => this.#events.onUnavailable?.({ backend, path, reason }),
+    };
+  }
+
+  #candidates(request: SecretRequest): readonly Backend[] | AgentError {
     if (request.backend === undefined) return this.#chain;
     const pinned = this.#chain.find((backend) => backend.name === request.backend);
-    if (!pinned) {
-      const names = this.#chain.map((backend) => backend.name).join(', ');
-      return new AgentError('ERR_BACKEND_UNAVAILABLE', `backend "${request.backend}" is not configured (configured: ${names}) for "${request.ref.path}"`, { details: { backend: request.backend, path: request.ref.path } });
-    }
-    return [pinned];
+    if (pinned) return [pinned];
+    const names = this.#chain.map((backend) => backend.name).join(', ');
+    return new AgentError('ERR_BACKEND_UNAVAILABLE', `backend "${request.backend}" is not configured (configured: ${names}) for "${request.ref.path}"`, { details: { backend: request.backend, path: request.ref.path } });
   }
 }
 
-function asAgentError(error: unknown, backend: BackendName, path: string): AgentError {
-  if (error instanceof AgentError) return error;
-  return new AgentError('ERR_BACKEND_UNAVAILABLE', `${backend} backend failed while reading "${path}": ${(error as Error).message}`, { cause: error, details: { backend, path } });
+function notAnswered(key: string): Resolution {
+  return { status: 'failed', error: new AgentError('ERR_BACKEND_UNAVAILABLE', `no answer for ${key}`) };
 }
