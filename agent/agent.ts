@@ -1,6 +1,6 @@
 // The long-running sidecar (DESIGN §6): the one module that wires every stage together. It owns the
 // lifecycle — start, cycle, reload, stop — and nothing else: each stage does its own work.
-import { createStore, createContext, prepareOutput } from './cli/context.js';
+import { createStore, createContext, prepareOutput, startBackends } from './cli/context.js';
 import type { CommandContext, CommandIo, CommonFlags } from './cli/context.js';
 import { runCycle } from './cycle.js';
 import type { TemplateResult } from './cycle.js';
@@ -101,16 +101,18 @@ export class Agent {
     this.#wiring = await this.#wire(context);
     this.#wiring.log.info('configuration and templates reloaded');
     this.trigger('reload');
+    await this.#release(old);
   }
 
   /** Stop triggers and the listener, let the cycle in flight finish, release backends. */
   async stop(): Promise<void> {
     this.#stopping = true;
     this.#retry?.cancel();
-    if (this.#wiring) await this.#unwire(this.#wiring);
-    await this.#serial.idle();
+    if (this.#wiring) {
+      await this.#unwire(this.#wiring);
+      await this.#release(this.#wiring);
+    }
     await this.#listener?.close();
-    for (const backend of this.#wiring?.store.backends ?? []) await backend.close?.();
   }
 
   get ready(): boolean {
@@ -142,11 +144,18 @@ export class Agent {
       },
     });
     const schedule = startSchedule({ expression: config.schedule, splayMs: config.splay, clock: this.#clock, random: this.#random, onRun: () => { this.trigger('schedule'); }, ...(this.#options.cronFactory ? { cronFactory: this.#options.cronFactory } : {}) });
+    try {
+      await startBackends(store);
+    } catch (error) {
+      // Not fatal: reads fail as unavailable and the retry loop keeps trying; the operator sees why.
+      log.error({ code: (error as { code?: string }).code }, `a backend failed to start: ${(error as Error).message}`);
+    }
     const watcher = this.#watch(context);
     await watcher?.ready;
     return { context, log, store, dispatcher, stopSchedule: () => { schedule.stop(); }, watcher };
   }
 
+  /** Stop a wiring's triggers; its backends stay open for a cycle still using them (see #release). */
   async #unwire(wiring: Wiring): Promise<void> {
     wiring.stopSchedule();
     await wiring.watcher?.close();
@@ -154,6 +163,12 @@ export class Agent {
   }
 
   /** Watch the templates directory and the secrets file; a template change reloads templates, then renders. */
+  /** Close a retired wiring's backends once no cycle can still be using them. */
+  async #release(wiring: Wiring): Promise<void> {
+    await this.#serial.idle();
+    for (const backend of wiring.store.backends) await backend.close?.();
+  }
+
   #watch(context: CommandContext): InputWatcher | undefined {
     const inputs: WatchedInput[] = [{ kind: 'templates', path: context.config.templates }];
     if (context.config.file.path !== undefined) inputs.push({ kind: 'secrets-file', path: context.config.file.path });

@@ -24,6 +24,8 @@ export interface Backend {
   fetch(ref: SecretRef): Promise<Outcome>;
   /** Fetch many references at once when the backend can batch (AWS); outcomes keyed by `refKey(ref)`. */
   fetchMany?(refs: readonly SecretRef[]): Promise<Map<string, Outcome>>;
+  /** Authenticate and begin background work (Vault token renewal); called once before the first fetch. */
+  start?(): Promise<void>;
   /** Cheap reachability probe for `health` and the library's `isAvailable()`. */
   isAvailable(): Promise<boolean>;
   /** Release sockets and timers. */

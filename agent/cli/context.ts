@@ -73,6 +73,11 @@ export function createStore(context: CommandContext, events: Pick<StoreEvents, '
   });
 }
 
+/** Authenticate every backend that needs it (Vault) before the first fetch. */
+export async function startBackends(store: SecretStore): Promise<void> {
+  for (const backend of store.backends) await backend.start?.();
+}
+
 /** Templates of the configured directory; a template that fails to prepare is reported, not fatal. */
 export async function loadConfiguredTemplates(context: CommandContext): Promise<LoadResult> {
   return loadTemplates(context.config.templates);

@@ -5,7 +5,7 @@ import { auditRecords, writeAudit } from '../log/audit.js';
 import { resolvedValues } from '../store/values.js';
 import type { AgentError } from '../errors.js';
 import type { CommandContext } from './context.js';
-import { createStore, loadConfiguredTemplates, prepareOutput } from './context.js';
+import { createStore, loadConfiguredTemplates, prepareOutput, startBackends } from './context.js';
 import { crossTemplateProblems } from './problems.js';
 
 /** Returns the exit code. */
@@ -16,6 +16,7 @@ export async function onceCommand(context: CommandContext): Promise<number> {
   const failures: AgentError[] = [...loaded.errors, ...problems.values()];
   await prepareOutput(context);
   const store = createStore(context);
+  await startBackends(store);
   const templates = loaded.templates.filter((template) => !problems.has(template.name));
   const report = await runCycle({
     templates,
@@ -47,5 +48,6 @@ export async function onceCommand(context: CommandContext): Promise<number> {
   const summary = { templates: total, written, unchanged, failed: failures.length };
   if (failures.length > 0) log.error(summary, `${failures.length} of ${total} templates failed; their previous files were left as they were`);
   else log.info(summary, `rendered ${total} templates: ${written} written, ${unchanged} unchanged`);
+  for (const backend of store.backends) await backend.close?.();
   return failures.length > 0 ? 1 : 0;
 }

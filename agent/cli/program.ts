@@ -8,6 +8,8 @@ import type { CommandContext, CommandIo, CommonFlags } from './context.js';
 import { createContext } from './context.js';
 import { onceCommand } from './once.js';
 import { runCommand } from './run.js';
+import { getCommand } from './get.js';
+import { healthCommand } from './health.js';
 
 type Action = (context: CommandContext) => Promise<number>;
 
@@ -31,6 +33,12 @@ export async function runCli(io: CommandIo): Promise<number> {
   });
   command('once', 'render every template once, write the files that changed, and exit (0 all written, 1 any failed)', onceCommand);
   command('check', 'validate the configuration and every template and list each template\'s dependencies; writes nothing', checkCommand);
+  withCommonFlags(program.command('get').argument('<path>', 'a secret path such as exchange/binance/api_key').option('--json', 'print every key of the path as one JSON object').description('print one secret value, or every key of a secret with --json').allowExcessArguments(false)).action(async (path: string, flags: CommonFlags & { json?: boolean }) => {
+    exitCode = await getCommand(await createContext(io, flags), path, { ...(flags.json === undefined ? {} : { json: flags.json }), ...(flags.backend === undefined ? {} : { backend: flags.backend }) });
+  });
+  withCommonFlags(program.command('health').option('--json', 'print one JSON document').description('probe every backend of the chain: reachable, authenticated, latency, token TTL').allowExcessArguments(false)).action(async (flags: CommonFlags & { json?: boolean }) => {
+    exitCode = await healthCommand(await createContext(io, flags), flags.json === undefined ? {} : { json: flags.json });
+  });
   program.command('version').description('print the version').action(() => {
     io.stdout.write(`${version}\n`);
   });

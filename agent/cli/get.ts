@@ -1,0 +1,26 @@
+// `secrets-agent get PATH [--backend B] [--json]`: print one value and a newline, or with --json every key of
+// a secret as one JSON document (DESIGN §2). stdout carries only the result; exit 1 when not found.
+import { libraryError } from '../library/errors.js';
+import type { BackendName } from '../backends/backend.js';
+import type { CommandContext } from './context.js';
+import { createStore, startBackends } from './context.js';
+
+/** Returns the exit code. */
+export async function getCommand(context: CommandContext, path: string, options: { json?: boolean; backend?: string }): Promise<number> {
+  const store = createStore(context);
+  try {
+    await startBackends(store);
+    const pinned = options.backend === undefined || options.backend === 'auto' ? undefined : (options.backend as BackendName);
+    const resolution = await store.resolve({ ref: { kind: options.json ? 'map' : 'value', path }, backend: pinned });
+    if (resolution.status !== 'found') {
+      const error = libraryError(path, resolution);
+      context.log.child({ component: 'get' }).error({ code: error.code, path }, error.message);
+      return 1;
+    }
+    const { data } = resolution;
+    context.io.stdout.write(typeof data === 'string' ? `${data}\n` : `${JSON.stringify(data)}\n`);
+    return 0;
+  } finally {
+    for (const backend of store.backends) await backend.close?.();
+  }
+}
