@@ -2,6 +2,7 @@
 // lifecycle — start, cycle, reload, stop — and nothing else: each stage does its own work.
 import { createStore, createContext, prepareOutput, startBackends } from './cli/context.js';
 import type { CommandContext, CommandIo, CommonFlags } from './cli/context.js';
+import { VaultBackend } from './backends/vault.js';
 import { runCycle } from './cycle.js';
 import type { TemplateResult } from './cycle.js';
 import { auditRecords, writeAudit } from './log/audit.js';
@@ -242,10 +243,21 @@ export class Agent {
     }, delay);
   }
 
+  /** vault_token_ttl_seconds is read at scrape time, so it is exact whatever the renewal schedule. */
+  #sampleTokenTtl(): void {
+    const vault = this.#wiring?.store.backends.find((backend): backend is VaultBackend => backend instanceof VaultBackend);
+    const ttl = vault?.tokenStatus().ttlSeconds;
+    if (ttl === undefined) this.metrics.vaultTokenTtl.reset();
+    else this.metrics.vaultTokenTtl.set(ttl);
+  }
+
   #handlers(): Parameters<typeof startServer>[1] {
     return {
       ready: () => this.ready,
-      metrics: async () => ({ contentType: this.metrics.contentType, body: await this.metrics.text() }),
+      metrics: async () => {
+        this.#sampleTokenTtl();
+        return { contentType: this.metrics.contentType, body: await this.metrics.text() };
+      },
       status: () => this.status(),
       refresh: () => {
         this.trigger('http');

@@ -57,11 +57,10 @@ export async function createContext(io: CommandIo, flags: CommonFlags, scrubber 
   return { config, log, io, scrubber };
 }
 
-/** The chain of configured backends behind one store; warns about configured backends this build lacks. */
+/** The chain of configured backends behind one store. */
 export function createStore(context: CommandContext, events: Pick<StoreEvents, 'onFetch'> = {}): SecretStore {
-  const { backends, skipped } = createChain(context.config, context.io.env, context.log);
+  const backends = createChain(context.config, context.io.env, context.log);
   const log = context.log.child({ component: 'store' });
-  for (const name of skipped) log.warn({ backend: name }, `${name} is configured but not supported by this version; it is left out of the chain`);
   return new SecretStore({
     chain: backends,
     events: {

@@ -106,7 +106,7 @@ export class SecretManager {
       const config = await loadConfig({ file: this.#options.config, env, flags: backend === undefined ? {} : { backend }, cwd: process.cwd() });
       const scrubber = new Scrubber();
       const log = this.#options.log ?? createLogger({ level: config.log.level, format: config.log.format, scrubber });
-      const { backends } = createChain(config, env, log);
+      const backends = createChain(config, env, log);
       for (const each of backends) await each.start?.();
       return { config, log, scrubber, store: new SecretStore({ chain: backends, retry: { ...config.retry, attempts: 2 } }) };
     })();

@@ -1,0 +1,195 @@
+// The HashiCorp Vault backend (DESIGN §3, §5): KV v2/v1 through node-vault 0.12, a token that is renewed
+// and replaced in the background, one GET per secret however many keys are asked for, and outcomes the
+// chain can act on. `write`, `readMetadata` and `readSecret` serve `rotate` and `audit`.
+import type { Config } from '../config/schema.js';
+import { AgentError, isAgentError } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+import { systemClock, systemRandom } from '../util/clock.js';
+import type { Clock, Random } from '../util/clock.js';
+import { createAuthMethod } from '../auth/methods.js';
+import { directoryWatcher } from '../auth/token-file.js';
+import type { FileWatcher } from '../auth/token-file.js';
+import { TokenManager } from '../auth/token-manager.js';
+import type { TokenStatus } from '../auth/token-manager.js';
+import type { Backend, Outcome, SecretRef } from './backend.js';
+import { refKey, splitPath } from './backend.js';
+import { createNodeVaultClient } from './vault/client.js';
+import type { NodeVaultFactory } from './vault/client.js';
+import { VaultHttp } from './vault/http.js';
+import { KvClient } from './vault/kv-client.js';
+import type { ReadOutcome } from './vault/kv-client.js';
+import { stringify } from './vault/kv.js';
+import type { SecretMetadata } from './vault/kv.js';
+import { bypassProxyForLoopback } from './vault/proxy.js';
+
+export type { TokenStatus } from '../auth/token-manager.js';
+export type { SecretMetadata } from './vault/kv.js';
+
+export interface VaultBackendOptions {
+  config: Config['vault'];
+  log: Logger;
+  clock?: Clock;
+  random?: Random;
+  /** node-vault's factory; tests wrap it to observe how the client is built and used. */
+  nodeVault?: NodeVaultFactory;
+  /** How vault.auth.tokenFile is watched (default: fs.watch on its directory); false: not watched. */
+  watchTokenFile?: FileWatcher | false;
+}
+
+export class VaultBackend implements Backend {
+  readonly name = 'vault' as const;
+  readonly #http: VaultHttp;
+  readonly #tokens: TokenManager;
+  readonly #kv: KvClient;
+
+  constructor(options: VaultBackendOptions) {
+    const { config } = options;
+    const address = config.address;
+    if (address === undefined) throw new AgentError('ERR_CONFIG_INVALID', 'vault backend: vault.address (VAULT_ADDR) is not set', { details: { key: 'vault.address' } });
+    const log = options.log.child({ component: 'vault' });
+    if (config.tlsSkipVerify) log.warn({ address }, 'TLS certificate verification is OFF for Vault (vault.tlsSkipVerify / VAULT_SKIP_VERIFY); anyone on the path can read the token and the secrets');
+    const bypassed = bypassProxyForLoopback(address);
+    if (bypassed !== undefined) log.info({ variable: bypassed }, 'vault address is loopback: added to the proxy exclusion list');
+    const bound = { ...config, address };
+    this.#http = new VaultHttp({ client: createNodeVaultClient(bound, options.nodeVault), address, timeout: config.timeout });
+    // Why: a separate, always tokenless client for logins, so an expired token is never sent to a login endpoint.
+    const loginHttp = new VaultHttp({ client: createNodeVaultClient(bound, options.nodeVault), address, timeout: config.timeout });
+    const watcher = options.watchTokenFile === false ? undefined : options.watchTokenFile ?? directoryWatcher(log);
+    this.#tokens = new TokenManager({ method: createAuthMethod(config.auth, loginHttp), http: this.#http, log, clock: options.clock ?? systemClock, random: options.random ?? systemRandom, watcher });
+    this.#kv = new KvClient({ http: this.#http, session: this.#tokens, mount: config.mount, kvVersion: config.kvVersion, log });
+  }
+
+  /** Authenticate, look the token up and schedule its renewal; throws ERR_AUTH or ERR_BACKEND_UNAVAILABLE. */
+  start(): Promise<void> {
+    return this.#tokens.start();
+  }
+
+  /** `a/b/key` → key `key` of secret `a/b`; `a/b` (map) → every key of it. */
+  async fetch(ref: SecretRef): Promise<Outcome> {
+    const target = targetOf(ref);
+    if ('outcome' in target) return target.outcome;
+    return toOutcome(await this.#kv.read(target.secret), target.secret, target.key);
+  }
+
+  // Why: the store hands over a cycle's references in one batch; grouped by secret, `a/b/k1` and `a/b/k2`
+  // cost one GET, and at most FETCH_MANY_CONCURRENCY secrets are read at once.
+  /** Many references: one GET per secret. A secret whose read throws is left out (the store asks it alone); ERR_AUTH fails the batch. */
+  async fetchMany(refs: readonly SecretRef[]): Promise<Map<string, Outcome>> {
+    const answers = new Map<string, Outcome>();
+    const groups = new Map<string, { ref: SecretRef; key: string | undefined }[]>();
+    for (const ref of refs) {
+      const target = targetOf(ref);
+      if ('outcome' in target) answers.set(refKey(ref), target.outcome);
+      else groups.set(target.secret, [...(groups.get(target.secret) ?? []), { ref, key: target.key }]);
+    }
+    let authError: AgentError | undefined;
+    const queue = [...groups];
+    const worker = async (): Promise<void> => {
+      for (let next = queue.shift(); next; next = queue.shift()) {
+        const [secret, group] = next;
+        try {
+          const read = await this.#kv.read(secret);
+          for (const { ref, key } of group) answers.set(refKey(ref), toOutcome(read, secret, key));
+        } catch (error) {
+          if (isAgentError(error, 'ERR_AUTH')) authError ??= error;
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(FETCH_MANY_CONCURRENCY, queue.length) }, worker));
+    if (authError !== undefined) throw authError;
+    return new Map(refs.flatMap((ref) => { const outcome = answers.get(refKey(ref)); return outcome ? [[refKey(ref), outcome] as const] : []; }));
+  }
+
+  /** Reachable, initialized and unsealed (GET sys/health, no token needed). */
+  async isAvailable(): Promise<boolean> {
+    const reply = await this.#http.call('GET', 'sys/health', () => this.#http.client.health());
+    if (reply.kind !== 'ok' || typeof reply.body !== 'object' || reply.body === null) return false;
+    const health = reply.body as Record<string, unknown>;
+    return health['sealed'] === false && health['initialized'] !== false;
+  }
+
+  /** Stop renewal timers and the token file watch. */
+  close(): Promise<void> {
+    this.#tokens.close();
+    return Promise.resolve();
+  }
+
+  /** Write a new version of a secret; KV v2 check-and-set when `cas` is a number (ERR_CAS_CONFLICT on a race). */
+  write(secretPath: string, data: Record<string, string>, options: { cas: number | undefined }): Promise<{ version: string }> {
+    return this.#kv.write(secretPath, data, options.cas);
+  }
+
+  /** The current version and its times (for `audit`); undefined when missing or on KV v1. */
+  readMetadata(secretPath: string): Promise<SecretMetadata | undefined> {
+    return this.#kv.metadata(secretPath);
+  }
+
+  /** Every key of a secret and its version (for `rotate`); undefined when not found. */
+  async readSecret(secretPath: string): Promise<{ data: Record<string, string>; version: string } | undefined> {
+    const read = await this.#kv.read(secretPath);
+    if (read.kind === 'not_found') return undefined;
+    if (read.kind === 'found') return { data: stringMap(read.secret.data), version: read.secret.version ?? '' };
+    throw new AgentError(read.kind === 'denied' ? 'ERR_SECRET_DENIED' : 'ERR_BACKEND_UNAVAILABLE', `vault: cannot read "${secretPath}": ${read.reason}`, { details: { backend: 'vault', path: secretPath } });
+  }
+
+  /** Keys under a prefix (a trailing "/" marks a sub-tree), listed with GET ?list=1, never the LIST verb. */
+  list(prefix: string): Promise<string[]> {
+    return this.#kv.list(prefix);
+  }
+
+  /** The token's TTL, renewability and last problem, for `health` and `vault_token_ttl_seconds`. */
+  tokenStatus(): TokenStatus {
+    return this.#tokens.status();
+  }
+
+  /** Re-read vault.auth.tokenFile now (the watcher calls this too); true when a new token was adopted. */
+  reloadTokenFile(): Promise<boolean> {
+    return this.#tokens.reloadTokenFile();
+  }
+
+  /** Resolves when no renewal or login is in flight; lets tests step a fake clock deterministically. */
+  settled(): Promise<void> {
+    return this.#tokens.settled();
+  }
+}
+
+/** The Vault backend for a parsed `vault` config section. */
+export function createVaultBackend(options: { config: Config['vault']; log: Logger; clock?: Clock; random?: Random }): VaultBackend {
+  return new VaultBackend(options);
+}
+
+/** How many secrets fetchMany reads at the same time. */
+const FETCH_MANY_CONCURRENCY = 8;
+
+/** The secret and key a reference names, or its outcome when it cannot name a Vault secret. */
+function targetOf(ref: SecretRef): { secret: string; key: string | undefined } | { outcome: Outcome } {
+  if (ref.kind === 'map') return { secret: ref.path, key: undefined };
+  const { secret, key } = splitPath(ref.path);
+  if (secret === '') return { outcome: { status: 'not_found', reason: `vault paths are <secret>/<key>; "${ref.path}" names no secret` } };
+  return { secret, key };
+}
+
+/** Every non-null value of a secret as a string. */
+function stringMap(data: Readonly<Record<string, unknown>>): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const [key, value] of Object.entries(data)) {
+    const text = stringify(value);
+    if (text !== undefined) out[key] = text;
+  }
+  return out;
+}
+
+/** A KV read as a chain outcome for one key (`key`) or the whole map (`key` undefined). */
+function toOutcome(read: ReadOutcome, secret: string, key: string | undefined): Outcome {
+  switch (read.kind) {
+    case 'not_found': return read.reason === undefined ? { status: 'not_found' } : { status: 'not_found', reason: read.reason };
+    case 'denied': return { status: 'denied', reason: read.reason };
+    case 'unavailable': return { status: 'unavailable', reason: read.reason };
+    case 'found': break;
+  }
+  const version = read.secret.version === undefined ? {} : { version: read.secret.version };
+  if (key === undefined) return { status: 'found', data: stringMap(read.secret.data), ...version };
+  const value = Object.hasOwn(read.secret.data, key) ? stringify(read.secret.data[key]) : undefined;
+  if (value === undefined) return { status: 'not_found', reason: `secret "${secret}" has no key "${key}"` };
+  return { status: 'found', data: value, ...version };
+}

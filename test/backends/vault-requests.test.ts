@@ -1,0 +1,168 @@
+// What goes over the wire for a cycle of reads: the KV version detected once per mount (and the fallbacks
+// of docs/vault.md), the namespace header on every request, one GET per secret. Emulator counters.
+import test from 'ava';
+import { refKey } from '../../agent/backends/backend.js';
+import type { SecretRef } from '../../agent/backends/backend.js';
+import type { ExecutionContext } from 'ava';
+import type { VaultEmulator, VaultEmulatorOptions } from '../fakes/vault/index.js';
+import { credentialFiles } from './vault/files.js';
+import { backendFor, emulatorFor } from './vault/helpers.js';
+import { realVault } from './vault/target.js';
+import type { Target } from './vault/target.js';
+
+const maybe = realVault ? test.skip : test;
+
+async function seeded(t: ExecutionContext, options: VaultEmulatorOptions = {}): Promise<{ server: VaultEmulator; target: Target }> {
+  const server = await emulatorFor(t, options);
+  server.setSecret('exchange/binance', { api_key: 'k', api_secret: 's' });
+  server.setSecret('database/postgres', { password: 'pw' });
+  server.setSecret('app', { secret_key: 'sk' });
+  return { server, target: { address: server.address, rootToken: server.token, namespace: options.namespace ?? 'dsta' } as Target };
+}
+
+const refs: SecretRef[] = [
+  { kind: 'value', path: 'exchange/binance/api_key' },
+  { kind: 'value', path: 'exchange/binance/api_secret' },
+  { kind: 'map', path: 'exchange/binance' },
+  { kind: 'value', path: 'database/postgres/password' },
+  { kind: 'value', path: 'app/secret_key' },
+  { kind: 'value', path: 'app/missing' },
+];
+
+maybe('fetchMany costs one GET per secret, however many keys are asked for', async (t) => {
+  const { server, target } = await seeded(t);
+  const { backend } = backendFor(target, { kvVersion: 2 });
+  const outcomes = await backend.fetchMany(refs);
+  t.deepEqual([...outcomes.keys()], refs.map(refKey));
+  t.deepEqual(outcomes.get('value:exchange/binance/api_secret'), { status: 'found', data: 's', version: '1' });
+  t.deepEqual(outcomes.get('map:exchange/binance'), { status: 'found', data: { api_key: 'k', api_secret: 's' }, version: '1' });
+  t.like(outcomes.get('value:app/missing'), { status: 'not_found' });
+  t.deepEqual(server.counters.requests.filter((r) => r.route === 'kv').map((r) => r.path).sort(), ['secret/data/app', 'secret/data/database/postgres', 'secret/data/exchange/binance']);
+  await backend.close();
+});
+
+maybe('fetchMany reads at most 8 secrets at a time', async (t) => {
+  const { server, target } = await seeded(t);
+  const many: SecretRef[] = Array.from({ length: 20 }, (_, i) => ({ kind: 'value', path: `bulk/s${i}/k` }));
+  for (let i = 0; i < 20; i++) server.setSecret(`bulk/s${i}`, { k: String(i) });
+  const { backend } = backendFor(target, { kvVersion: 2 });
+  await backend.start();
+  server.counters.reset();
+  server.faults.add({ kind: 'delay', ms: 30 }, { path: /^secret\/data\/bulk\// });
+  const outcomes = await backend.fetchMany(many);
+  t.deepEqual([...outcomes.values()].map((o) => (o.status === 'found' ? o.data : o.status)), many.map((_, i) => String(i)));
+  t.is(server.counters.peakInFlight, 8);
+  await backend.close();
+});
+
+maybe('a secret whose read throws is left out of the batch for the store to ask alone', async (t) => {
+  const { server, target } = await seeded(t);
+  const { backend } = backendFor(target, { kvVersion: 2 });
+  server.faults.add({ kind: 'malformed' }, { path: 'secret/data/app', times: 1 });
+  const outcomes = await backend.fetchMany(refs);
+  t.deepEqual([...outcomes.keys()], refs.slice(0, 4).map(refKey));
+  await backend.close();
+});
+
+maybe('a login the agent cannot make fails the whole batch with ERR_AUTH', async (t) => {
+  const { server, target } = await seeded(t);
+  const { backend } = backendFor(target, { kvVersion: 2, auth: { method: 'token' } });
+  await t.throwsAsync(backend.fetchMany(refs), { code: 'ERR_AUTH' });
+  t.is(server.counters.requests.length, 0);
+  await backend.close();
+});
+
+maybe('concurrent fetches of one secret share the GET in flight; a later fetch asks again', async (t) => {
+  const { server, target } = await seeded(t);
+  const { backend } = backendFor(target, { kvVersion: 2 });
+  await Promise.all([0, 1, 2].map(() => backend.fetch({ kind: 'value', path: 'exchange/binance/api_key' })));
+  t.is(server.counters.count({ route: 'kv' }), 1);
+  await backend.fetch({ kind: 'value', path: 'exchange/binance/api_key' });
+  t.is(server.counters.count({ route: 'kv' }), 2);
+  await backend.close();
+});
+
+maybe('the KV version is detected once per mount, however many reads follow', async (t) => {
+  const { server, target } = await seeded(t);
+  const { backend, logText } = backendFor(target);
+  await backend.fetchMany(refs);
+  await backend.fetch({ kind: 'value', path: 'app/secret_key' });
+  t.is(server.counters.count({ route: 'mounts' }), 1);
+  t.like(server.counters.requests.find((r) => r.route === 'mounts'), { method: 'GET', url: '/v1/sys/internal/ui/mounts/secret' });
+  t.regex(logText(), /"kvVersion":2,"msg":"vault KV version detected"/);
+  await backend.close();
+});
+
+maybe('kvVersion 1 or 2 skips detection', async (t) => {
+  const { server, target } = await seeded(t, { mounts: { secret: 2, kv1: 1 } });
+  server.setSecret('app', { secret_key: 'v1' }, { mount: 'kv1' });
+  const v2 = backendFor(target, { kvVersion: 2 });
+  const v1 = backendFor(target, { kvVersion: 1, mount: 'kv1' });
+  t.like(await v2.backend.fetch({ kind: 'value', path: 'app/secret_key' }), { data: 'sk' });
+  t.like(await v1.backend.fetch({ kind: 'value', path: 'app/secret_key' }), { data: 'v1' });
+  t.is(server.counters.count({ route: 'mounts' }), 0);
+  await v2.backend.close();
+  await v1.backend.close();
+});
+
+maybe('a 404 from sys/internal/ui/mounts means KV v1, as the Vault CLI decides', async (t) => {
+  const { server, target } = await seeded(t, { mounts: { secret: 1 } });
+  server.setSecret('app', { secret_key: 'old-vault' });
+  server.faults.add({ kind: 'status', status: 404 }, { path: 'sys/internal/ui/mounts/secret' });
+  const { backend, logText } = backendFor(target);
+  t.deepEqual(await backend.fetch({ kind: 'value', path: 'app/secret_key' }), { status: 'found', data: 'old-vault' });
+  t.like(server.counters.requests.at(-1), { url: '/v1/secret/app' });
+  t.regex(logText(), /"level":"warn".*"kvVersion":1.*assuming KV v1/);
+  await backend.close();
+});
+
+maybe('a 403 from sys/internal/ui/mounts falls back to KV v2 with a warning, and no login', async (t) => {
+  const { server, target } = await seeded(t);
+  server.setPolicy('data-only', 'path "secret/data/app" {\n  capabilities = ["read"]\n}\npath "sys/internal/ui/mounts/*" {\n  capabilities = ["deny"]\n}\n');
+  server.faults.add({ kind: 'status', status: 403, errors: ['preflight capability check returned 403, please ensure client\'s policies grant access to path "secret/"'] }, { path: 'sys/internal/ui/mounts/secret' });
+  const token = server.createToken({ ttl: 600, policies: ['data-only', 'default'] });
+  const { backend, logText } = backendFor(target, { auth: { method: 'token', token } });
+  t.deepEqual(await backend.fetch({ kind: 'value', path: 'app/secret_key' }), { status: 'found', data: 'sk', version: '1' });
+  t.regex(logText(), /"level":"warn".*"kvVersion":2.*assuming KV v2/);
+  t.is(server.counters.count({ route: 'mounts' }), 1);
+  await backend.close();
+});
+
+maybe('a detection that finds Vault unavailable is not remembered', async (t) => {
+  const { server, target } = await seeded(t);
+  server.faults.add({ kind: 'status', status: 503, errors: ['Vault is sealed'] }, { path: 'sys/internal/ui/mounts/secret', times: 1 });
+  const { backend } = backendFor(target);
+  t.like(await backend.fetch({ kind: 'value', path: 'app/secret_key' }), { status: 'unavailable' });
+  t.like(await backend.fetch({ kind: 'value', path: 'app/secret_key' }), { status: 'found', data: 'sk' });
+  t.is(server.counters.count({ route: 'mounts' }), 2);
+  await backend.close();
+});
+
+const everyKindOfRequest = async (backend: ReturnType<typeof backendFor>['backend']) => {
+  await backend.start();
+  await backend.fetch({ kind: 'map', path: 'exchange/binance' });
+  await backend.write('app', { secret_key: 'new' }, { cas: 1 });
+  await backend.readMetadata('app');
+  await backend.list('exchange');
+  await backend.isAvailable();
+};
+
+maybe('X-Vault-Namespace rides on every request: login, lookup, detection, reads, writes, lists', async (t) => {
+  const { server, target } = await seeded(t);
+  server.addAppRole({ roleId: 'r', secretId: 's', token: { ttl: 600, policies: ['root'] } });
+  const files = await credentialFiles(t, { 'role-id': 'r', 'secret-id': 's' });
+  const { backend } = backendFor(target, { auth: { method: 'approle', roleIdFile: files.path('role-id'), secretIdFile: files.path('secret-id') } });
+  await everyKindOfRequest(backend);
+  t.deepEqual(new Set(server.counters.requests.map((r) => r.route)), new Set(['login:approle', 'lookup-self', 'mounts', 'kv', 'health']));
+  t.true(server.counters.requests.every((r) => r.namespaceHeader === 'dsta'));
+  await backend.close();
+});
+
+maybe('namespace "" sends no X-Vault-Namespace header at all', async (t) => {
+  const { server, target } = await seeded(t, { namespace: '' });
+  const { backend } = backendFor(target);
+  await everyKindOfRequest(backend);
+  t.true(server.counters.requests.length >= 7);
+  t.true(server.counters.requests.every((r) => r.namespaceHeader === undefined));
+  await backend.close();
+});

@@ -1,0 +1,109 @@
+// The emulator answers byte for byte as ../shared/reference/vault-api.md describes, seen with plain fetch:
+// envelopes in Vault's field order, the three 404 shapes, errors, sealing, lists, tokens on a fake clock.
+import { request } from 'node:http';
+import test from 'ava';
+import type { ExecutionContext } from 'ava';
+import { FakeClock } from '../../helpers/fake-clock.js';
+import { startVaultEmulator } from './index.js';
+import type { VaultEmulator, VaultEmulatorOptions } from './index.js';
+
+async function open(t: ExecutionContext, options: VaultEmulatorOptions = {}): Promise<VaultEmulator> {
+  const server = await startVaultEmulator(options);
+  t.teardown(() => server.close());
+  return server;
+}
+
+/** One request; the raw status, content type and body text. */
+async function call(server: VaultEmulator, method: string, path: string, init: { body?: string; headers?: Record<string, string>; token?: string | null } = {}): Promise<{ status: number; type: string | null; text: string }> {
+  const headers: Record<string, string> = { 'X-Vault-Namespace': 'dsta', ...init.headers };
+  if (init.token !== null) headers['X-Vault-Token'] = init.token ?? server.token;
+  const response = await fetch(`${server.address}${path}`, { method, headers, ...(init.body === undefined ? {} : { body: init.body }) });
+  return { status: response.status, type: response.headers.get('content-type'), text: await response.text() };
+}
+
+test('a KV v2 read is the full envelope in Vault field order, data keys sorted, ending in a newline', async (t) => {
+  const server = await open(t, { clock: new FakeClock(Date.UTC(2026, 0, 2)) });
+  server.setSecret('exchange/binance', { b: '2', a: '1' });
+  const { status, type, text } = await call(server, 'GET', '/v1/secret/data/exchange/binance');
+  t.is(status, 200);
+  t.is(type, 'application/json');
+  const body = text.replace(/"request_id":"[0-9a-f-]{36}"/, '"request_id":"ID"');
+  t.is(body, '{"request_id":"ID","lease_id":"","renewable":false,"lease_duration":0,"data":{"data":{"a":"1","b":"2"},"metadata":{"created_time":"2026-01-02T00:00:00.000Z","custom_metadata":null,"deletion_time":"","destroyed":false,"version":1}},"wrap_info":null,"warnings":null,"auth":null,"mount_type":"kv"}\n');
+});
+
+test('the three 404 shapes: empty errors, an envelope for a deleted version, an empty body for PATCH', async (t) => {
+  const server = await open(t);
+  t.deepEqual(await call(server, 'GET', '/v1/secret/data/nothing'), { status: 404, type: 'application/json', text: '{"errors":[]}\n' });
+  server.setSecret('app', { k: 'v' });
+  server.deleteVersions('app');
+  const deleted = await call(server, 'GET', '/v1/secret/data/app');
+  t.is(deleted.status, 404);
+  t.like(JSON.parse(deleted.text), { data: { data: null, metadata: { version: 1, destroyed: false } }, mount_type: '' });
+  const patched = await call(server, 'PATCH', '/v1/secret/data/missing', { body: '{"data":{"k":"v"}}', headers: { 'Content-Type': 'application/merge-patch+json' } });
+  t.deepEqual(patched, { status: 404, type: 'application/json', text: '' });
+});
+
+test('403 bodies: a policy denial and an invalid token', async (t) => {
+  const server = await open(t);
+  const limited = server.createToken({ policies: ['default'] });
+  t.is((await call(server, 'GET', '/v1/secret/data/app', { token: limited })).text, '{"errors":["permission denied"]}\n');
+  const invalid = await call(server, 'GET', '/v1/secret/data/app', { token: 'hvs.unknown' });
+  t.is(invalid.status, 403);
+  t.regex(invalid.text, /permission denied.*invalid token/);
+});
+
+test('sealed: every logical request is 503 "Vault is sealed" and sys/health is a bare object', async (t) => {
+  const server = await open(t);
+  server.setSealed(true);
+  t.deepEqual(await call(server, 'GET', '/v1/secret/data/app'), { status: 503, type: 'application/json', text: '{"errors":["Vault is sealed"]}\n' });
+  const health = await call(server, 'GET', '/v1/sys/health', { token: null });
+  t.is(health.status, 503);
+  t.like(JSON.parse(health.text), { sealed: true, initialized: true });
+});
+
+test('lists: ?list=true works, an unparsable list value is 400, the LIST verb never reaches the routes', async (t) => {
+  const server = await open(t);
+  server.setSecret('exchange/binance', { k: 'v' });
+  t.like(JSON.parse((await call(server, 'GET', '/v1/secret/metadata/exchange?list=TRUE')).text), { data: { keys: ['binance'] } });
+  t.deepEqual(await call(server, 'GET', '/v1/secret/metadata/?list=maybe'), { status: 400, type: 'application/json', text: '{"errors":[]}\n' });
+  const status = await new Promise<number>((resolve) => {
+    const req = request(`${server.address}/v1/secret/metadata/`, { method: 'LIST' }, (res) => { res.resume(); resolve(res.statusCode ?? 0); });
+    req.on('error', () => { resolve(-1); });
+    req.end();
+  });
+  t.true(status === 400 || status === -1, `LIST got ${status}`);
+  t.is(server.counters.count({ path: 'secret/metadata/' }), 1);
+});
+
+test('a v1-style path on a KV v2 mount is a 404 carrying Vault\'s warning', async (t) => {
+  const server = await open(t);
+  const { status, text } = await call(server, 'GET', '/v1/secret/app');
+  t.is(status, 404);
+  t.deepEqual((JSON.parse(text) as { warnings: unknown }).warnings, ["Invalid path for a versioned K/V secrets engine. See the API docs for the appropriate API endpoints to use. If using the Vault CLI, use 'vault kv get' for this operation."]);
+});
+
+test('renew-self takes node-vault\'s empty form body and caps the TTL at the max TTL with a warning', async (t) => {
+  const clock = new FakeClock();
+  const server = await open(t, { clock });
+  const token = server.createToken({ ttl: 30, maxTtl: 40 });
+  await clock.advance(20_000);
+  const renewed = await call(server, 'POST', '/v1/auth/token/renew-self', { token, body: '', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+  t.like(JSON.parse(renewed.text), { auth: { client_token: token, lease_duration: 20, renewable: true }, data: null, warnings: ['TTL of "30s" exceeded the effective max_ttl of "20s"; TTL value is capped accordingly'] });
+  await clock.advance(20_000);
+  t.is((await call(server, 'GET', '/v1/auth/token/lookup-self', { token })).status, 403);
+});
+
+test('namespaces partition the data; a rate-limit fault gives Vault\'s 429 body', async (t) => {
+  const server = await open(t);
+  server.setSecret('app', { k: 'v' }, { namespace: 'dsta' });
+  t.is((await call(server, 'GET', '/v1/secret/data/app', { headers: { 'X-Vault-Namespace': 'other/' } })).status, 404);
+  t.is((await call(server, 'GET', '/v1/secret/data/app')).status, 200);
+  server.faults.add({ kind: 'rate-limit' }, { times: 1 });
+  t.is((await call(server, 'GET', '/v1/secret/data/app')).text, '{"errors":["request path \\"secret/data/app\\": rate limit quota exceeded"]}\n');
+});
+
+test('bad JSON is 400 "error parsing JSON" and an unknown method is 405', async (t) => {
+  const server = await open(t);
+  t.is((await call(server, 'POST', '/v1/secret/data/app', { body: '{"data":' })).text, '{"errors":["error parsing JSON"]}\n');
+  t.is((await call(server, 'OPTIONS', '/v1/secret/data/app')).status, 405);
+});
