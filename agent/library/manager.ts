@@ -107,7 +107,12 @@ export class SecretManager {
       const scrubber = new Scrubber();
       const log = this.#options.log ?? createLogger({ level: config.log.level, format: config.log.format, scrubber });
       const backends = createChain(config, env, log);
-      for (const each of backends) await each.start?.();
+      for (const each of backends) {
+        // A backend that cannot start (Vault sealed) stays in the chain: reads report it, and recover with it.
+        await each.start?.().catch((error: unknown) => {
+          log.warn({ backend: each.name, code: (error as { code?: string }).code }, `${each.name} backend did not start: ${(error as Error).message}`);
+        });
+      }
       return { config, log, scrubber, store: new SecretStore({ chain: backends, retry: { ...config.retry, attempts: 2 } }) };
     })();
     return this.#ready;
