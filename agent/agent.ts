@@ -20,7 +20,7 @@ import { AgentMetrics } from './server/metrics.js';
 import { startServer } from './server/server.js';
 import type { Listener } from './server/server.js';
 import type { SecretStore } from './store/store.js';
-import { resolvedValues } from './store/values.js';
+import { pathSegments, resolvedValues } from './store/values.js';
 import { backoffDelay } from './util/backoff.js';
 import { systemClock, systemRandom } from './util/clock.js';
 import type { Clock, Random, TimerHandle } from './util/clock.js';
@@ -203,7 +203,7 @@ export class Agent {
       env: context.io.env,
       write: true,
       onResolved: (resolutions) => {
-        this.#scrubber.rotate(resolvedValues(resolutions.values()));
+        this.#scrubber.rotate(resolvedValues(resolutions.values()), pathSegments(resolutions.keys()));
         for (const [key, resolution] of resolutions) {
           const path = key.slice(key.indexOf(':') + 1);
           if (resolution.status === 'found' && resolution.stale) log.warn({ path, backend: resolution.backend, version: resolution.version }, `serving the last good value of "${path}" from ${resolution.backend} (stale): ${resolution.stale.reason}`);

@@ -2,7 +2,7 @@
 // (init containers, CI) and 1 when any failed; a failed template keeps its previous file (DESIGN §2).
 import { runCycle } from '../cycle.js';
 import { auditRecords, writeAudit } from '../log/audit.js';
-import { resolvedValues } from '../store/values.js';
+import { pathSegments, resolvedValues } from '../store/values.js';
 import type { AgentError } from '../errors.js';
 import type { CommandContext } from './context.js';
 import { createStore, loadConfiguredTemplates, prepareOutput, startBackends } from './context.js';
@@ -25,7 +25,7 @@ export async function onceCommand(context: CommandContext): Promise<number> {
     env: context.io.env,
     write: true,
     onResolved: (resolutions) => {
-      context.scrubber.rotate(resolvedValues(resolutions.values()));
+      context.scrubber.rotate(resolvedValues(resolutions.values()), pathSegments(resolutions.keys()));
     },
   });
   if (context.config.log.audit) writeAudit(context.log, auditRecords(templates, report.resolutions));

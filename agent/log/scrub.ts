@@ -13,10 +13,15 @@ export class Scrubber {
   #previous = new Set<string>();
   #pattern: RegExp | undefined;
 
-  /** Start a new generation with `values`; the previous generation stays scrubbed until the next call. */
-  rotate(values: Iterable<string>): void {
+  /**
+   * Start a new generation with `values`; the previous generation stays scrubbed until the next call.
+   * `identifiers` are words the agent prints itself (path segments such as `postgres`): a value equal to one
+   * is not a secret worth hiding, and scrubbing it would blank the very paths an operator needs to read.
+   */
+  rotate(values: Iterable<string>, identifiers: Iterable<string> = []): void {
+    const exempt = new Set(identifiers);
     this.#previous = this.#current;
-    this.#current = new Set([...values].filter((value) => value.length >= MIN_SCRUB_LENGTH));
+    this.#current = new Set([...values].filter((value) => value.length >= MIN_SCRUB_LENGTH && !exempt.has(value)));
     this.#rebuild();
   }
 

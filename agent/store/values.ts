@@ -10,3 +10,10 @@ export function resolvedValues(resolutions: Iterable<Resolution>): string[] {
   }
   return values;
 }
+
+/** The words the agent prints itself for these resolutions: every segment of every path (`database`, `postgres`). */
+export function pathSegments(keys: Iterable<string>): Set<string> {
+  const segments = new Set<string>();
+  for (const key of keys) for (const segment of key.slice(key.indexOf(':') + 1).split('/')) segments.add(segment);
+  return segments;
+}

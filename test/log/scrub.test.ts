@@ -72,3 +72,9 @@ test('scrubDeep leaves non-strings alone', (t) => {
   scrubber.rotate(['secret-1']);
   t.deepEqual(scrubber.scrubDeep({ a: 1, b: true, c: null, d: ['secret-1'] }), { a: 1, b: true, c: null, d: [REDACTED] });
 });
+
+test('a value equal to a word the agent prints itself (a path segment) is not scrubbed', (t) => {
+  const scrubber = new Scrubber();
+  scrubber.rotate(['postgres', 'p4ssw0rd-xyz'], ['database', 'postgres', 'host']);
+  t.is(scrubber.scrub('database/postgres/host p4ssw0rd-xyz'), `database/postgres/host ${REDACTED}`);
+});
