@@ -1,0 +1,69 @@
+# syntax=docker/dockerfile:1
+# The secrets-agent image: `docker build -t secrets-agent .` (docs/docker.md says how to run it).
+#
+#   build    node:26 + dev dependencies: compile agent/ to dist/ (tsc) and emit the config JSON Schema
+#   deps     node:26 + production dependencies only (npm ci --omit=dev), and the image's passwd/group files
+#   runtime  distroless Node.js 26: node and glibc, no shell, no package manager, no npm; runs as 10001:10001
+#
+# The runtime writes nothing outside the output directory (/secrets, to be mounted as tmpfs), so it runs with a
+# read-only root filesystem. No build argument or environment variable carries a credential: Vault tokens, AWS
+# keys and the like are given at run time (environment, mounted files, Kubernetes service-account tokens).
+
+# The Node.js major of both bases: the current LTS (26, Active LTS since October 2026; --build-arg NODE_MAJOR=24
+# gives the previous one). node:<major>-trixie-slim and distroless nodejs<major>-debian13 are both Debian 13, so
+# the production node_modules are installed and run on the same glibc (none of them is native code anyway).
+ARG NODE_MAJOR=26
+
+FROM node:${NODE_MAJOR}-trixie-slim AS build
+WORKDIR /src
+COPY package.json package-lock.json ./
+# No dependency has an install script; --ignore-scripts keeps it that way.
+RUN npm ci --no-audit --no-fund --ignore-scripts
+COPY tsconfig.json tsconfig.build.json ./
+COPY agent/ agent/
+RUN npm run build
+
+FROM node:${NODE_MAJOR}-trixie-slim AS deps
+WORKDIR /app
+ENV NODE_ENV=production
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --no-audit --no-fund --ignore-scripts
+# The distroless base has no shell, so the user entry and the output directory are made here. The passwd file
+# keeps the base's own entries (root, nobody, nonroot) and adds secrets-agent, whose home does not exist:
+# nothing is ever written to HOME.
+RUN mkdir -p /image/etc /image/secrets \
+ && printf '%s\n' \
+      'root:x:0:0:root:/root:/sbin/nologin' \
+      'nobody:x:65534:65534:nobody:/nonexistent:/sbin/nologin' \
+      'nonroot:x:65532:65532:nonroot:/home/nonroot:/sbin/nologin' \
+      'secrets-agent:x:10001:10001:secrets-agent:/nonexistent:/sbin/nologin' > /image/etc/passwd \
+ && printf '%s\n' 'root:x:0:' 'nobody:x:65534:' 'nonroot:x:65532:' 'secrets-agent:x:10001:' > /image/etc/group \
+ && chmod 0644 /image/etc/passwd /image/etc/group \
+ && chmod 0700 /image/secrets
+
+FROM gcr.io/distroless/nodejs${NODE_MAJOR}-debian13:nonroot AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY --from=deps /image/etc/passwd /image/etc/group /etc/
+# Code and dependencies belong to root and are only readable by the agent's user.
+COPY --from=deps /app/node_modules ./node_modules
+COPY --from=build /src/dist/agent ./dist/agent
+COPY --from=build /src/dist/config.schema.json ./dist/config.schema.json
+COPY package.json ./package.json
+# The stock templates; mount a directory over /etc/secrets-agent/templates (or set `templates:`) to replace them.
+COPY templates/ /etc/secrets-agent/templates/
+# The default output directory, for runs without a volume; mount a tmpfs here in production.
+COPY --from=deps --chown=10001:10001 /image/secrets /secrets
+USER 10001:10001
+# Exec form: node is PID 1 (without --init) and receives SIGTERM, SIGINT, SIGHUP and SIGUSR1 itself; the agent
+# installs a handler for each. The defaults `templates: /etc/secrets-agent/templates` and `output: /secrets`
+# need no configuration; give one with --config FILE or SECRETS_AGENT_CONFIG.
+ENTRYPOINT ["/nodejs/bin/node", "/app/dist/agent/main.js"]
+CMD ["run"]
+# Needs no curl or shell: node asks the agent's own listener. Follows SECRETS_AGENT_LISTEN when it is set (a
+# wildcard host is asked on loopback); with `listen: ""` there is no listener: run with --no-healthcheck.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=60s --retries=3 \
+  CMD ["/nodejs/bin/node", "-e", "const a=(process.env.SECRETS_AGENT_LISTEN||'127.0.0.1:9876').replace(/^(0\\.0\\.0\\.0|\\[::\\]):/,'127.0.0.1:');fetch('http://'+a+'/health/ready',{signal:AbortSignal.timeout(2500)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+LABEL org.opencontainers.image.title="secrets-agent" \
+      org.opencontainers.image.description="Renders secrets from Vault, AWS Secrets Manager, a file or the environment into files on a tmpfs volume" \
+      org.opencontainers.image.licenses="MIT"

@@ -1,0 +1,102 @@
+// A real consumer end to end: Debian's gunicorn serves a WSGI app whose workers read app.env when they boot;
+// the built agent renders that file from a secrets file and, when a secret changes, sends SIGHUP to the master
+// named in gunicorn's --pid file. Gunicorn then replaces its workers without restarting the master.
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { readFile, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import test from 'ava';
+import { eventually, freePort, startAgent } from '../helpers/agent-process.js';
+import { root, scratch } from '../helpers/cli.js';
+
+const GUNICORN = '/usr/bin/gunicorn';
+
+interface Answer {
+  secret_key: string | null;
+  pid: number;
+  master: number;
+}
+
+async function ask(url: string): Promise<Answer> {
+  const response = await fetch(url, { signal: AbortSignal.timeout(2000) });
+  if (!response.ok) throw new Error(`HTTP ${response.status}`);
+  return (await response.json()) as Answer;
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+const hups = (log: string): number => log.split('\n').filter((line) => line.includes('Handling signal: hup')).length;
+
+test('a changed secret reaches gunicorn workers through one SIGHUP while the master keeps its pid', async (t) => {
+  if (!existsSync(GUNICORN)) {
+    t.fail(`${GUNICORN} is missing: apt-get install gunicorn (.ci/run does)`);
+    return;
+  }
+  const agentPort = await freePort();
+  const appPort = await freePort();
+  const { dir, cleanup } = await scratch({
+    'secrets.yaml': 'app:\n  secret_key: "first secret key"\n',
+    'templates/app.env.hbs': '---\nnotify: [api-server]\n---\nSECRET_KEY={{secret "app/secret_key"}}\n',
+  });
+  t.teardown(cleanup);
+  const pidFile = join(dir, 'gunicorn.pid');
+  await writeFile(join(dir, 'secrets-agent.yaml'), [
+    'templates: ./templates', 'output: ./out', 'backend: file', 'file: { path: ./secrets.yaml }',
+    `listen: "127.0.0.1:${agentPort}"`, 'schedule: "0 0 1 1 *"', 'splay: 0s',
+    'notifiers:', `  api-server: { signal: SIGHUP, pidFile: ${pidFile} }`, '',
+  ].join('\n'));
+
+  const agent = startAgent(['--config', join(dir, 'secrets-agent.yaml')]);
+  t.teardown(() => agent.child.kill('SIGKILL'));
+  t.true(await eventually(async () => (await fetch(`http://127.0.0.1:${agentPort}/health/ready`)).status === 200), agent.stderr());
+
+  const gunicorn = spawn(GUNICORN, [
+    '--pid', pidFile, '--bind', `127.0.0.1:${appPort}`, '--workers', '2', '--graceful-timeout', '5',
+    '--chdir', join(root, 'test/fixtures/wsgi'), 'app:application',
+  ], { env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', PYTHONDONTWRITEBYTECODE: '1', APP_ENV_FILE: join(dir, 'out/app.env') }, stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  gunicorn.stderr.setEncoding('utf8').on('data', (chunk: string) => {
+    log += chunk;
+  });
+  const gunicornExited = new Promise<void>((resolve) => gunicorn.once('exit', () => {
+    resolve();
+  }));
+  t.teardown(async () => {
+    gunicorn.kill('SIGTERM');
+    await Promise.race([gunicornExited, new Promise((resolve) => setTimeout(resolve, 10_000))]);
+    gunicorn.kill('SIGKILL');
+  });
+
+  const url = `http://127.0.0.1:${appPort}/`;
+  t.true(await eventually(async () => (await ask(url)).secret_key === 'first secret key', 20_000), log);
+  const master = Number((await readFile(pidFile, 'utf8')).trim());
+  t.is<number | undefined, number | undefined>(master, gunicorn.pid, 'the pid file names the master gunicorn started as');
+  const before = await ask(url);
+  t.is(before.master, master);
+
+  await writeFile(join(dir, 'secrets.yaml'), 'app:\n  secret_key: "second secret key, with $ and \'quotes\'"\n');
+  const fresh = async (): Promise<boolean> => {
+    for (let i = 0; i < 4; i++) if ((await ask(url)).secret_key !== "second secret key, with $ and 'quotes'") return false;
+    return true;
+  };
+  t.true(await eventually(fresh, 30_000), `${agent.stderr()}\n${log}`);
+
+  const after = await ask(url);
+  t.is(after.master, master, 'the new workers are children of the same master');
+  t.not(after.pid, before.pid, 'the answer comes from a worker that booted after the change');
+  t.is(Number((await readFile(pidFile, 'utf8')).trim()), master, 'the pid file still names the same master');
+  t.true(alive(master));
+  t.is(gunicorn.exitCode, null, 'the master never exited');
+  t.is(hups(log), 1, 'gunicorn handled exactly one SIGHUP');
+  t.false(agent.stderr().includes('second secret key'), 'the agent never logs a value');
+
+  agent.child.kill('SIGTERM');
+  t.is(await agent.exited, 0);
+});
