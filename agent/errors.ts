@@ -25,6 +25,7 @@ export const errorCodes = {
   ERR_NO_CREDENTIALS: { exit: 1, summary: 'the AWS SDK found no credentials in its default chain (the message lists where it looked)' },
   ERR_CAS_CONFLICT: { exit: 1, summary: 'a check-and-set write lost a race: the secret changed between read and write; nothing was overwritten' },
   ERR_NOTIFY: { exit: 1, summary: 'a notifier failed (signal target missing, command failed or timed out, HTTP error); the agent keeps running' },
+  ERR_MIGRATE_INPUT: { exit: 1, summary: 'migrate cannot use its input: the .env or --map file is unreadable, ambiguous to dotenv readers, or maps two variables to one key (file and line named); nothing is written' },
 } as const;
 
 export type ErrorCode = keyof typeof errorCodes;

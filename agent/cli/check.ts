@@ -1,15 +1,17 @@
-// `secrets-agent check`: validate the configuration and every template, and list each template's
+// `secrets-agent check [--diff]`: validate the configuration and every template, and list each template's
 // dependencies, without fetching or writing anything (DESIGN §2). The listing is the command's result,
-// so it goes to stdout; exit 1 when any template has a problem.
+// so it goes to stdout; exit 1 when any template has a problem. `--diff` then fetches and renders in memory
+// and shows, per file, which keys or lines would change (agent/cli/diff.ts); it still writes nothing.
 import type { AgentError } from '../errors.js';
 import type { Dependency } from '../template/ast.js';
 import type { Template } from '../template/load.js';
 import type { CommandContext } from './context.js';
 import { loadConfiguredTemplates } from './context.js';
+import { diffTemplates } from './diff.js';
 import { crossTemplateProblems } from './problems.js';
 
 /** Returns the exit code. */
-export async function checkCommand(context: CommandContext): Promise<number> {
+export async function checkCommand(context: CommandContext, options: { diff?: boolean } = {}): Promise<number> {
   const loaded = await loadConfiguredTemplates(context);
   const problems = crossTemplateProblems(loaded.templates, context.config);
   const out = context.io.stdout;
@@ -30,6 +32,7 @@ export async function checkCommand(context: CommandContext): Promise<number> {
   for (const error of loaded.errors) out.write(`problem: ${error.message}\n`);
   const total = loaded.templates.length + loaded.errors.length;
   out.write(`${total} templates, ${count} dependencies (${unique.size} unique secret paths), ${errors.length} problems\n`);
+  if (options.diff === true) errors.push(...await diffTemplates(context, loaded.templates.filter((template) => !problems.has(template.name))));
   return errors.length > 0 ? 1 : 0;
 }
 

@@ -9,10 +9,10 @@ export const STOP_GRACE_MS = 5000;
 /** Returns the exit code once the agent has stopped. */
 export async function runCommand(io: CommandIo, flags: CommonFlags): Promise<number> {
   const agent = new Agent({ io, flags });
-  await agent.start();
-  return new Promise<number>((resolve) => {
+  let stop: ((signal: NodeJS.Signals) => void) | undefined;
+  const stopped = new Promise<number>((resolve) => {
     let stopping = false;
-    const onStop = (signal: NodeJS.Signals): void => {
+    stop = (signal) => {
       if (stopping) {
         // An operator who signals twice wants out now.
         io.exit?.(signal === 'SIGINT' ? 130 : 143);
@@ -28,15 +28,16 @@ export async function runCommand(io: CommandIo, flags: CommonFlags): Promise<num
         resolve(0);
       });
     };
-    const onHup = (): void => {
-      void agent.reload();
-    };
-    const onUsr1 = (): void => {
-      agent.trigger('SIGUSR1');
-    };
-    process.on('SIGTERM', onStop);
-    process.on('SIGINT', onStop);
-    process.on('SIGHUP', onHup);
-    process.on('SIGUSR1', onUsr1);
   });
+  const onStop = (signal: NodeJS.Signals): void => stop?.(signal);
+  // Handlers go in before start: as PID 1 in a container, a signal without a handler is ignored, and start
+  // can take up to vault.timeout.
+  process.on('SIGTERM', onStop);
+  process.on('SIGINT', onStop);
+  process.on('SIGHUP', () => void agent.reload());
+  process.on('SIGUSR1', () => {
+    agent.trigger('SIGUSR1');
+  });
+  await agent.start();
+  return stopped;
 }

@@ -1,10 +1,12 @@
 // SecretRotationManager (DESIGN §8, the seed's rotation manager): write a new version of one key through
 // the backend that owns the path, with check-and-set where the backend has it, and record an audit event.
-import { AwsBackend } from '../backends/aws.js';
-import { splitPath } from '../backends/backend.js';
-import type { BackendName } from '../backends/backend.js';
-import { VaultBackend } from '../backends/vault.js';
-import { AgentError } from '../errors.js';
+// `rotateKey` is the same logic for `secrets-agent rotate`, which brings its own store instead of a manager.
+import type { Backend, BackendName, SecretRef } from '../backends/backend.js';
+import { AgentError, isAgentError } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+import { secretWriter } from '../ops/writer.js';
+import type { SecretWriter } from '../ops/writer.js';
+import type { Resolution } from '../store/store.js';
 import type { SecretManager } from './manager.js';
 
 export interface RotationResult {
@@ -13,35 +15,59 @@ export interface RotationResult {
   version: string;
 }
 
+/** Where a rotation finds the owner of a path: the backends of a chain and a way to resolve through it. */
+export interface RotationSource {
+  readonly backends: readonly Backend[];
+  resolve(ref: SecretRef, backend: BackendName | undefined): Promise<Resolution>;
+}
+
 export class SecretRotationManager {
   constructor(private readonly manager: SecretManager) {}
 
   /** Write `newValue` as the new version of `path` in the backend that serves it now; never logs the value. */
   async rotateSecret(path: string, newValue: string, options: { backend?: BackendName } = {}): Promise<RotationResult> {
-    const owner = await this.#owner(path, options.backend);
-    const result = await writeValue(owner, path, newValue);
+    const source: RotationSource = { backends: await this.manager.backends(), resolve: (ref, backend) => this.manager.resolve(ref, backend) };
     const { config, log } = await this.manager.context();
-    if (config.log.audit) log.child({ component: 'audit' }).info({ audit: true, event: 'rotate', path, backend: result.backend, version: result.version, outcome: 'written' }, `secret rotated: ${path}`);
-    return result;
-  }
-
-  /** The backend that holds `path` today (the chain's answer), or the forced one. */
-  async #owner(path: string, backend: BackendName | undefined): Promise<VaultBackend | AwsBackend> {
-    const resolution = await this.manager.resolve({ kind: 'value', path }, backend);
-    const name = resolution.status === 'found' ? resolution.backend : backend;
-    const target = (await this.manager.backends()).find((each) => each.name === name);
-    if (target instanceof VaultBackend || target instanceof AwsBackend) return target;
-    if (name === undefined) throw new AgentError('ERR_SECRET_NOT_FOUND', `Secret not found: ${path} (pass a backend to create it)`, { details: { path } });
-    throw new AgentError('ERR_USAGE', `rotate: the ${name} backend is read-only; rotate "${path}" in Vault or AWS Secrets Manager`, { details: { path, backend: name } });
+    return rotateKey(source, path, newValue, { ...options, ...(config.log.audit ? { audit: log } : {}) });
   }
 }
 
-/** One key of one secret, written with the backend's own concurrency guard. */
-async function writeValue(backend: VaultBackend | AwsBackend, path: string, value: string): Promise<RotationResult> {
-  if (backend instanceof AwsBackend) return { path, backend: 'aws', ...(await backend.putValue(path, value)) };
-  const { secret, key } = splitPath(path);
-  const current = await backend.readSecret(secret);
-  // Check-and-set on the version just read: a write in between fails with ERR_CAS_CONFLICT, nothing is lost.
-  const { version } = await backend.write(secret, { ...(current?.data ?? {}), [key]: value }, { cas: current === undefined ? 0 : Number(current.version) });
-  return { path, backend: 'vault', version };
+/**
+ * Write `value` as a new version of `path` in the backend that serves it now (or `backend`), with the
+ * backend's check-and-set; with `audit`, one `component: audit` record of the attempt, never the value.
+ */
+export async function rotateKey(source: RotationSource, path: string, value: string, options: { backend?: BackendName; audit?: Logger } = {}): Promise<RotationResult> {
+  let backend = options.backend;
+  try {
+    const owner = await ownerOf(source, path, options.backend);
+    backend = owner.backend;
+    const { version } = await owner.setKey(path, value);
+    const result: RotationResult = { path, backend: owner.backend, version };
+    if (options.audit) auditRotation(options.audit, { ...result, outcome: 'written' });
+    return result;
+  } catch (error) {
+    if (options.audit) auditRotation(options.audit, { path, backend, outcome: isAgentError(error, 'ERR_CAS_CONFLICT') ? 'conflict' : 'failed', code: isAgentError(error) ? error.code : undefined });
+    throw error;
+  }
+}
+
+/** Why: every rotation attempt, written or not, leaves one audit line an operator can grep for. */
+function auditRotation(log: Logger, record: { path: string; backend: string | undefined; version?: string; outcome: 'written' | 'conflict' | 'failed'; code?: string | undefined }): void {
+  const audit = log.child({ component: 'audit' });
+  const message = record.outcome === 'written' ? `secret rotated: ${record.path}` : `secret rotation ${record.outcome === 'conflict' ? 'lost a check-and-set race' : 'failed'}: ${record.path}`;
+  const line = { audit: true, event: 'rotate', ...record };
+  if (record.outcome === 'written') audit.info(line, message);
+  else audit.warn(line, message);
+}
+
+/** The writer of the backend that holds `path` today (the chain's answer), or of the forced one. */
+async function ownerOf(source: RotationSource, path: string, backend: BackendName | undefined): Promise<SecretWriter> {
+  const resolution = await source.resolve({ kind: 'value', path }, backend);
+  if (resolution.status === 'failed') throw resolution.error;
+  const name = resolution.status === 'found' ? resolution.backend : backend;
+  const target = source.backends.find((each) => each.name === name);
+  const writer = target === undefined ? undefined : secretWriter(target);
+  if (writer) return writer;
+  if (name === undefined) throw new AgentError('ERR_SECRET_NOT_FOUND', `Secret not found: ${path} (pass a backend to add the key to an existing secret)`, { details: { path } });
+  throw new AgentError('ERR_USAGE', `rotate: the ${name} backend is read-only; rotate "${path}" in Vault or AWS Secrets Manager`, { details: { path, backend: name } });
 }

@@ -1,0 +1,104 @@
+// How old each secret is: the version and last-changed time of the secret behind a path, from the backend that
+// serves it (Vault KV v2 metadata `updated_time`; AWS DescribeSecret `LastChangedDate`/`LastRotatedDate`).
+// Shared by `secrets-agent audit` and the running agent's `secret_age_seconds{path}` gauge.
+import { AwsBackend } from '../backends/aws.js';
+import type { Backend, BackendName } from '../backends/backend.js';
+import { splitPath } from '../backends/backend.js';
+import { VaultBackend } from '../backends/vault.js';
+import { requestsOf } from '../cycle.js';
+import { requestKey } from '../store/store.js';
+import type { Resolution } from '../store/store.js';
+import type { Template } from '../template/load.js';
+
+/** A path to age, and the backend that serves it (undefined: no backend has it). */
+export interface AgeTarget {
+  readonly path: string;
+  readonly kind: 'value' | 'map';
+  readonly backend: BackendName | undefined;
+  /** Why the path could not be resolved (a backend outage, a denial); the age is then unknown. */
+  readonly error?: string;
+}
+
+export interface SecretAge {
+  readonly path: string;
+  readonly kind: 'value' | 'map';
+  /** null: no backend holds the path. */
+  readonly backend: BackendName | null;
+  /** KV v2 `current_version`, or the AWS VersionId that carries the configured stage; null when unknown. */
+  readonly version: string | null;
+  /** ISO 8601; null when the backend keeps no history (file, env, KV v1) or the secret is missing. */
+  readonly lastChanged: string | null;
+  readonly ageSeconds: number | null;
+  /** Whole days. */
+  readonly ageDays: number | null;
+  /** What went wrong reading the metadata (never a value); the other fields are then null. */
+  readonly error?: string;
+}
+
+interface Metadata {
+  readonly version: string | null;
+  readonly lastChanged: Date | null;
+}
+
+const DAY_SECONDS = 86_400;
+
+/** Why: the agent and `audit` know which backend served each path from a cycle's resolutions. */
+export function ageTargets(templates: readonly Template[], resolutions: ReadonlyMap<string, Resolution>): AgeTarget[] {
+  const targets = new Map<string, AgeTarget>();
+  for (const request of templates.flatMap(requestsOf)) {
+    const resolution = resolutions.get(requestKey(request));
+    const backend = resolution?.status === 'found' ? resolution.backend : undefined;
+    const key = `${backend ?? '-'}|${request.ref.kind}:${request.ref.path}`;
+    if (targets.has(key)) continue;
+    const error = resolution?.status === 'failed' ? { error: resolution.error.message } : {};
+    targets.set(key, { path: request.ref.path, kind: request.ref.kind, backend, ...error });
+  }
+  return [...targets.values()];
+}
+
+/**
+ * The age of every target at `now` (ms since the epoch). One metadata read per secret however many keys of
+ * it are listed; never throws: a failed read is reported in that entry's `error`.
+ */
+export async function secretAges(backends: readonly Backend[], targets: readonly AgeTarget[], now: number): Promise<SecretAge[]> {
+  const reads = new Map<string, Promise<Metadata>>();
+  return Promise.all(targets.map(async (target): Promise<SecretAge> => {
+    const unknown = { path: target.path, kind: target.kind, backend: target.backend ?? null, version: null, lastChanged: null, ageSeconds: null, ageDays: null };
+    if (target.error !== undefined) return { ...unknown, error: target.error };
+    const backend = backends.find((each) => each.name === target.backend);
+    if (backend === undefined) return unknown;
+    const secret = target.kind === 'map' ? target.path : splitPath(target.path).secret;
+    const key = `${backend.name}|${backend instanceof AwsBackend ? `${target.kind}:${target.path}` : secret}`;
+    let read = reads.get(key);
+    if (read === undefined) reads.set(key, (read = metadataOf(backend, target, secret)));
+    try {
+      const { version, lastChanged } = await read;
+      if (lastChanged === null) return { ...unknown, version };
+      const ageSeconds = Math.max(0, Math.floor((now - lastChanged.getTime()) / 1000));
+      return { ...unknown, version, lastChanged: lastChanged.toISOString(), ageSeconds, ageDays: Math.floor(ageSeconds / DAY_SECONDS) };
+    } catch (error) {
+      return { ...unknown, error: (error as Error).message };
+    }
+  }));
+}
+
+/** Why: each backend keeps its history differently; file and env keep none. */
+async function metadataOf(backend: Backend, target: AgeTarget, secret: string): Promise<Metadata> {
+  if (backend instanceof VaultBackend) {
+    const metadata = secret === '' ? undefined : await backend.readMetadata(secret);
+    return metadata === undefined ? { version: null, lastChanged: null } : { version: metadata.version, lastChanged: validDate(new Date(metadata.updatedTime)) };
+  }
+  if (backend instanceof AwsBackend) {
+    const described = await backend.describe(target.path, { kind: target.kind });
+    if (described === undefined) return { version: null, lastChanged: null };
+    const times = [described.lastChanged, described.lastRotated].filter((date): date is Date => date !== undefined);
+    const latest = times.length === 0 ? null : new Date(Math.max(...times.map((date) => date.getTime())));
+    return { version: described.version ?? null, lastChanged: latest };
+  }
+  return { version: null, lastChanged: null };
+}
+
+/** Why: a malformed time must read as "unknown", not as an age of NaN days. */
+function validDate(date: Date): Date | null {
+  return Number.isNaN(date.getTime()) ? null : date;
+}
