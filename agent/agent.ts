@@ -6,6 +6,9 @@ import { VaultBackend } from './backends/vault.js';
 import { runCycle } from './cycle.js';
 import type { TemplateResult } from './cycle.js';
 import { auditRecords, writeAudit } from './log/audit.js';
+import { ageTargets, secretAges } from './ops/ages.js';
+import type { Resolution } from './store/store.js';
+import type { Template } from './template/load.js';
 import type { Logger } from './log/logger.js';
 import { Scrubber } from './log/scrub.js';
 import { NotifyDispatcher } from './notify/dispatcher.js';
@@ -24,6 +27,9 @@ import { pathSegments, resolvedValues } from './store/values.js';
 import { backoffDelay } from './util/backoff.js';
 import { systemClock, systemRandom } from './util/clock.js';
 import type { Clock, Random, TimerHandle } from './util/clock.js';
+
+/** How often the running agent re-reads secret metadata for secret_age_seconds (ages move slowly). */
+const AGE_INTERVAL_MS = 10 * 60 * 1000;
 
 export interface AgentOptions {
   readonly io: CommandIo;
@@ -58,6 +64,7 @@ export class Agent {
   #listener: Listener | undefined;
   #retry: TimerHandle | undefined;
   #failures = 0;
+  #agesAt: number | undefined;
   #stopping = false;
 
   constructor(options: AgentOptions) {
@@ -219,6 +226,18 @@ export class Agent {
       void wiring.dispatcher.notify(changed.map((result) => ({ template: result.template.name, notify: result.template.notify })));
     }
     this.#scheduleRetry(report.results.some((result) => result.outcome === 'failed'), wiring);
+    this.#refreshAges(templates, report.resolutions, wiring);
+  }
+
+  /** secret_age_seconds{path}: one metadata read per secret, at most every AGE_INTERVAL_MS, off the cycle's path. */
+  #refreshAges(templates: readonly Template[], resolutions: Map<string, Resolution>, wiring: Wiring): void {
+    const now = this.#clock.now();
+    if (this.#agesAt !== undefined && now - this.#agesAt < AGE_INTERVAL_MS) return;
+    this.#agesAt = now;
+    void secretAges(wiring.store.backends, ageTargets(templates, resolutions), now).then((ages) => {
+      this.metrics.secretAge.reset();
+      for (const age of ages) if (age.ageSeconds !== null) this.metrics.secretAge.set({ path: age.path }, age.ageSeconds);
+    });
   }
 
   #logResults(log: Logger, results: readonly TemplateResult[]): void {

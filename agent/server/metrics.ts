@@ -10,6 +10,7 @@ export class AgentMetrics {
   readonly templateLastSuccess = new Gauge({ name: 'template_last_success_timestamp_seconds', help: 'Unix time of the last successful render of a template.', labelNames: ['template'], registers: [this.registry] });
   readonly notifications = new Counter({ name: 'notify_total', help: 'Notifier runs by result (success, failure).', labelNames: ['notifier', 'result'], registers: [this.registry] });
   readonly vaultTokenTtl = new Gauge({ name: 'vault_token_ttl_seconds', help: 'Remaining TTL of the Vault token.', registers: [this.registry] });
+  readonly secretAge = new Gauge({ name: 'secret_age_seconds', help: 'Seconds since a secret last changed in its backend (Vault updated_time, AWS LastChangedDate); absent where the backend keeps no history.', labelNames: ['path'], registers: [this.registry] });
   readonly backendUp = new Gauge({ name: 'backend_up', help: '1 when the backend answered its last request, 0 when it was unavailable.', labelNames: ['backend'], registers: [this.registry] });
 
   constructor(options: { processMetrics?: boolean } = {}) {

@@ -26,7 +26,7 @@ async function world(t: import('ava').ExecutionContext): Promise<{ env: Record<s
   const prefix = `dsta/w${++worlds}/`;
   vault.setSecret('exchange/binance', { api_key: 'vault-binance-key', api_secret: 'vault-binance-secret' });
   vault.setSecret('database/forbidden', { password: 'never-served' });
-  vault.setPolicy('agent', 'path "secret/data/exchange/*" { capabilities = ["read"] }\npath "secret/data/app" { capabilities = ["read"] }\npath "secret/data/database/postgres" { capabilities = ["read"] }\npath "sys/internal/ui/mounts/*" { capabilities = ["read"] }');
+  vault.setPolicy('agent', 'path "secret/data/exchange/*" { capabilities = ["read"] }\npath "secret/metadata/exchange/*" { capabilities = ["read"] }\npath "secret/data/app" { capabilities = ["read"] }\npath "secret/data/database/postgres" { capabilities = ["read"] }\npath "sys/internal/ui/mounts/*" { capabilities = ["read"] }');
   const token = vault.createToken({ ttl: 3600, maxTtl: 7200, policies: ['default', 'agent'], renewable: true });
   aws.putSecret(`${prefix}exchange/gateio`, { api_key: 'aws-gateio-key', api_secret: 'aws-gateio-secret' });
   aws.putSecret(`${prefix}database/postgres`, { password: 'aws-postgres-password' });
@@ -96,6 +96,9 @@ test('the running agent keeps rendering the Vault value while Vault is down, nev
   t.true(await eventually(() => agent.ready), logs.join(''));
   const expected = "BINANCE_API_KEY='vault-binance-key'\nGATEIO_API_KEY='aws-gateio-key'\n";
   t.is(await readFile(join(dir, 'out/app.env'), 'utf8'), expected);
+  // secret_age_seconds comes from Vault metadata and AWS DescribeSecret, read off the cycle's path.
+  t.true(await eventually(async () => /^secret_age_seconds\{path="exchange\/gateio\/api_key"\} \d/m.test(await agent.metrics.text())));
+  t.regex(await agent.metrics.text(), /^secret_age_seconds\{path="exchange\/binance\/api_key"\} \d/m);
   vault.faults.add({ kind: 'reset' });
   agent.trigger('test');
   // The status is recorded at the end of the cycle that logged the stale read.
