@@ -1,8 +1,8 @@
 // The long-running sidecar (DESIGN §6): the one module that wires every stage together. It owns the
 // lifecycle — start, cycle, reload, stop — and nothing else: each stage does its own work.
+import { isVault } from './backends/create.js';
 import { createStore, createContext, prepareOutput, startBackends } from './cli/context.js';
 import type { CommandContext, CommandIo, CommonFlags } from './cli/context.js';
-import { VaultBackend } from './backends/vault.js';
 import { runCycle } from './cycle.js';
 import type { TemplateResult } from './cycle.js';
 import { auditRecords, writeAudit } from './log/audit.js';
@@ -134,7 +134,7 @@ export class Agent {
   async #wire(context: CommandContext): Promise<Wiring> {
     const { config } = context;
     const log = context.log.child({ component: 'agent' });
-    const store = createStore(context, {
+    const store = await createStore(context, {
       onFetch: (event) => {
         this.metrics.secretRequests.inc({ backend: event.backend, status: event.status });
         this.metrics.secretRequestDuration.observe({ backend: event.backend }, event.seconds);
@@ -264,7 +264,7 @@ export class Agent {
 
   /** vault_token_ttl_seconds is read at scrape time, so it is exact whatever the renewal schedule. */
   #sampleTokenTtl(): void {
-    const vault = this.#wiring?.store.backends.find((backend): backend is VaultBackend => backend instanceof VaultBackend);
+    const vault = this.#wiring?.store.backends.find(isVault);
     const ttl = vault?.tokenStatus().ttlSeconds;
     if (ttl === undefined) this.metrics.vaultTokenTtl.reset();
     else this.metrics.vaultTokenTtl.set(ttl);

@@ -3,11 +3,21 @@
 // already checked that a forced backend is configured.
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
-import { createAwsBackend } from './aws.js';
+import type { AwsBackend } from './aws.js';
 import type { Backend, BackendName } from './backend.js';
 import { EnvBackend } from './env.js';
 import { FileBackend } from './file.js';
-import { createVaultBackend } from './vault.js';
+import type { VaultBackend } from './vault.js';
+
+/** A backend named "vault" is always a VaultBackend: a type guard that does not load node-vault. */
+export function isVault(backend: Backend | undefined): backend is VaultBackend {
+  return backend?.name === 'vault';
+}
+
+/** A backend named "aws" is always an AwsBackend: a type guard that does not load the AWS SDK. */
+export function isAws(backend: Backend | undefined): backend is AwsBackend {
+  return backend?.name === 'aws';
+}
 
 /** Which backends are configured: Vault with an address, AWS with a region, file with a path, env always. */
 export function isConfigured(name: BackendName, config: Config): boolean {
@@ -23,18 +33,21 @@ export function isConfigured(name: BackendName, config: Config): boolean {
   }
 }
 
-/** The chain for `config`, in order; `env` is the process environment the env backend reads. */
-export function createChain(config: Config, env: Readonly<Record<string, string | undefined>>, log: Logger): Backend[] {
+/**
+ * The chain for `config`, in order; `env` is the process environment the env backend reads. The Vault and AWS
+ * modules (node-vault, the AWS SDK) are loaded only when they take part: start-up and memory pay for what is used.
+ */
+export async function createChain(config: Config, env: Readonly<Record<string, string | undefined>>, log: Logger): Promise<Backend[]> {
   const names = config.backend === 'auto' ? config.chain.filter((name) => isConfigured(name, config)) : [config.backend];
-  return names.map((name) => createBackend(name, config, env, log));
+  return Promise.all(names.map((name) => createBackend(name, config, env, log)));
 }
 
-function createBackend(name: BackendName, config: Config, env: Readonly<Record<string, string | undefined>>, log: Logger): Backend {
+async function createBackend(name: BackendName, config: Config, env: Readonly<Record<string, string | undefined>>, log: Logger): Promise<Backend> {
   switch (name) {
     case 'vault':
-      return createVaultBackend({ config: config.vault, log });
+      return (await import('./vault.js')).createVaultBackend({ config: config.vault, log });
     case 'aws':
-      return createAwsBackend({ config: config.aws, log });
+      return (await import('./aws.js')).createAwsBackend({ config: config.aws, log });
     case 'file':
       // The schema refuses `backend: file` without file.path; in auto mode file only takes part with one.
       return new FileBackend({ path: config.file.path ?? '' });

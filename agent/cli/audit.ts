@@ -37,7 +37,7 @@ export interface AuditEntry {
 export async function auditCommand(context: CommandContext, options: AuditOptions = {}): Promise<number> {
   const maxAge = parseMaxAge(options.maxAge ?? ROTATION_MAX_AGE);
   const log = context.log.child({ component: 'audit' });
-  const store = createStore(context);
+  const store = await createStore(context);
   let problems = 0;
   let ages: SecretAge[];
   try {

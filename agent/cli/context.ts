@@ -58,8 +58,8 @@ export async function createContext(io: CommandIo, flags: CommonFlags, scrubber 
 }
 
 /** The chain of configured backends behind one store. */
-export function createStore(context: CommandContext, events: Pick<StoreEvents, 'onFetch'> = {}): SecretStore {
-  const backends = createChain(context.config, context.io.env, context.log);
+export async function createStore(context: CommandContext, events: Pick<StoreEvents, 'onFetch'> = {}): Promise<SecretStore> {
+  const backends = await createChain(context.config, context.io.env, context.log);
   const log = context.log.child({ component: 'store' });
   return new SecretStore({
     chain: backends,

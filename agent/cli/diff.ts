@@ -19,7 +19,7 @@ export async function diffTemplates(context: CommandContext, templates: readonly
   const out = context.io.stdout;
   const output = context.config.output;
   out.write(`diff against ${output} (what once would write; values redacted, nothing written):\n`);
-  const store = createStore(context);
+  const store = await createStore(context);
   const problems: AgentError[] = [];
   let changed = 0;
   try {

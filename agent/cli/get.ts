@@ -7,7 +7,7 @@ import { createStore, startBackends } from './context.js';
 
 /** Returns the exit code. */
 export async function getCommand(context: CommandContext, path: string, options: { json?: boolean; backend?: string }): Promise<number> {
-  const store = createStore(context);
+  const store = await createStore(context);
   try {
     await startBackends(store);
     const pinned = options.backend === undefined || options.backend === 'auto' ? undefined : (options.backend as BackendName);

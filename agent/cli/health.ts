@@ -6,7 +6,7 @@ import { createStore, startBackends } from './context.js';
 
 /** Returns the exit code. */
 export async function healthCommand(context: CommandContext, options: { json?: boolean }): Promise<number> {
-  const store = createStore(context);
+  const store = await createStore(context);
   try {
     await startBackends(store).catch(() => undefined);
     const health = await probeBackends(store.backends);

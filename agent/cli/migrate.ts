@@ -47,7 +47,7 @@ export async function migrateCommand(context: CommandContext, options: MigrateOp
     const key = options.to === 'vault' ? 'vault.address (VAULT_ADDR)' : 'aws.region (AWS_REGION)';
     throw new AgentError('ERR_CONFIG_INVALID', `migrate --to ${options.to}: ${key} is not set`, { details: { key } });
   }
-  const [backend] = createChain({ ...context.config, backend: options.to }, context.io.env, context.log);
+  const [backend] = await createChain({ ...context.config, backend: options.to }, context.io.env, context.log);
   const writer = backend === undefined ? undefined : secretWriter(backend);
   if (backend === undefined || writer === undefined) throw new AgentError('ERR_USAGE', `migrate: --to must be vault or aws, got "${options.to}"`);
   try {

@@ -15,7 +15,7 @@ export async function onceCommand(context: CommandContext): Promise<number> {
   const problems = crossTemplateProblems(loaded.templates, context.config);
   const failures: AgentError[] = [...loaded.errors, ...problems.values()];
   await prepareOutput(context);
-  const store = createStore(context);
+  const store = await createStore(context);
   await startBackends(store);
   const templates = loaded.templates.filter((template) => !problems.has(template.name));
   const report = await runCycle({

@@ -4,16 +4,8 @@ import { Command, CommanderError, Option } from 'commander';
 import { AgentError } from '../errors.js';
 import type { Charset } from '../ops/generate.js';
 import { version } from '../version.js';
-import { auditCommand } from './audit.js';
-import { checkCommand } from './check.js';
 import type { CommandContext, CommandIo, CommonFlags } from './context.js';
 import { createContext } from './context.js';
-import { migrateCommand } from './migrate.js';
-import { onceCommand } from './once.js';
-import { rotateCommand } from './rotate.js';
-import { runCommand } from './run.js';
-import { getCommand } from './get.js';
-import { healthCommand } from './health.js';
 
 type Action = (context: CommandContext) => Promise<number>;
 
@@ -38,17 +30,18 @@ export async function runCli(io: CliIo): Promise<number> {
     });
 
   withCommonFlags(program.command('run', { isDefault: true }).description('run as a sidecar: render, keep files fresh, notify on change (the default command)').allowExcessArguments(false)).action(async (flags: CommonFlags) => {
-    exitCode = await runCommand(io, flags);
+    exitCode = await (await import('./run.js')).runCommand(io, flags);
   });
-  command('once', 'render every template once, write the files that changed, and exit (0 all written, 1 any failed)', onceCommand);
+  // Each command's module is loaded when it runs: start-up pays only for the command in use.
+  command('once', 'render every template once, write the files that changed, and exit (0 all written, 1 any failed)', async (context) => (await import('./once.js')).onceCommand(context));
   withCommonFlags(program.command('check').option('--diff', 'also fetch, render in memory and show per file which keys or lines would change (values redacted)').description('validate the configuration and every template and list each template\'s dependencies; writes nothing').allowExcessArguments(false)).action(async (flags: CommonFlags & { diff?: boolean }) => {
-    exitCode = await checkCommand(await createContext(io, flags), { diff: flags.diff === true });
+    exitCode = await (await import('./check.js')).checkCommand(await createContext(io, flags), { diff: flags.diff === true });
   });
   withCommonFlags(program.command('get').argument('<path>', 'a secret path such as exchange/binance/api_key').option('--json', 'print every key of the path as one JSON object').description('print one secret value, or every key of a secret with --json').allowExcessArguments(false)).action(async (path: string, flags: CommonFlags & { json?: boolean }) => {
-    exitCode = await getCommand(await createContext(io, flags), path, { ...(flags.json === undefined ? {} : { json: flags.json }), ...(flags.backend === undefined ? {} : { backend: flags.backend }) });
+    exitCode = await (await import('./get.js')).getCommand(await createContext(io, flags), path, { ...(flags.json === undefined ? {} : { json: flags.json }), ...(flags.backend === undefined ? {} : { backend: flags.backend }) });
   });
   withCommonFlags(program.command('health').option('--json', 'print one JSON document').description('probe every backend of the chain: reachable, authenticated, latency, token TTL').allowExcessArguments(false)).action(async (flags: CommonFlags & { json?: boolean }) => {
-    exitCode = await healthCommand(await createContext(io, flags), flags.json === undefined ? {} : { json: flags.json });
+    exitCode = await (await import('./health.js')).healthCommand(await createContext(io, flags), flags.json === undefined ? {} : { json: flags.json });
   });
   withCommonFlags(program.command('migrate').description('move the variables of a .env file into Vault or AWS Secrets Manager, one write per secret, never overwriting silently').allowExcessArguments(false)
     .addOption(new Option('--from-env <file>', 'the .env file to read').makeOptionMandatory())
@@ -56,21 +49,21 @@ export async function runCli(io: CliIo): Promise<number> {
     .option('--dry-run', 'print the plan (secret and key names, never values) and write nothing')
     .option('--map <file>', 'YAML or JSON of VARIABLE: secret/path/key (or false) for variables the built-in layout does not place')
     .option('--overwrite', 'merge the keys into secrets that already exist with other values')).action(async (flags: CommonFlags & { fromEnv: string; to: 'vault' | 'aws'; dryRun?: boolean; map?: string; overwrite?: boolean }) => {
-    exitCode = await migrateCommand(await createContext(io, flags), { fromEnv: flags.fromEnv, to: flags.to, dryRun: flags.dryRun === true, overwrite: flags.overwrite === true, ...(flags.map === undefined ? {} : { map: flags.map }) });
+    exitCode = await (await import('./migrate.js')).migrateCommand(await createContext(io, flags), { fromEnv: flags.fromEnv, to: flags.to, dryRun: flags.dryRun === true, overwrite: flags.overwrite === true, ...(flags.map === undefined ? {} : { map: flags.map }) });
   });
   withCommonFlags(program.command('rotate').argument('<path>', 'the key to rotate, such as exchange/binance/api_key').description('write a new version of one key with check-and-set and print the new version id (never the value)').allowExcessArguments(false)
     .option('--value-stdin', 'read the new value from stdin (one trailing newline is dropped)')
     .option('--generate <n>', 'generate a random value of n characters with the system CSPRNG')
     .addOption(new Option('--charset <name>', 'characters of a generated value (default base62)').choices(['base62', 'hex']))).action(async (path: string, flags: CommonFlags & { valueStdin?: boolean; generate?: string; charset?: Charset }) => {
     const { valueStdin, generate, charset, backend } = flags;
-    exitCode = await rotateCommand(await createContext(io, flags), path, { stdin: io.stdin ?? process.stdin, ...(valueStdin === undefined ? {} : { valueStdin }), ...(generate === undefined ? {} : { generate }), ...(charset === undefined ? {} : { charset }), ...(backend === undefined ? {} : { backend }) });
+    exitCode = await (await import('./rotate.js')).rotateCommand(await createContext(io, flags), path, { stdin: io.stdin ?? process.stdin, ...(valueStdin === undefined ? {} : { valueStdin }), ...(generate === undefined ? {} : { generate }), ...(charset === undefined ? {} : { charset }), ...(backend === undefined ? {} : { backend }) });
   });
   withCommonFlags(program.command('audit').description('list every secret the templates use with its version and last-changed time; exit 1 when any is older than --max-age').allowExcessArguments(false)
     .option('--max-age <duration>', 'the rotation policy (default 90d)')
     .option('--json', 'print one JSON array of {path, backend, version, lastChanged, ageDays, overdue}')
     .option('--all [prefix]', 'every secret under a prefix in Vault and AWS instead of the templates\' paths (no prefix: everything)')).action(async (flags: CommonFlags & { maxAge?: string; json?: boolean; all?: string | true }) => {
     const { maxAge, json, all } = flags;
-    exitCode = await auditCommand(await createContext(io, flags), { ...(maxAge === undefined ? {} : { maxAge }), ...(json === undefined ? {} : { json }), ...(all === undefined ? {} : { all }) });
+    exitCode = await (await import('./audit.js')).auditCommand(await createContext(io, flags), { ...(maxAge === undefined ? {} : { maxAge }), ...(json === undefined ? {} : { json }), ...(all === undefined ? {} : { all }) });
   });
   program.command('version').description('print the version').action(() => {
     io.stdout.write(`${version}\n`);

@@ -32,7 +32,7 @@ export async function rotateCommand(context: CommandContext, path: string, optio
   if (options.charset !== undefined && options.generate === undefined) throw new AgentError('ERR_USAGE', 'rotate: --charset goes with --generate N');
   const value = options.generate === undefined ? await readValue(options.stdin) : generateSecret(parseLength(options.generate), options.charset ?? 'base62');
   context.scrubber.add([value]);
-  const store = createStore(context);
+  const store = await createStore(context);
   const pinned = options.backend === undefined || options.backend === 'auto' ? undefined : (options.backend as BackendName);
   let result: RotationResult;
   try {

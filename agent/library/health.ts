@@ -1,6 +1,6 @@
 // Health of the chain, for `secrets-agent health` and the seed's `checkSecretBackend()`.
+import { isVault } from '../backends/create.js';
 import type { Backend, BackendName } from '../backends/backend.js';
-import { VaultBackend } from '../backends/vault.js';
 
 export interface BackendHealth {
   backend: BackendName;
@@ -24,7 +24,7 @@ export async function probeBackends(backends: readonly Backend[]): Promise<Backe
       error = (cause as Error).message;
     }
     const health: BackendHealth = { backend: backend.name, reachable, authenticated: reachable, latencyMs: Math.round((performance.now() - started) * 10) / 10 };
-    if (backend instanceof VaultBackend) {
+    if (isVault(backend)) {
       const token = backend.tokenStatus();
       if (token.ttlSeconds !== undefined) health.tokenTtlSeconds = token.ttlSeconds;
       health.authenticated = reachable && token.lastError === undefined;

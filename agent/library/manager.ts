@@ -106,7 +106,7 @@ export class SecretManager {
       const config = await loadConfig({ file: this.#options.config, env, flags: backend === undefined ? {} : { backend }, cwd: process.cwd() });
       const scrubber = new Scrubber();
       const log = this.#options.log ?? createLogger({ level: config.log.level, format: config.log.format, scrubber });
-      const backends = createChain(config, env, log);
+      const backends = await createChain(config, env, log);
       for (const each of backends) {
         // A backend that cannot start (Vault sealed) stays in the chain: reads report it, and recover with it.
         await each.start?.().catch((error: unknown) => {

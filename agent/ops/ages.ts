@@ -1,10 +1,9 @@
 // How old each secret is: the version and last-changed time of the secret behind a path, from the backend that
 // serves it (Vault KV v2 metadata `updated_time`; AWS DescribeSecret `LastChangedDate`/`LastRotatedDate`).
 // Shared by `secrets-agent audit` and the running agent's `secret_age_seconds{path}` gauge.
-import { AwsBackend } from '../backends/aws.js';
+import { isAws, isVault } from '../backends/create.js';
 import type { Backend, BackendName } from '../backends/backend.js';
 import { splitPath } from '../backends/backend.js';
-import { VaultBackend } from '../backends/vault.js';
 import { requestsOf } from '../cycle.js';
 import { requestKey } from '../store/store.js';
 import type { Resolution } from '../store/store.js';
@@ -68,7 +67,7 @@ export async function secretAges(backends: readonly Backend[], targets: readonly
     const backend = backends.find((each) => each.name === target.backend);
     if (backend === undefined) return unknown;
     const secret = target.kind === 'map' ? target.path : splitPath(target.path).secret;
-    const key = `${backend.name}|${backend instanceof AwsBackend ? `${target.kind}:${target.path}` : secret}`;
+    const key = `${backend.name}|${isAws(backend) ? `${target.kind}:${target.path}` : secret}`;
     let read = reads.get(key);
     if (read === undefined) reads.set(key, (read = metadataOf(backend, target, secret)));
     try {
@@ -84,11 +83,11 @@ export async function secretAges(backends: readonly Backend[], targets: readonly
 
 /** Why: each backend keeps its history differently; file and env keep none. */
 async function metadataOf(backend: Backend, target: AgeTarget, secret: string): Promise<Metadata> {
-  if (backend instanceof VaultBackend) {
+  if (isVault(backend)) {
     const metadata = secret === '' ? undefined : await backend.readMetadata(secret);
     return metadata === undefined ? { version: null, lastChanged: null } : { version: metadata.version, lastChanged: validDate(new Date(metadata.updatedTime)) };
   }
-  if (backend instanceof AwsBackend) {
+  if (isAws(backend)) {
     const described = await backend.describe(target.path, { kind: target.kind });
     if (described === undefined) return { version: null, lastChanged: null };
     const times = [described.lastChanged, described.lastRotated].filter((date): date is Date => date !== undefined);

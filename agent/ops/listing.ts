@@ -2,11 +2,11 @@
 // `?list=1` on the metadata tree (sub-trees end in "/"); AWS with ListSecrets and a name filter (the backend
 // itself has no list, so this makes one client the same way it does: region from the config, the rest from
 // the SDK's default chain, AWS_ENDPOINT_URL_SECRETS_MANAGER included).
+import { isAws, isVault } from '../backends/create.js';
 import { ListSecretsCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { AwsBackend } from '../backends/aws.js';
 import { classifyError, failureError } from '../backends/aws/failure.js';
 import type { Backend } from '../backends/backend.js';
-import { VaultBackend } from '../backends/vault.js';
+import type { VaultBackend } from '../backends/vault.js';
 import type { Config } from '../config/schema.js';
 import { AgentError } from '../errors.js';
 import type { AgeTarget } from './ages.js';
@@ -23,8 +23,8 @@ export function normalizePrefix(prefix: string): string {
 export async function listAll(backends: readonly Backend[], prefix: string, aws: Config['aws']): Promise<AgeTarget[]> {
   const targets: AgeTarget[] = [];
   for (const backend of backends) {
-    if (backend instanceof VaultBackend) for (const path of await listVault(backend, normalizePrefix(prefix))) targets.push({ path, kind: 'map', backend: 'vault' });
-    if (backend instanceof AwsBackend) for (const path of await listAws(aws, normalizePrefix(prefix))) targets.push({ path, kind: 'map', backend: 'aws' });
+    if (isVault(backend)) for (const path of await listVault(backend, normalizePrefix(prefix))) targets.push({ path, kind: 'map', backend: 'vault' });
+    if (isAws(backend)) for (const path of await listAws(aws, normalizePrefix(prefix))) targets.push({ path, kind: 'map', backend: 'aws' });
   }
   return targets;
 }

@@ -1,10 +1,11 @@
 // One write interface over the two backends that can be written (Vault KV v2 and AWS Secrets Manager), for
 // `migrate` and `rotate`: read a whole secret with its version, create a secret only when it does not exist,
 // merge keys into an existing one, or set one key - each with the backend's own check-and-set.
-import { AwsBackend } from '../backends/aws.js';
+import { isAws, isVault } from '../backends/create.js';
+import type { AwsBackend } from '../backends/aws.js';
 import type { Backend, BackendName } from '../backends/backend.js';
 import { splitPath } from '../backends/backend.js';
-import { VaultBackend } from '../backends/vault.js';
+import type { VaultBackend } from '../backends/vault.js';
 import { AgentError } from '../errors.js';
 
 export interface StoredSecret {
@@ -26,8 +27,8 @@ export interface SecretWriter {
 
 /** The writer for `backend`, or undefined when the backend is read-only (file, env). */
 export function secretWriter(backend: Backend): SecretWriter | undefined {
-  if (backend instanceof VaultBackend) return vaultWriter(backend);
-  if (backend instanceof AwsBackend) return awsWriter(backend);
+  if (isVault(backend)) return vaultWriter(backend);
+  if (isAws(backend)) return awsWriter(backend);
   return undefined;
 }
 
