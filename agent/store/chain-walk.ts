@@ -52,7 +52,9 @@ export async function walkChain(items: readonly WalkItem[], hooks: WalkHooks): P
         results.set(entry.item.key, exhausted(entry));
         continue;
       }
-      groups.set(backend, [...(groups.get(backend) ?? []), entry]);
+      const group = groups.get(backend);
+      if (group) group.push(entry);
+      else groups.set(backend, [entry]);
     }
     const next: Pending[] = [];
     await Promise.all([...groups].map(async ([backend, entries]) => {
