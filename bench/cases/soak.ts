@@ -1,0 +1,110 @@
+// RSS over many cycles: the real Agent class in a child process (bench/soak-child.ts) against the Vault
+// emulator in this one, so the emulator's memory is not counted. Two soaks: 1,000 cycles of the 50-template
+// workload, and the 1,000-template workload for as many cycles as the time budget allows (at the target's
+// 1.5 s a cycle, 1,000 of them would take 25 minutes).
+import { join } from 'node:path';
+import { startVaultEmulator } from '../../test/fakes/vault/index.js';
+import { agentEnv, root } from '../lib/agent.js';
+import { spawnTimed } from '../lib/proc.js';
+import type { BenchOptions, CaseResult } from '../lib/report.js';
+import { mib } from '../lib/report.js';
+import { MiB, fixed, median } from '../lib/stats.js';
+import { vaultWorkload } from '../lib/workload.js';
+
+interface Sample { cycle: number; ms: number; rss: number; heapUsed: number; external: number }
+
+export interface SoakResult {
+  readonly templates: number;
+  readonly secrets: number;
+  readonly cycles: number;
+  readonly requested: number;
+  readonly seconds: number;
+  readonly samples: Sample[];
+  /** Median RSS of the first and last windows after warm-up, and the drift between them in %. */
+  readonly first: number;
+  readonly last: number;
+  readonly drift: number;
+  readonly heapDrift: number;
+  readonly low: number;
+  readonly high: number;
+  readonly cycleMs: number;
+  /** Heap used after a full GC once warm and at the end (cycle, bytes). */
+  readonly live: Array<{ cycle: number; heapUsed: number }>;
+}
+
+function window(samples: readonly Sample[], pick: (sample: Sample) => number): { first: number; last: number } {
+  const size = Math.max(1, Math.floor(samples.length / 10));
+  return { first: median(samples.slice(0, size).map(pick)), last: median(samples.slice(-size).map(pick)) };
+}
+
+export async function soakRun(templates: number, secrets: number, cycles: number, budgetMs: number, log: (message: string) => void): Promise<SoakResult> {
+  const vault = await startVaultEmulator();
+  const workload = await vaultWorkload(vault, { templates, secrets });
+  const samples: Sample[] = [];
+  const live: Array<{ cycle: number; heapUsed: number }> = [];
+  let seconds = 0;
+  try {
+    const child = spawnTimed(process.execPath, ['--expose-gc', '--import', 'tsx', join(root, 'bench/soak-child.ts'), workload.configPath, String(cycles), String(budgetMs)], { env: { ...workload.env, ...agentEnv }, cwd: root });
+    const { code, ms } = await child.exited;
+    seconds = ms / 1000;
+    if (code !== 0) throw new Error(`the soak harness exited ${code}: ${child.stderr().slice(-2000)}`);
+    for (const line of child.stdout().split('\n')) {
+      if (!line.startsWith('{')) continue;
+      const record = JSON.parse(line) as Partial<Sample> & { event?: string };
+      if (record.event === 'live' && typeof record.cycle === 'number' && typeof record.heapUsed === 'number') live.push({ cycle: record.cycle, heapUsed: record.heapUsed });
+      else if (typeof record.cycle === 'number') samples.push(record as Sample);
+    }
+  } finally {
+    await workload.cleanup();
+    await vault.close();
+  }
+  // Warm-up: the first 10 % of cycles (at least 3) fill caches, pools and the heap's young generation.
+  const warm = samples.slice(Math.min(samples.length - 1, Math.max(3, Math.floor(samples.length / 10))));
+  const rss = window(warm, (sample) => sample.rss);
+  const heap = window(warm, (sample) => sample.heapUsed);
+  const values = warm.map((sample) => sample.rss);
+  const result = {
+    templates, secrets, cycles: samples.length, requested: cycles, seconds, samples,
+    first: rss.first, last: rss.last, drift: ((rss.last - rss.first) / rss.first) * 100, heapDrift: ((heap.last - heap.first) / heap.first) * 100,
+    low: Math.min(...values), high: Math.max(...values), cycleMs: median(samples.map((sample) => sample.ms)), live,
+  };
+  log(`soak ${templates}/${secrets}: ${result.cycles} cycles in ${fixed(seconds, 0)} s, RSS ${mib(result.first)} → ${mib(result.last)} (${fixed(result.drift, 1)} %), cycle ${fixed(result.cycleMs, 0)} ms`);
+  return result;
+}
+
+/** Every `step`-th sample's RSS in MiB, for the details. */
+function trace(result: SoakResult, points = 12): string {
+  const step = Math.max(1, Math.floor(result.samples.length / points));
+  return result.samples.filter((_, index) => index % step === 0 || index === result.samples.length - 1).map((sample) => `${sample.cycle}: ${fixed(sample.rss / MiB, 0)}`).join(', ');
+}
+
+export async function soak(options: BenchOptions): Promise<CaseResult> {
+  const small = await soakRun(50, 40, options.smoke ? 4 : 1000, options.smoke ? 20_000 : 110_000, options.log);
+  const large = options.smoke ? await soakRun(40, 80, 4, 20_000, options.log) : await soakRun(1000, 2000, 1000, 130_000, options.log);
+  const flat = (result: SoakResult): boolean => Math.abs(result.drift) <= 5;
+  const describe = (result: SoakResult): string => `${result.templates.toLocaleString('en')}/${result.secrets.toLocaleString('en')}: ${result.cycles} cycles, ${mib(result.first, 0)} → ${mib(result.last, 0)} (**${result.drift >= 0 ? '+' : ''}${fixed(result.drift, 1)} %**)`;
+  const row = (result: SoakResult): string => `| ${result.templates} templates, ${result.secrets} paths | ${result.cycles} of ${result.requested} (${fixed(result.seconds, 0)} s) | ${fixed(result.cycleMs, 0)} ms | ${mib(result.first)} → ${mib(result.last)} (${fixed(result.drift, 1)} %) | ${mib(result.low)}–${mib(result.high)} | ${fixed(result.heapDrift, 1)} % | ${result.live.map((entry) => `${fixed(entry.heapUsed / MiB, 1)} MiB (cycle ${entry.cycle})`).join(' → ') || 'n/a'} | ${trace(result)} |`;
+  return {
+    rows: [{
+      id: 'rss-flat', figure: 'one full cycle: RSS flat over 1,000 cycles', workload: '1,000 templates, 2,000 unique paths (and 50/40 for the full 1,000 cycles)', target: '± 5 %',
+      measured: `${describe(large)}; ${describe(small)}`, met: options.smoke ? undefined : flat(small) && flat(large) && small.cycles >= 1000,
+    }],
+    details: `### RSS over many cycles
+
+The real \`Agent\` class (bench/soak-child.ts: store, Vault backend, templates, scrubber, status, metrics, audit log
+formatted and scrubbed then dropped; no listener) in its own process against the Vault emulator in the parent,
+cycles back to back (\`agent.trigger\`, completion seen in \`template_renders_total\`). RSS from
+\`process.memoryUsage()\` after each cycle; after a warm-up of 10 % of the cycles (at least 3), the median of the first
+tenth of the remaining samples is compared with the median of the last tenth. The 1,000-template soak is bounded in
+time (a cycle there takes seconds; 1,000 of them would not fit the benchmark's 10 minutes), so it runs as many
+cycles as the budget allows; the 50-template soak runs the full 1,000. With \`--expose-gc\`, the harness forces two
+full collections — after cycle 10 and after the last cycle — and reports the heap still in use: the live set, which
+separates a leak (it grows) from garbage V8 has not collected yet (RSS grows, the live set does not).
+
+| workload | cycles | cycle (median) | RSS first → last window | range after warm-up | heapUsed drift | live heap after full GC | RSS (MiB) by cycle |
+|---|---|---|---|---|---|---|---|
+${row(large)}
+${row(small)}
+`,
+  };
+}
