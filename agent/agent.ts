@@ -3,6 +3,7 @@
 import { isVault } from './backends/create.js';
 import { createStore, createContext, prepareOutput, startBackends } from './cli/context.js';
 import type { CommandContext, CommandIo, CommonFlags } from './cli/context.js';
+import { crossTemplateProblems } from './cli/problems.js';
 import { runCycle } from './cycle.js';
 import type { TemplateResult } from './cycle.js';
 import { auditRecords, writeAudit } from './log/audit.js';
@@ -201,7 +202,10 @@ export class Agent {
     if (!wiring) return;
     const { context, log } = wiring;
     const wasReady = this.ready;
-    const templates = this.#templates.all;
+    // The same cross-template checks as `once` and `check`: two templates never write one file.
+    const problems = crossTemplateProblems(this.#templates.all, context.config);
+    for (const problem of problems.values()) log.error({ code: problem.code, ...problem.details }, problem.message);
+    const templates = this.#templates.all.filter((template) => !problems.has(template.name));
     log.debug({ reasons }, `cycle started (${reasons.join(', ')})`);
     const report = await runCycle({
       templates,
@@ -225,7 +229,7 @@ export class Agent {
     if (changed.length > 0 && (wasReady || context.config.notifyOnStart)) {
       void wiring.dispatcher.notify(changed.map((result) => ({ template: result.template.name, notify: result.template.notify })));
     }
-    this.#scheduleRetry(report.results.some((result) => result.outcome === 'failed'), wiring);
+    this.#scheduleRetry(problems.size > 0 || report.results.some((result) => result.outcome === 'failed'), wiring);
     this.#refreshAges(templates, report.resolutions, wiring);
   }
 

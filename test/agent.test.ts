@@ -117,3 +117,11 @@ test('a reload picks up a new configuration and renders', async (t) => {
   await h.agent.reload();
   t.true(await eventually(async () => (await readFile(join(h.dir, 'out2/a.env'), 'utf8').catch(() => '')) === "K='one'\n"));
 });
+
+test('two templates with one destination are refused by the running agent too, and neither writes it', async (t) => {
+  const h = await harness(t, { 'secrets.yaml': 'app: { key: one }\n', 'templates/a.env.hbs': 'K={{secret "app/key"}}\n', 'templates/b.hbs': '---\ndestination: a.env\n---\nB=1\n', 'templates/c.env.hbs': 'C={{secret "app/key"}}\n' }, []);
+  await h.agent.start();
+  t.true(await eventually(() => h.logs().includes('is also written by')), h.logs());
+  t.true(await eventually(async () => (await readFile(join(h.dir, 'out/c.env'), 'utf8').catch(() => '')) === "C='one'\n"));
+  t.is(await readFile(join(h.dir, 'out/a.env'), 'utf8'), "K='one'\n", 'the first owner writes it; the second is refused');
+});
