@@ -7,15 +7,13 @@ import { crossTemplateProblems } from './cli/problems.js';
 import { runCycle } from './cycle.js';
 import type { TemplateResult } from './cycle.js';
 import { auditRecords, writeAudit } from './log/audit.js';
-import { ageTargets, secretAges } from './ops/ages.js';
-import type { Resolution } from './store/store.js';
-import type { Template } from './template/load.js';
 import type { Logger } from './log/logger.js';
 import { Scrubber } from './log/scrub.js';
 import { NotifyDispatcher } from './notify/dispatcher.js';
 import { TemplateSet } from './runtime/templates.js';
 import { SerialRunner } from './runtime/serial.js';
 import { StatusBook } from './runtime/status.js';
+import { SecretAgeBook } from './runtime/secret-ages.js';
 import { startSchedule } from './schedule/cron.js';
 import type { CronFactory } from './schedule/cron.js';
 import { watchInputs } from './schedule/watch.js';
@@ -29,8 +27,6 @@ import { backoffDelay } from './util/backoff.js';
 import { systemClock, systemRandom } from './util/clock.js';
 import type { Clock, Random, TimerHandle } from './util/clock.js';
 
-/** How often the running agent re-reads secret metadata for secret_age_seconds (ages move slowly). */
-const AGE_INTERVAL_MS = 10 * 60 * 1000;
 
 export interface AgentOptions {
   readonly io: CommandIo;
@@ -65,7 +61,7 @@ export class Agent {
   #listener: Listener | undefined;
   #retry: TimerHandle | undefined;
   #failures = 0;
-  #agesAt: number | undefined;
+  readonly #ages = new SecretAgeBook();
   #stopping = false;
 
   constructor(options: AgentOptions) {
@@ -73,6 +69,10 @@ export class Agent {
     this.#clock = options.clock ?? systemClock;
     this.#random = options.random ?? systemRandom;
     this.#status = new StatusBook(this.metrics, this.#scrubber);
+    this.metrics.onScrape(() => {
+      this.#sampleTokenTtl();
+      this.#ages.sample(this.metrics.secretAge, this.#clock.now());
+    });
   }
 
   /** Load the configuration and templates, open the listener, start triggers, and begin the first render. */
@@ -230,18 +230,7 @@ export class Agent {
       void wiring.dispatcher.notify(changed.map((result) => ({ template: result.template.name, notify: result.template.notify })));
     }
     this.#scheduleRetry(problems.size > 0 || report.results.some((result) => result.outcome === 'failed'), wiring);
-    this.#refreshAges(templates, report.resolutions, wiring);
-  }
-
-  /** secret_age_seconds{path}: one metadata read per secret, at most every AGE_INTERVAL_MS, off the cycle's path. */
-  #refreshAges(templates: readonly Template[], resolutions: Map<string, Resolution>, wiring: Wiring): void {
-    const now = this.#clock.now();
-    if (this.#agesAt !== undefined && now - this.#agesAt < AGE_INTERVAL_MS) return;
-    this.#agesAt = now;
-    void secretAges(wiring.store.backends, ageTargets(templates, resolutions), now).then((ages) => {
-      this.metrics.secretAge.reset();
-      for (const age of ages) if (age.ageSeconds !== null) this.metrics.secretAge.set({ path: age.path }, age.ageSeconds);
-    });
+    this.#ages.record(report.resolutions);
   }
 
   #logResults(log: Logger, results: readonly TemplateResult[]): void {
@@ -278,7 +267,6 @@ export class Agent {
     return {
       ready: () => this.ready,
       metrics: async () => {
-        this.#sampleTokenTtl();
         return { contentType: this.metrics.contentType, body: await this.metrics.text() };
       },
       status: () => this.status(),

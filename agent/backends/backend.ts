@@ -11,10 +11,21 @@ export interface SecretRef {
 export type SecretData = string | Readonly<Record<string, string>>;
 
 export type Outcome =
-  | { readonly status: 'found'; readonly data: SecretData; readonly version?: string }
+  | { readonly status: 'found'; readonly data: SecretData; readonly version?: string; readonly meta?: ReadMeta }
   | { readonly status: 'not_found'; readonly reason?: string }
   | { readonly status: 'denied'; readonly reason: string }
   | { readonly status: 'unavailable'; readonly reason: string };
+
+/**
+ * What the backend read to answer, for audit records and `secret_age_seconds`, taken from the data read itself
+ * (never a second request): the secret it read and when the version it returned was written.
+ */
+export interface ReadMeta {
+  /** The backend's own name for what it read: a Vault secret path (`exchange/binance`), an AWS SecretId. */
+  readonly secret: string;
+  /** ISO 8601 creation time of the version served (Vault KV v2 `created_time`, AWS `CreatedDate`). */
+  readonly createdAt?: string;
+}
 
 export type BackendName = 'vault' | 'aws' | 'file' | 'env';
 

@@ -10,16 +10,24 @@ export class AgentMetrics {
   readonly templateLastSuccess = new Gauge({ name: 'template_last_success_timestamp_seconds', help: 'Unix time of the last successful render of a template.', labelNames: ['template'], registers: [this.registry] });
   readonly notifications = new Counter({ name: 'notify_total', help: 'Notifier runs by result (success, failure).', labelNames: ['notifier', 'result'], registers: [this.registry] });
   readonly vaultTokenTtl = new Gauge({ name: 'vault_token_ttl_seconds', help: 'Remaining TTL of the Vault token.', registers: [this.registry] });
-  readonly secretAge = new Gauge({ name: 'secret_age_seconds', help: 'Seconds since a secret last changed in its backend (Vault updated_time, AWS LastChangedDate); absent where the backend keeps no history.', labelNames: ['path'], registers: [this.registry] });
+  readonly secretAge = new Gauge({ name: 'secret_age_seconds', help: 'Seconds since the served version of a secret was written (Vault KV v2 created_time, AWS CreatedDate), at scrape time; absent where the backend keeps no history.', labelNames: ['path'], registers: [this.registry] });
   readonly backendUp = new Gauge({ name: 'backend_up', help: '1 when the backend answered its last request, 0 when it was unavailable.', labelNames: ['backend'], registers: [this.registry] });
+
+  readonly #samplers: (() => void)[] = [];
 
   constructor(options: { processMetrics?: boolean } = {}) {
     // Sample the event loop once a second, not every 10 ms: an idle sidecar should not wake 100 times a second.
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 1000 });
   }
 
+  /** Run `sample` before every scrape: gauges that are a function of the time (TTLs, ages) are exact when read. */
+  onScrape(sample: () => void): void {
+    this.#samplers.push(sample);
+  }
+
   /** The exposition text for GET /metrics. */
   async text(): Promise<string> {
+    for (const sample of this.#samplers) sample();
     return this.registry.metrics();
   }
 

@@ -2,14 +2,14 @@
 // references currently waiting on it — in one batch where the backend can batch (AWS) — and applies the
 // chain's rules to each answer: found → done; not found → next; unavailable → the last good value when
 // this backend owned the path (stale), else next; denied → stop with an error.
-import type { Backend, Outcome, SecretData, SecretRef } from '../backends/backend.js';
+import type { Backend, Outcome, ReadMeta, SecretData, SecretRef } from '../backends/backend.js';
 import { refKey } from '../backends/backend.js';
 import type { BackendName } from '../backends/backend.js';
 import { AgentError } from '../errors.js';
 import type { Limiter } from './limit.js';
 
 export type Resolution =
-  | { readonly status: 'found'; readonly data: SecretData; readonly backend: BackendName; readonly version?: string | undefined; readonly stale?: { readonly reason: string } }
+  | { readonly status: 'found'; readonly data: SecretData; readonly backend: BackendName; readonly version?: string | undefined; readonly meta?: ReadMeta | undefined; readonly stale?: { readonly reason: string } }
   | { readonly status: 'not_found'; readonly tried: readonly BackendName[] }
   | { readonly status: 'failed'; readonly error: AgentError };
 
@@ -18,6 +18,7 @@ export interface LastGood {
   readonly data: SecretData;
   readonly backend: BackendName;
   readonly version?: string | undefined;
+  readonly meta?: ReadMeta | undefined;
 }
 
 export interface WalkItem {
@@ -80,14 +81,14 @@ function apply(entry: Pending, backend: Backend, outcome: Outcome | AgentError, 
   if (outcome instanceof AgentError) return { status: 'failed', error: outcome };
   switch (outcome.status) {
     case 'found':
-      return { status: 'found', data: outcome.data, backend: backend.name, version: outcome.version };
+      return { status: 'found', data: outcome.data, backend: backend.name, version: outcome.version, meta: outcome.meta };
     case 'denied':
       return { status: 'failed', error: new AgentError('ERR_SECRET_DENIED', `${backend.name} backend: permission denied for "${path}": ${outcome.reason}`, { details: { backend: backend.name, path } }) };
     case 'unavailable': {
       hooks.onUnavailable(backend.name, path, outcome.reason);
       const last = hooks.lastGood(entry.item.key);
       // A path stays with the backend that served it: an outage keeps its last value, never a lower backend's.
-      if (last?.backend === backend.name) return { status: 'found', data: last.data, backend: last.backend, version: last.version, stale: { reason: outcome.reason } };
+      if (last?.backend === backend.name) return { status: 'found', data: last.data, backend: last.backend, version: last.version, meta: last.meta, stale: { reason: outcome.reason } };
       entry.unavailable = { backend: backend.name, reason: outcome.reason };
       entry.index++;
       return undefined;

@@ -101,7 +101,7 @@ export class SecretStore {
       const walked = await walkChain(items, this.#hooks());
       for (const [key, result] of walked) {
         results.set(key, result);
-        if (result.status === 'found' && !result.stale) this.#lastGood.set(key, { data: result.data, backend: result.backend, version: result.version });
+        if (result.status === 'found' && !result.stale) this.#lastGood.set(key, { data: result.data, backend: result.backend, version: result.version, meta: result.meta });
       }
       if (attempt >= this.#retry.attempts) break;
       items = items.filter((item) => { const r = walked.get(item.key); return r?.status === 'failed' && r.error.code === 'ERR_BACKEND_UNAVAILABLE'; });

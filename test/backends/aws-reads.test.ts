@@ -1,24 +1,39 @@
 // Reading through the real SDK client: path layout (JSON secret by key, plain secret as fallback, maps),
 // prefix, version stage, binary secrets, and the data errors that name the secret and never its value.
 import test from 'ava';
+import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import { isAgentError } from '../../agent/errors.js';
 import { seedDsta } from '../fakes/aws/seed.js';
 import { emulated, fixture, onEmulator } from './aws/harness.js';
+import { withoutMeta } from './outcome.js';
 
 test('a value path reads its key from the JSON secret named by the rest of the path', async (t) => {
   const f = await fixture(t);
   const { versionId } = await f.seed('exchange/binance', { api_key: 'k-123', api_secret: 's-456' });
   const outcome = await f.backend().fetch({ kind: 'value', path: 'exchange/binance/api_key' });
-  t.deepEqual(outcome, { status: 'found', data: 'k-123', version: versionId });
+  t.deepEqual(withoutMeta(outcome), { status: 'found', data: 'k-123', version: versionId });
   t.is(f.calls['GetSecretValue'], 1, 'a single secret is read with GetSecretValue');
   t.is(f.calls['BatchGetSecretValue'], undefined);
+});
+
+test('a read names the SecretId it read and the CreatedDate of the version it returned, single and batched', async (t) => {
+  const f = await fixture(t);
+  await f.seed('exchange/binance', { api_key: 'k-123' });
+  await f.seed('exchange/kraken', { api_key: 'k-456' });
+  const created = async (id: string): Promise<string | undefined> => (await f.client.send(new GetSecretValueCommand({ SecretId: id }))).CreatedDate?.toISOString();
+  const single = await f.backend().fetch({ kind: 'value', path: 'exchange/binance/api_key' });
+  t.deepEqual(single.status === 'found' ? single.meta : undefined, { secret: `${f.prefix}exchange/binance`, createdAt: await created(`${f.prefix}exchange/binance`) });
+  const batched = await f.backend().fetchMany([{ kind: 'value', path: 'exchange/binance/api_key' }, { kind: 'map', path: 'exchange/kraken' }]);
+  const kraken = batched.get('map:exchange/kraken');
+  t.deepEqual(kraken?.status === 'found' ? kraken.meta : undefined, { secret: `${f.prefix}exchange/kraken`, createdAt: await created(`${f.prefix}exchange/kraken`) });
+  t.regex(String(kraken?.status === 'found' ? kraken.meta?.createdAt : ''), /^\d{4}-\d\d-\d\dT/);
 });
 
 test('when the JSON secret does not exist the plain secret named by the whole path holds the value', async (t) => {
   const f = await fixture(t);
   const { versionId } = await f.seed('monitoring/sentry_dsn', 'https://key@sentry.example/1');
   const outcome = await f.backend().fetch({ kind: 'value', path: 'monitoring/sentry_dsn' });
-  t.deepEqual(outcome, { status: 'found', data: 'https://key@sentry.example/1', version: versionId });
+  t.deepEqual(withoutMeta(outcome), { status: 'found', data: 'https://key@sentry.example/1', version: versionId });
   t.is(f.calls['GetSecretValue'], 2, 'the JSON secret "dsta/monitoring" first, then the plain secret');
 });
 
@@ -75,8 +90,8 @@ test('the configured version stage is read, and the outcome version is that Vers
   const first = await f.seed('database/postgres', { password: 'old-pw' });
   const second = await f.seed('database/postgres', { password: 'new-pw' });
   const ref = { kind: 'value', path: 'database/postgres/password' } as const;
-  t.deepEqual(await f.backend().fetch(ref), { status: 'found', data: 'new-pw', version: second.versionId });
-  t.deepEqual(await f.backend({ versionStage: 'AWSPREVIOUS' }).fetch(ref), { status: 'found', data: 'old-pw', version: first.versionId });
+  t.deepEqual(withoutMeta(await f.backend().fetch(ref)), { status: 'found', data: 'new-pw', version: second.versionId });
+  t.deepEqual(withoutMeta(await f.backend({ versionStage: 'AWSPREVIOUS' }).fetch(ref)), { status: 'found', data: 'old-pw', version: first.versionId });
   const pending = await f.backend({ versionStage: 'AWSPENDING' }).fetch(ref);
   t.is(pending.status, 'not_found', 'a stage no version carries is not found');
 });

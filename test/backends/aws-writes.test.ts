@@ -2,6 +2,7 @@
 import test from 'ava';
 import { isAgentError } from '../../agent/errors.js';
 import { created, fixture, onEmulator } from './aws/harness.js';
+import { withoutMeta } from './outcome.js';
 
 test('putValue merges one key into a JSON secret as a new AWSCURRENT version, keeping the other keys', async (t) => {
   const f = await fixture(t);
@@ -9,7 +10,7 @@ test('putValue merges one key into a JSON secret as a new AWSCURRENT version, ke
   const backend = f.backend();
   const { version } = await backend.putValue('exchange/binance/api_key', 'new-key');
   t.not(version, before.versionId);
-  t.deepEqual(await backend.fetch({ kind: 'map', path: 'exchange/binance' }), { status: 'found', data: { api_key: 'new-key', api_secret: 's', testnet: 'true' }, version });
+  t.deepEqual(withoutMeta(await backend.fetch({ kind: 'map', path: 'exchange/binance' })), { status: 'found', data: { api_key: 'new-key', api_secret: 's', testnet: 'true' }, version });
   t.like(await f.backend({ versionStage: 'AWSPREVIOUS' }).fetch({ kind: 'value', path: 'exchange/binance/api_key' }), { status: 'found', data: 'old-key', version: before.versionId });
   t.is(f.calls['PutSecretValue'], 1);
   t.is(f.calls['DescribeSecret'], 1, 'the version read is checked before writing');
@@ -28,7 +29,7 @@ test('putValue replaces a plain secret whole when no JSON secret exists', async 
   const before = await f.seed('monitoring/sentry_dsn', 'old-dsn');
   const { version } = await f.backend().putValue('monitoring/sentry_dsn', 'new-dsn');
   t.not(version, before.versionId);
-  t.deepEqual(await f.backend().fetch({ kind: 'value', path: 'monitoring/sentry_dsn' }), { status: 'found', data: 'new-dsn', version });
+  t.deepEqual(withoutMeta(await f.backend().fetch({ kind: 'value', path: 'monitoring/sentry_dsn' })), { status: 'found', data: 'new-dsn', version });
   t.is(f.calls['DescribeSecret'], undefined, 'a whole replacement has nothing to merge, so nothing to check');
 });
 
@@ -63,7 +64,7 @@ test('createSecret creates a JSON secret under the prefix', async (t) => {
   created(t, f, 'database/postgres');
   const { version, changed } = await f.backend().createSecret('database/postgres', { user: 'app', password: 'pw' });
   t.true(changed);
-  t.deepEqual(await f.backend().fetch({ kind: 'map', path: 'database/postgres' }), { status: 'found', data: { user: 'app', password: 'pw' }, version });
+  t.deepEqual(withoutMeta(await f.backend().fetch({ kind: 'map', path: 'database/postgres' })), { status: 'found', data: { user: 'app', password: 'pw' }, version });
 });
 
 test('createSecret on an existing secret is a conflict that writes nothing, unless merge is asked for', async (t) => {

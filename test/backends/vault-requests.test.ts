@@ -9,6 +9,7 @@ import { credentialFiles } from './vault/files.js';
 import { backendFor, emulatorFor } from './vault/helpers.js';
 import { realVault } from './vault/target.js';
 import type { Target } from './vault/target.js';
+import { withoutMeta } from './outcome.js';
 
 const maybe = realVault ? test.skip : test;
 
@@ -34,8 +35,8 @@ maybe('fetchMany costs one GET per secret, however many keys are asked for', asy
   const { backend } = backendFor(target, { kvVersion: 2 });
   const outcomes = await backend.fetchMany(refs);
   t.deepEqual([...outcomes.keys()], refs.map(refKey));
-  t.deepEqual(outcomes.get('value:exchange/binance/api_secret'), { status: 'found', data: 's', version: '1' });
-  t.deepEqual(outcomes.get('map:exchange/binance'), { status: 'found', data: { api_key: 'k', api_secret: 's' }, version: '1' });
+  t.deepEqual(withoutMeta(outcomes.get('value:exchange/binance/api_secret')), { status: 'found', data: 's', version: '1' });
+  t.deepEqual(withoutMeta(outcomes.get('map:exchange/binance')), { status: 'found', data: { api_key: 'k', api_secret: 's' }, version: '1' });
   t.like(outcomes.get('value:app/missing'), { status: 'not_found' });
   t.deepEqual(server.counters.requests.filter((r) => r.route === 'kv').map((r) => r.path).sort(), ['secret/data/app', 'secret/data/database/postgres', 'secret/data/exchange/binance']);
   await backend.close();
@@ -110,7 +111,7 @@ maybe('a 404 from sys/internal/ui/mounts means KV v1, as the Vault CLI decides',
   server.setSecret('app', { secret_key: 'old-vault' });
   server.faults.add({ kind: 'status', status: 404 }, { path: 'sys/internal/ui/mounts/secret' });
   const { backend, logText } = backendFor(target);
-  t.deepEqual(await backend.fetch({ kind: 'value', path: 'app/secret_key' }), { status: 'found', data: 'old-vault' });
+  t.deepEqual(withoutMeta(await backend.fetch({ kind: 'value', path: 'app/secret_key' })), { status: 'found', data: 'old-vault' });
   t.like(server.counters.requests.at(-1), { url: '/v1/secret/app' });
   t.regex(logText(), /"level":"warn".*"kvVersion":1.*assuming KV v1/);
   await backend.close();
@@ -122,7 +123,7 @@ maybe('a 403 from sys/internal/ui/mounts falls back to KV v2 with a warning, and
   server.faults.add({ kind: 'status', status: 403, errors: ['preflight capability check returned 403, please ensure client\'s policies grant access to path "secret/"'] }, { path: 'sys/internal/ui/mounts/secret' });
   const token = server.createToken({ ttl: 600, policies: ['data-only', 'default'] });
   const { backend, logText } = backendFor(target, { auth: { method: 'token', token } });
-  t.deepEqual(await backend.fetch({ kind: 'value', path: 'app/secret_key' }), { status: 'found', data: 'sk', version: '1' });
+  t.deepEqual(withoutMeta(await backend.fetch({ kind: 'value', path: 'app/secret_key' })), { status: 'found', data: 'sk', version: '1' });
   t.regex(logText(), /"level":"warn".*"kvVersion":2.*assuming KV v2/);
   t.is(server.counters.count({ route: 'mounts' }), 1);
   await backend.close();

@@ -6,6 +6,7 @@ import { isAgentError } from '../../agent/errors.js';
 import { backendFor, documentedPolicy } from './vault/helpers.js';
 import { openTarget } from './vault/target.js';
 import type { Target } from './vault/target.js';
+import { withoutMeta } from './outcome.js';
 
 async function withTarget(t: ExecutionContext, run: (target: Target) => Promise<void>): Promise<void> {
   await run(await openTarget(t));
@@ -16,7 +17,21 @@ test('a KV v2 value is read from data.data with the version from data.metadata',
     const p = `${target.prefix}/exchange/binance`;
     await target.put(p, { api_key: 'k-1', api_secret: 's-1' });
     const { backend } = backendFor(target);
-    t.deepEqual(await backend.fetch({ kind: 'value', path: `${p}/api_key` }), { status: 'found', data: 'k-1', version: '1' });
+    t.deepEqual(withoutMeta(await backend.fetch({ kind: 'value', path: `${p}/api_key` })), { status: 'found', data: 'k-1', version: '1' });
+    await backend.close();
+  });
+});
+
+test('a KV v2 read names the secret it read and the creation time of the version it returned (no metadata request)', async (t) => {
+  await withTarget(t, async (target) => {
+    const p = `${target.prefix}/exchange/kraken`;
+    await target.put(p, { api_key: 'k-1' });
+    const { backend } = backendFor(target);
+    const outcome = await backend.fetch({ kind: 'value', path: `${p}/api_key` });
+    // For version 1 the secret's updated_time is that version's created_time.
+    const metadata = await backend.readMetadata(p);
+    t.truthy(metadata);
+    t.deepEqual(outcome.status === 'found' ? outcome.meta : undefined, { secret: p, createdAt: new Date(metadata?.updatedTime ?? '').toISOString() });
     await backend.close();
   });
 });
@@ -26,8 +41,8 @@ test('every key of a secret comes back as a string: JSON values as JSON text, nu
     const p = `${target.prefix}/database/postgres`;
     await target.put(p, { password: 'pw', port: 5432, tls: true, nested: { a: 1 }, gone: null });
     const { backend } = backendFor(target);
-    t.deepEqual(await backend.fetch({ kind: 'map', path: p }), { status: 'found', data: { password: 'pw', port: '5432', tls: 'true', nested: '{"a":1}' }, version: '1' });
-    t.deepEqual(await backend.fetch({ kind: 'value', path: `${p}/port` }), { status: 'found', data: '5432', version: '1' });
+    t.deepEqual(withoutMeta(await backend.fetch({ kind: 'map', path: p })), { status: 'found', data: { password: 'pw', port: '5432', tls: 'true', nested: '{"a":1}' }, version: '1' });
+    t.deepEqual(withoutMeta(await backend.fetch({ kind: 'value', path: `${p}/port` })), { status: 'found', data: '5432', version: '1' });
     t.is((await backend.fetch({ kind: 'value', path: `${p}/gone` })).status, 'not_found');
     await backend.close();
   });
@@ -53,7 +68,7 @@ test('a new version is read as soon as it is written, with its version number', 
     await target.put(p, { api_key: 'old' });
     await target.put(p, { api_key: 'new' });
     const { backend } = backendFor(target);
-    t.deepEqual(await backend.fetch({ kind: 'value', path: `${p}/api_key` }), { status: 'found', data: 'new', version: '2' });
+    t.deepEqual(withoutMeta(await backend.fetch({ kind: 'value', path: `${p}/api_key` })), { status: 'found', data: 'new', version: '2' });
     await backend.close();
   });
 });
@@ -89,7 +104,7 @@ test('a KV v1 mount is detected and read without a version', async (t) => {
     const p = `${target.prefix}/exchange/binance`;
     await target.put(p, { api_key: 'v1-key', ttl: '1h' }, 'kv1');
     const { backend } = backendFor(target, { mount: 'kv1' });
-    t.deepEqual(await backend.fetch({ kind: 'value', path: `${p}/api_key` }), { status: 'found', data: 'v1-key' });
+    t.deepEqual(withoutMeta(await backend.fetch({ kind: 'value', path: `${p}/api_key` })), { status: 'found', data: 'v1-key' });
     t.deepEqual(await backend.readSecret(p), { data: { api_key: 'v1-key', ttl: '1h' }, version: '' });
     t.is(await backend.readMetadata(p), undefined);
     await backend.close();
@@ -156,7 +171,7 @@ test('the documented read-only policy reads every seed path and can write nothin
     for (const path of ['exchange/binance', 'database/postgres', 'app', 'monitoring', 'notifications']) await target.put(`${target.prefix}/${path}`, { k: path });
     const { backend } = backendFor(target, { auth: { method: 'token', token } });
     for (const path of ['exchange/binance', 'database/postgres', 'app', 'monitoring', 'notifications']) {
-      t.deepEqual(await backend.fetch({ kind: 'value', path: `${target.prefix}/${path}/k` }), { status: 'found', data: path, version: '1' });
+      t.deepEqual(withoutMeta(await backend.fetch({ kind: 'value', path: `${target.prefix}/${path}/k` })), { status: 'found', data: path, version: '1' });
     }
     t.is((await backend.readMetadata(`${target.prefix}/app`))?.version, '1');
     await t.throwsAsync(backend.write(`${target.prefix}/app`, { k: 'x' }, { cas: 1 }), { code: 'ERR_SECRET_DENIED' });

@@ -8,6 +8,8 @@ import { subject } from './failure.js';
 export interface StoredValue {
   readonly id: string;
   readonly versionId?: string | undefined;
+  /** When this version was created (CreatedDate). */
+  readonly createdDate?: Date | undefined;
   readonly secretString?: unknown;
   readonly secretBinary?: unknown;
 }

@@ -60,7 +60,7 @@ export class SecretReader {
         const answer = await this.#options.client.send(new BatchGetSecretValueCommand({ SecretIdList: ids, ...(token === undefined ? {} : { NextToken: token }) }));
         for (const entry of answer.SecretValues ?? []) {
           const id = ids.find((candidate) => candidate === entry.Name || candidate === entry.ARN);
-          if (id !== undefined) results.set(id, { status: 'found', value: { id, versionId: entry.VersionId, secretString: entry.SecretString, secretBinary: entry.SecretBinary } });
+          if (id !== undefined) results.set(id, { status: 'found', value: { id, versionId: entry.VersionId, createdDate: entry.CreatedDate, secretString: entry.SecretString, secretBinary: entry.SecretBinary } });
         }
         for (const error of answer.Errors ?? []) {
           const id = error.SecretId;
@@ -106,7 +106,7 @@ export class SecretReader {
     this.#options.log.debug({ operation: 'GetSecretValue', region, secretId: id, versionStage: stage }, 'reading secret');
     try {
       const answer = await this.#options.client.send(new GetSecretValueCommand({ SecretId: id, VersionStage: stage }));
-      return { status: 'found', value: { id, versionId: answer.VersionId, secretString: answer.SecretString, secretBinary: answer.SecretBinary } };
+      return { status: 'found', value: { id, versionId: answer.VersionId, createdDate: answer.CreatedDate, secretString: answer.SecretString, secretBinary: answer.SecretBinary } };
     } catch (error) {
       return classifyError(error, { operation: 'GetSecretValue', region, secretId: id });
     }

@@ -1,6 +1,6 @@
 // Turns a cycle's references into outcomes with the fewest reads: first every JSON (or map) secret at once,
 // then, batched too, the plain secrets of value references whose JSON secret does not exist.
-import type { Outcome, SecretRef } from '../backend.js';
+import type { Outcome, ReadMeta, SecretRef } from '../backend.js';
 import { refKey } from '../backend.js';
 import type { AgentError } from '../../errors.js';
 import { isAgentError } from '../../errors.js';
@@ -54,9 +54,11 @@ function fromJson(stored: StoredValue, key: string | undefined, plain: string | 
   return { status: 'found', data: stringify(object[key]), ...version(stored) };
 }
 
-/** Why: exactOptionalPropertyTypes: `version` is present only when AWS sent a VersionId. */
-function version(stored: StoredValue): { version?: string } {
-  return stored.versionId === undefined ? {} : { version: stored.versionId };
+/** Why: exactOptionalPropertyTypes: `version` is present only when AWS sent a VersionId, `createdAt` only with a valid CreatedDate. */
+function version(stored: StoredValue): { version?: string; meta: ReadMeta } {
+  const created = stored.createdDate?.getTime();
+  const meta: ReadMeta = created === undefined || Number.isNaN(created) ? { secret: stored.id } : { secret: stored.id, createdAt: new Date(created).toISOString() };
+  return stored.versionId === undefined ? { meta } : { version: stored.versionId, meta };
 }
 
 /** Why: data errors are values here, so one bad secret never hides the others of the batch. */

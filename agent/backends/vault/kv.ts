@@ -9,6 +9,8 @@ export type KvVersion = 1 | 2;
 export interface SecretRead {
   readonly data: Readonly<Record<string, unknown>>;
   readonly version: string | undefined;
+  /** KV v2 `data.metadata.created_time` of the version read (RFC 3339); undefined on KV v1. */
+  readonly createdTime?: string;
 }
 
 /** Why a secret path cannot be sent, or undefined: empty, "." and ".." segments would be re-routed by URL parsing. */
@@ -61,7 +63,8 @@ export function parseSecret(body: unknown, version: KvVersion, where: string): S
   if (!isRecord(inner)) return malformedThrow(where, '"data.data" is not an object');
   const metadata = data['metadata'];
   const number = isRecord(metadata) ? metadata['version'] : undefined;
-  return { data: inner, version: typeof number === 'number' ? String(number) : undefined };
+  const created = isRecord(metadata) ? metadata['created_time'] : undefined;
+  return { data: inner, version: typeof number === 'number' ? String(number) : undefined, ...(typeof created === 'string' ? { createdTime: created } : {}) };
 }
 
 /** For a KV v2 404 with an envelope (a deleted or destroyed version), why it is gone. */
