@@ -58,12 +58,23 @@ export async function runCycle(options: CycleOptions): Promise<CycleReport> {
       status: 'failed',
       error: new AgentError('ERR_TEMPLATE_RENDER', `"${ref.path}" was not among the template's known dependencies`),
     };
-  const results: TemplateResult[] = [];
-  for (const template of options.templates) {
-    results.push(await renderOne(template, options, lookup));
-  }
+  // Rendering is synchronous; each write waits on the thread pool (open, write, fsync, rename, directory fsync).
+  // A few workers overlap one template's writes with the next one's render; results keep the templates' order.
+  // Two templates never share a destination (crossTemplateProblems runs first), so the order of writes is free.
+  const results = new Array<TemplateResult>(options.templates.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let index = next++; index < options.templates.length; index = next++) {
+      const template = options.templates[index];
+      if (template !== undefined) results[index] = await renderOne(template, options, lookup);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(RENDER_WORKERS, options.templates.length) }, worker));
   return { results, resolutions };
 }
+
+/** Templates in flight at once: enough to keep the thread pool (4 threads by default) busy with writes. */
+const RENDER_WORKERS = 16;
 
 async function renderOne(template: Template, options: CycleOptions, lookup: (ref: SecretRef, backend: BackendName | undefined) => Lookup): Promise<TemplateResult> {
   let path: string | undefined;

@@ -49,6 +49,8 @@ maybe('VAULT_CACERT makes a private CA trusted, with verification on', async (t)
   await withTlsEmulator(t, false, async (server) => {
     const { backend } = await backendFromEnv(server, { VAULT_SKIP_VERIFY: '0', VAULT_CACERT: tlsFiles.ca });
     t.deepEqual(withoutMeta(await backend.fetch(ref)), { status: 'found', data: 'over-tls', version: '1' });
+    for (let read = 0; read < 10; read += 1) t.is((await backend.fetch(ref)).status, 'found');
+    t.is(server.counters.connections, 1, 'one TLS connection kept alive for every read, not a handshake per request');
     await backend.close();
   });
 });

@@ -41,7 +41,9 @@ function pem(key: string, path: string): Buffer {
 // overrides its `!process.env.VAULT_SKIP_VERIFY`, so only our boolean (true/1/yes) decides.
 /** The TLS and timeout part of `requestOptions` for a vault config. */
 export function requestOptionsFor(config: VaultConfig): Record<string, unknown> {
-  const options: Record<string, unknown> = { timeout: config.timeout, strictSSL: !config.tlsSkipVerify };
+  // keepAlive: node-vault's https.Agent would otherwise make a TLS handshake for every request (2,000 a cycle
+  // at 2,000 secrets); plain http already reuses connections through Node's global agent.
+  const options: Record<string, unknown> = { timeout: config.timeout, strictSSL: !config.tlsSkipVerify, agentOptions: { keepAlive: true } };
   if (config.caCert !== undefined) options['ca'] = pem('caCert', config.caCert);
   if (config.clientCert !== undefined) options['cert'] = pem('clientCert', config.clientCert);
   if (config.clientKey !== undefined) options['key'] = pem('clientKey', config.clientKey);

@@ -81,6 +81,8 @@ export class Counters {
   /** Requests being answered right now, and the most there ever were at once. */
   inFlight = 0;
   peakInFlight = 0;
+  /** TCP connections accepted (with TLS, each one is a handshake): shows whether clients keep connections alive. */
+  connections = 0;
 
   /** Remember a request. */
   record(request: RecordedRequest): void {

@@ -97,6 +97,9 @@ export async function startVaultEmulator(options: VaultEmulatorOptions = {}): Pr
   const server: Server = options.tls
     ? createHttpsServer({ key: readFileSync(tlsFiles.key), cert: readFileSync(tlsFiles.cert), ca: readFileSync(tlsFiles.ca), requestCert: options.tls.requestCert ?? false, rejectUnauthorized: options.tls.requestCert ?? false }, handler)
     : createHttpServer(handler);
+  server.on('connection', () => {
+    counters.connections += 1;
+  });
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
 
