@@ -11,7 +11,8 @@ export const MIN_SCRUB_LENGTH = 4;
 export class Scrubber {
   #current = new Set<string>();
   #previous = new Set<string>();
-  #pattern: RegExp | undefined;
+  /** Values by their first MIN_SCRUB_LENGTH characters, longest first; undefined when nothing is held. */
+  #index: Map<string, string[]> | undefined;
 
   /**
    * Start a new generation with `values`; the previous generation stays scrubbed until the next call.
@@ -42,14 +43,34 @@ export class Scrubber {
     return new Set([...this.#current, ...this.#previous]).values();
   }
 
-  /** `text` with every held value replaced by [REDACTED]. */
+  /**
+   * `text` with every held value replaced by [REDACTED]: scanning left to right, at each position the longest
+   * value that starts there (what one regular expression of all values, longest first, would match). A map
+   * from each value's first characters to the values replaces that expression: with 8,000 values the
+   * alternation cost ~0.1 ms per string and the scrubber was the largest agent cost of a 1,000-template cycle.
+   */
   scrub(text: string): string {
-    return this.#pattern === undefined ? text : text.replace(this.#pattern, REDACTED);
+    const index = this.#index;
+    if (index === undefined || text.length < MIN_SCRUB_LENGTH) return text;
+    let out = '';
+    let copied = 0;
+    for (let at = 0; at <= text.length - MIN_SCRUB_LENGTH;) {
+      const candidates = index.get(text.slice(at, at + MIN_SCRUB_LENGTH));
+      const hit = candidates?.find((value) => text.startsWith(value, at));
+      if (hit === undefined) {
+        at += 1;
+        continue;
+      }
+      out += `${text.slice(copied, at)}${REDACTED}`;
+      at += hit.length;
+      copied = at;
+    }
+    return copied === 0 ? text : out + text.slice(copied);
   }
 
   /** A deep copy of a JSON-like value with every string (and key) scrubbed. */
   scrubDeep(value: unknown): unknown {
-    if (this.#pattern === undefined) return value;
+    if (this.#index === undefined) return value;
     if (typeof value === 'string') return this.scrub(value);
     if (Array.isArray(value)) return value.map((item) => this.scrubDeep(item));
     if (typeof value === 'object' && value !== null) {
@@ -61,10 +82,13 @@ export class Scrubber {
   #rebuild(): void {
     // Longest first, so a value that contains another is replaced whole.
     const all = [...new Set([...this.#current, ...this.#previous])].sort((a, b) => b.length - a.length);
-    this.#pattern = all.length === 0 ? undefined : new RegExp(all.map(escapeRegExp).join('|'), 'g');
+    const index = new Map<string, string[]>();
+    for (const value of all) {
+      const head = value.slice(0, MIN_SCRUB_LENGTH);
+      const bucket = index.get(head);
+      if (bucket) bucket.push(value);
+      else index.set(head, [value]);
+    }
+    this.#index = index.size === 0 ? undefined : index;
   }
-}
-
-function escapeRegExp(text: string): string {
-  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }

@@ -78,3 +78,28 @@ test('a value equal to a word the agent prints itself (a path segment) is not sc
   scrubber.rotate(['postgres', 'p4ssw0rd-xyz'], ['database', 'postgres', 'host']);
   t.is(scrubber.scrub('database/postgres/host p4ssw0rd-xyz'), `database/postgres/host ${REDACTED}`);
 });
+
+test('scrubbing matches one regular expression of every value, longest first, on 2,000 random texts', (t) => {
+  // A seeded generator over a small alphabet, so values overlap, nest and share prefixes with the text.
+  let seed = 42;
+  const next = (n: number): number => {
+    seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+    return seed % n;
+  };
+  const alphabet = 'ab.*(é😀$\\';
+  const word = (length: number): string => Array.from({ length }, () => alphabet[next(alphabet.length)]).join('');
+  const values = Array.from({ length: 60 }, () => word(4 + next(6)));
+  const scrubber = new Scrubber();
+  scrubber.rotate(values.slice(0, 30));
+  scrubber.rotate(values.slice(30));
+  const escape = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const reference = new RegExp([...new Set(values)].sort((a, b) => b.length - a.length).map(escape).join('|'), 'g');
+  let replaced = 0;
+  for (let round = 0; round < 2000; round += 1) {
+    const text = word(next(40));
+    const expected = text.replace(reference, REDACTED);
+    if (expected !== text) replaced += 1;
+    t.is(scrubber.scrub(text), expected, text);
+  }
+  t.true(replaced > 200, `the texts exercised replacement (${replaced} of 2000)`);
+});
