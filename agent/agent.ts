@@ -1,5 +1,6 @@
 // The long-running sidecar (DESIGN §6): the one module that wires every stage together. It owns the
 // lifecycle — start, cycle, reload, stop — and nothing else: each stage does its own work.
+import { pathOfKey } from './backends/backend.js';
 import { isVault } from './backends/create.js';
 import { createStore, createContext, prepareOutput, startBackends } from './cli/context.js';
 import type { CommandContext, CommandIo, CommonFlags } from './cli/context.js';
@@ -26,7 +27,6 @@ import { pathSegments, resolvedValues } from './store/values.js';
 import { backoffDelay } from './util/backoff.js';
 import { systemClock, systemRandom } from './util/clock.js';
 import type { Clock, Random, TimerHandle } from './util/clock.js';
-
 
 export interface AgentOptions {
   readonly io: CommandIo;
@@ -216,7 +216,7 @@ export class Agent {
       onResolved: (resolutions) => {
         this.#scrubber.rotate(resolvedValues(resolutions.values()), pathSegments(resolutions.keys()));
         for (const [key, resolution] of resolutions) {
-          const path = key.slice(key.indexOf(':') + 1);
+          const path = pathOfKey(key);
           if (resolution.status === 'found' && resolution.stale) log.warn({ path, backend: resolution.backend, version: resolution.version }, `serving the last good value of "${path}" from ${resolution.backend} (stale): ${resolution.stale.reason}`);
         }
       },

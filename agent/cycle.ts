@@ -49,6 +49,9 @@ export function requestsOf(template: Template): SecretRequest[] {
     }));
 }
 
+/** Templates in flight at once: enough to keep the thread pool (4 threads by default) busy with writes. */
+const RENDER_WORKERS = 16;
+
 /** Fetch, render, validate and (optionally) write every template once. */
 export async function runCycle(options: CycleOptions): Promise<CycleReport> {
   const resolutions = await options.store.resolveAll(options.templates.flatMap(requestsOf));
@@ -72,9 +75,6 @@ export async function runCycle(options: CycleOptions): Promise<CycleReport> {
   await Promise.all(Array.from({ length: Math.min(RENDER_WORKERS, options.templates.length) }, worker));
   return { results, resolutions };
 }
-
-/** Templates in flight at once: enough to keep the thread pool (4 threads by default) busy with writes. */
-const RENDER_WORKERS = 16;
 
 async function renderOne(template: Template, options: CycleOptions, lookup: (ref: SecretRef, backend: BackendName | undefined) => Lookup): Promise<TemplateResult> {
   let path: string | undefined;

@@ -48,6 +48,17 @@ export function refKey(ref: SecretRef): string {
   return `${ref.kind}:${ref.path}`;
 }
 
+/** The path inside a `refKey` (`value:a/b/key`) or a store request key (`vault|value:a/b/key`). */
+export function pathOfKey(key: string): string {
+  return key.slice(key.indexOf(':') + 1);
+}
+
+/** What a read reports about itself; a creation time that does not parse is left out rather than guessed. */
+export function readMeta(secret: string, created: string | Date | undefined): ReadMeta {
+  const at = created === undefined ? Number.NaN : new Date(created).getTime();
+  return Number.isNaN(at) ? { secret } : { secret, createdAt: new Date(at).toISOString() };
+}
+
 /** Split `a/b/key` into the secret `a/b` and the key `key`; a one-segment path has an empty secret. */
 export function splitPath(path: string): { secret: string; key: string } {
   const cut = path.lastIndexOf('/');

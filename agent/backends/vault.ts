@@ -11,8 +11,8 @@ import { directoryWatcher } from '../auth/token-file.js';
 import type { FileWatcher } from '../auth/token-file.js';
 import { TokenManager } from '../auth/token-manager.js';
 import type { TokenStatus } from '../auth/token-manager.js';
-import type { Backend, Outcome, ReadMeta, SecretRef } from './backend.js';
-import { refKey, splitPath } from './backend.js';
+import type { Backend, Outcome, SecretRef } from './backend.js';
+import { readMeta, refKey, splitPath } from './backend.js';
 import { createNodeVaultClient } from './vault/client.js';
 import type { NodeVaultFactory } from './vault/client.js';
 import { VaultHttp } from './vault/http.js';
@@ -192,10 +192,4 @@ function toOutcome(read: ReadOutcome, secret: string, key: string | undefined): 
   const value = Object.hasOwn(read.secret.data, key) ? stringify(read.secret.data[key]) : undefined;
   if (value === undefined) return { status: 'not_found', reason: `secret "${secret}" has no key "${key}"` };
   return { status: 'found', data: value, ...version };
-}
-
-/** The secret read and its version's creation time, when Vault sent a valid one. */
-function readMeta(secret: string, createdTime: string | undefined): ReadMeta {
-  const created = createdTime === undefined ? Number.NaN : Date.parse(createdTime);
-  return Number.isNaN(created) ? { secret } : { secret, createdAt: new Date(created).toISOString() };
 }

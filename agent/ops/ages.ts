@@ -1,6 +1,7 @@
 // How old each secret is: the version and last-changed time of the secret behind a path, from the backend that
 // serves it (Vault KV v2 metadata `updated_time`; AWS DescribeSecret `LastChangedDate`/`LastRotatedDate`).
-// Shared by `secrets-agent audit` and the running agent's `secret_age_seconds{path}` gauge.
+// Used by `secrets-agent audit`; the running agent's `secret_age_seconds{path}` takes version creation times
+// from its data reads instead (agent/runtime/secret-ages.ts), so it costs no metadata request.
 import { isAws, isVault } from '../backends/create.js';
 import type { Backend, BackendName } from '../backends/backend.js';
 import { splitPath } from '../backends/backend.js';

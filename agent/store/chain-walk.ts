@@ -3,7 +3,7 @@
 // chain's rules to each answer: found → done; not found → next; unavailable → the last good value when
 // this backend owned the path (stale), else next; denied → stop with an error.
 import type { Backend, Outcome, ReadMeta, SecretData, SecretRef } from '../backends/backend.js';
-import { refKey } from '../backends/backend.js';
+import { pathOfKey, refKey } from '../backends/backend.js';
 import type { BackendName } from '../backends/backend.js';
 import { AgentError } from '../errors.js';
 import type { Limiter } from './limit.js';
@@ -118,7 +118,7 @@ async function fetchGroup(backend: Backend, refs: readonly SecretRef[], hooks: W
       const seconds = elapsed(started) / Math.max(1, batch.size);
       for (const [key, outcome] of batch) {
         outcomes.set(key, outcome);
-        hooks.onFetch(backend.name, key.slice(key.indexOf(':') + 1), outcome.status, seconds);
+        hooks.onFetch(backend.name, pathOfKey(key), outcome.status, seconds);
       }
     } catch (error) {
       for (const ref of unique) outcomes.set(refKey(ref), asAgentError(error, backend.name, ref.path));

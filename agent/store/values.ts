@@ -1,4 +1,5 @@
 // Every value a set of resolutions holds, for the scrubber and for keeping secrets out of child environments.
+import { pathOfKey } from '../backends/backend.js';
 import type { Resolution } from './store.js';
 
 export function resolvedValues(resolutions: Iterable<Resolution>): string[] {
@@ -14,6 +15,6 @@ export function resolvedValues(resolutions: Iterable<Resolution>): string[] {
 /** The words the agent prints itself for these resolutions: every segment of every path (`database`, `postgres`). */
 export function pathSegments(keys: Iterable<string>): Set<string> {
   const segments = new Set<string>();
-  for (const key of keys) for (const segment of key.slice(key.indexOf(':') + 1).split('/')) segments.add(segment);
+  for (const key of keys) for (const segment of pathOfKey(key).split('/')) segments.add(segment);
   return segments;
 }

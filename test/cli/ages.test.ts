@@ -1,4 +1,4 @@
-// secretAges, the function behind `audit` and the agent's secret_age_seconds: metadata from the backend that
+// secretAges, the function behind `audit`: metadata from the backend that
 // serves each path, one read per secret, ages on the caller's clock, failures reported per entry.
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import test from 'ava';

@@ -1,7 +1,7 @@
 // Turns a cycle's references into outcomes with the fewest reads: first every JSON (or map) secret at once,
 // then, batched too, the plain secrets of value references whose JSON secret does not exist.
 import type { Outcome, ReadMeta, SecretRef } from '../backend.js';
-import { refKey } from '../backend.js';
+import { readMeta, refKey } from '../backend.js';
 import type { AgentError } from '../../errors.js';
 import { isAgentError } from '../../errors.js';
 import type { StoredValue } from './content.js';
@@ -56,8 +56,7 @@ function fromJson(stored: StoredValue, key: string | undefined, plain: string | 
 
 /** Why: exactOptionalPropertyTypes: `version` is present only when AWS sent a VersionId, `createdAt` only with a valid CreatedDate. */
 function version(stored: StoredValue): { version?: string; meta: ReadMeta } {
-  const created = stored.createdDate?.getTime();
-  const meta: ReadMeta = created === undefined || Number.isNaN(created) ? { secret: stored.id } : { secret: stored.id, createdAt: new Date(created).toISOString() };
+  const meta = readMeta(stored.id, stored.createdDate);
   return stored.versionId === undefined ? { meta } : { version: stored.versionId, meta };
 }
 
