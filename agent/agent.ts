@@ -1,13 +1,11 @@
-// The long-running sidecar (DESIGN §6): the one module that wires every stage together. It owns the
-// lifecycle — start, cycle, reload, stop — and nothing else: each stage does its own work.
-import { pathOfKey } from './backends/backend.js';
+// The long-running sidecar (docs/design.md "Triggers"): the one module that wires every stage together. It owns
+// the lifecycle — start, cycle, reload, stop — and nothing else: each stage does its own work, and a cycle is the
+// same render pass as `once` (runtime/pass.ts).
 import { isVault } from './backends/create.js';
-import { createStore, createContext, prepareOutput, startBackends } from './cli/context.js';
-import type { CommandContext, CommandIo, CommonFlags } from './cli/context.js';
-import { crossTemplateProblems } from './cli/problems.js';
-import { runCycle } from './cycle.js';
+import { createStore, createContext, prepareOutput } from './runtime/context.js';
+import type { CommandContext, CommandIo, CommonFlags } from './runtime/context.js';
+import { levelOf, memoryOf, renderPass } from './runtime/pass.js';
 import type { TemplateResult } from './cycle.js';
-import { auditRecords, writeAudit } from './log/audit.js';
 import type { Logger } from './log/logger.js';
 import { Scrubber } from './log/scrub.js';
 import { NotifyDispatcher } from './notify/dispatcher.js';
@@ -22,8 +20,8 @@ import type { InputWatcher, WatchedInput } from './schedule/watch.js';
 import { AgentMetrics } from './server/metrics.js';
 import { startServer } from './server/server.js';
 import type { Listener } from './server/server.js';
+import type { StoreMemory } from './store/memory.js';
 import type { SecretStore } from './store/store.js';
-import { pathSegments, resolvedValues } from './store/values.js';
 import { backoffDelay } from './util/backoff.js';
 import { systemClock, systemRandom } from './util/clock.js';
 import type { Clock, Random, TimerHandle } from './util/clock.js';
@@ -58,6 +56,8 @@ export class Agent {
   readonly #status: StatusBook;
   readonly #serial = new SerialRunner((reasons) => this.#cycle(reasons));
   #wiring: Wiring | undefined;
+  /** Last good values and provenance of the output directory; kept across reloads while the output stays the same. */
+  #memory: { output: string; memory: StoreMemory } | undefined;
   #listener: Listener | undefined;
   #retry: TimerHandle | undefined;
   #failures = 0;
@@ -79,6 +79,7 @@ export class Agent {
   async start(): Promise<void> {
     const context = await createContext(this.#options.io, this.#options.flags, this.#scrubber);
     await prepareOutput(context);
+    this.#memory = { output: context.config.output, memory: await memoryOf(context.config.output) };
     await this.#templates.reload(context.config.templates, context.log.child({ component: 'template' }));
     this.#wiring = await this.#wire(context);
     if (context.config.listen !== '') {
@@ -98,14 +99,18 @@ export class Agent {
     const old = this.#wiring;
     if (!old || this.#stopping) return;
     let context: CommandContext;
+    let memory: StoreMemory;
     try {
       context = await createContext(this.#options.io, this.#options.flags, this.#scrubber);
       await prepareOutput(context);
+      // Why: a reload during an outage must serve what it served before it, from the same backends.
+      memory = this.#memory?.output === context.config.output ? this.#memory.memory : await memoryOf(context.config.output);
     } catch (error) {
       old.log.error({ code: (error as { code?: string }).code }, `reload rejected, the running configuration stays: ${(error as Error).message}`);
       return;
     }
     await this.#unwire(old);
+    this.#memory = { output: context.config.output, memory };
     await this.#templates.reload(context.config.templates, context.log.child({ component: 'template' }));
     this.#wiring = await this.#wire(context);
     this.#wiring.log.info('configuration and templates reloaded');
@@ -136,10 +141,18 @@ export class Agent {
     const { config } = context;
     const log = context.log.child({ component: 'agent' });
     const store = await createStore(context, {
-      onFetch: (event) => {
-        this.metrics.secretRequests.inc({ backend: event.backend, status: event.status });
-        this.metrics.secretRequestDuration.observe({ backend: event.backend }, event.seconds);
-        this.metrics.backendUp.set({ backend: event.backend }, event.status === 'unavailable' || event.status === 'error' ? 0 : 1);
+      clock: this.#clock,
+      random: this.#random,
+      ...(this.#memory ? { memory: this.#memory.memory } : {}),
+      events: {
+        onFetch: (event) => {
+          this.metrics.secretRequests.inc({ backend: event.backend, status: event.status });
+          this.metrics.secretRequestDuration.observe({ backend: event.backend }, event.seconds);
+          this.metrics.backendUp.set({ backend: event.backend }, event.status === 'unavailable' || event.status === 'error' ? 0 : 1);
+        },
+        onProvenanceConflict: (event) => {
+          this.metrics.provenanceConflicts.inc({ path: event.path });
+        },
       },
     });
     const dispatcher = new NotifyDispatcher({
@@ -153,12 +166,6 @@ export class Agent {
       },
     });
     const schedule = startSchedule({ expression: config.schedule, splayMs: config.splay, clock: this.#clock, random: this.#random, onRun: () => { this.trigger('schedule'); }, ...(this.#options.cronFactory ? { cronFactory: this.#options.cronFactory } : {}) });
-    try {
-      await startBackends(store);
-    } catch (error) {
-      // Not fatal: reads fail as unavailable and the retry loop keeps trying; the operator sees why.
-      log.error({ code: (error as { code?: string }).code }, `a backend failed to start: ${(error as Error).message}`);
-    }
     const watcher = this.#watch(context);
     await watcher?.ready;
     return { context, log, store, dispatcher, stopSchedule: () => { schedule.stop(); }, watcher };
@@ -175,7 +182,7 @@ export class Agent {
   /** Close a retired wiring's backends once no cycle can still be using them. */
   async #release(wiring: Wiring): Promise<void> {
     await this.#serial.idle();
-    for (const backend of wiring.store.backends) await backend.close?.();
+    await wiring.store.close();
   }
 
   #watch(context: CommandContext): InputWatcher | undefined {
@@ -202,26 +209,10 @@ export class Agent {
     if (!wiring) return;
     const { context, log } = wiring;
     const wasReady = this.ready;
-    // The same cross-template checks as `once` and `check`: two templates never write one file.
-    const problems = crossTemplateProblems(this.#templates.all, context.config);
-    for (const problem of problems.values()) log.error({ code: problem.code, ...problem.details }, problem.message);
-    const templates = this.#templates.all.filter((template) => !problems.has(template.name));
     log.debug({ reasons }, `cycle started (${reasons.join(', ')})`);
-    const report = await runCycle({
-      templates,
-      store: wiring.store,
-      output: context.config.output,
-      env: context.io.env,
-      write: true,
-      onResolved: (resolutions) => {
-        this.#scrubber.rotate(resolvedValues(resolutions.values()), pathSegments(resolutions.keys()));
-        for (const [key, resolution] of resolutions) {
-          const path = pathOfKey(key);
-          if (resolution.status === 'found' && resolution.stale) log.warn({ path, backend: resolution.backend, version: resolution.version }, `serving the last good value of "${path}" from ${resolution.backend} (stale): ${resolution.stale.reason}`);
-        }
-      },
-    });
-    if (context.config.log.audit) writeAudit(context.log, auditRecords(templates, report.resolutions));
+    const report = await renderPass({ context, store: wiring.store, templates: this.#templates.all, write: true });
+    const { problems, templates } = report;
+    for (const problem of problems.values()) log.error({ code: problem.code, ...problem.details }, problem.message);
     this.#status.record(report.results, report.resolutions, this.#clock.now());
     this.#status.retain(templates);
     this.#logResults(log, report.results);
@@ -235,7 +226,7 @@ export class Agent {
 
   #logResults(log: Logger, results: readonly TemplateResult[]): void {
     for (const result of results) {
-      if (result.outcome === 'failed' && result.error) log.error({ code: result.error.code, ...result.error.details }, result.error.message);
+      if (result.outcome === 'failed' && result.error) log[levelOf(result.error)]({ code: result.error.code, ...result.error.details }, result.error.message);
       else if (result.outcome === 'written') log.info({ template: result.template.name, destination: result.path }, `wrote ${result.path ?? result.template.destination}`);
     }
   }

@@ -17,6 +17,8 @@ export const errorCodes = {
   ERR_SECRET_NOT_FOUND: { exit: 1, summary: 'no backend holds the secret path or key' },
   ERR_SECRET_DENIED: { exit: 1, summary: 'a backend refused access to a secret path; no fallback is tried' },
   ERR_BACKEND_UNAVAILABLE: { exit: 1, summary: 'a backend could not be reached or could not answer' },
+  ERR_PROVENANCE_CONFLICT: { exit: 1, summary: 'the backend that served a path now says it does not exist; no lower backend serves it and the file keeps its content (warn level)' },
+  ERR_PROVENANCE_FILE: { exit: 1, summary: 'the provenance kept in <output>/.secrets-agent/ cannot be read or parsed; nothing is written until it is fixed or removed' },
   ERR_BACKEND_DATA: { exit: 1, summary: 'a backend holds data of the wrong shape at a path (a map where a value was expected, or the reverse)' },
   ERR_OUTPUT_NOT_TMPFS: { exit: 1, summary: 'requireTmpfs is set and the output directory is not on tmpfs or ramfs' },
   ERR_WRITE: { exit: 1, summary: 'an output file could not be written; the previous file is untouched' },

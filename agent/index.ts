@@ -39,7 +39,7 @@ export function getExchangeCredentials(name: string): Promise<Record<string, str
 /** The seed's health object: healthy when the chain can serve. */
 export async function checkSecretBackend(manager: SecretManager = defaultManager()): Promise<{ status: 'healthy' | 'unhealthy'; backend: string; error?: string }> {
   try {
-    const health = await probeBackends(await manager.backends());
+    const health = await probeBackends(await manager.probed());
     const primary = health[0];
     const backend = primary?.backend ?? 'none';
     if (chainCanServe(health)) return { status: 'healthy', backend };

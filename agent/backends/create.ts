@@ -52,6 +52,6 @@ async function createBackend(name: BackendName, config: Config, env: Readonly<Re
       // The schema refuses `backend: file` without file.path; in auto mode file only takes part with one.
       return new FileBackend({ path: config.file.path ?? '' });
     case 'env':
-      return new EnvBackend({ env, prefix: config.env.prefix, map: config.env.map });
+      return new EnvBackend({ env, prefix: config.env.prefix, map: config.env.map, log: log.child({ component: 'env' }) });
   }
 }

@@ -10,8 +10,8 @@ import { listAll, normalizePrefix } from '../ops/listing.js';
 import { pathSegments, resolvedValues } from '../store/values.js';
 import { systemClock } from '../util/clock.js';
 import type { Clock } from '../util/clock.js';
-import type { CommandContext } from './context.js';
-import { createStore, loadConfiguredTemplates, startBackends } from './context.js';
+import type { CommandContext } from '../runtime/context.js';
+import { createStore, loadConfiguredTemplates } from '../runtime/context.js';
 import { ROTATION_MAX_AGE } from './rotate.js';
 
 export interface AuditOptions {
@@ -41,7 +41,6 @@ export async function auditCommand(context: CommandContext, options: AuditOption
   let problems = 0;
   let ages: SecretAge[];
   try {
-    await startBackends(store);
     let targets: AgeTarget[];
     if (options.all === undefined) {
       const loaded = await loadConfiguredTemplates(context);
@@ -55,7 +54,7 @@ export async function auditCommand(context: CommandContext, options: AuditOption
     }
     ages = await secretAges(store.backends, targets, (options.clock ?? systemClock).now());
   } finally {
-    for (const backend of store.backends) await backend.close?.();
+    await store.close();
   }
   for (const age of ages.filter((each) => each.error !== undefined)) log.error({ path: age.path, backend: age.backend }, `cannot tell the age of "${age.path}": ${age.error ?? ''}`);
   problems += ages.filter((each) => each.error !== undefined).length;

@@ -5,10 +5,10 @@
 import type { AgentError } from '../errors.js';
 import type { Dependency } from '../template/ast.js';
 import type { Template } from '../template/load.js';
-import type { CommandContext } from './context.js';
-import { loadConfiguredTemplates } from './context.js';
+import type { CommandContext } from '../runtime/context.js';
+import { loadConfiguredTemplates } from '../runtime/context.js';
 import { diffTemplates } from './diff.js';
-import { crossTemplateProblems } from './problems.js';
+import { crossTemplateProblems } from '../runtime/problems.js';
 
 /** Returns the exit code. */
 export async function checkCommand(context: CommandContext, options: { diff?: boolean } = {}): Promise<number> {

@@ -3,14 +3,13 @@
 // written, no directory is created (DESIGN §2).
 import { lstat, readFile, realpath } from 'node:fs/promises';
 import { dirname, relative, resolve, sep } from 'node:path';
-import { runCycle } from '../cycle.js';
 import { AgentError } from '../errors.js';
 import { diffContent } from '../ops/content-diff.js';
 import type { Change } from '../ops/content-diff.js';
-import { pathSegments, resolvedValues } from '../store/values.js';
 import type { Template } from '../template/load.js';
-import type { CommandContext } from './context.js';
-import { createStore, startBackends } from './context.js';
+import type { CommandContext } from '../runtime/context.js';
+import { createStore } from '../runtime/context.js';
+import { memoryOf, renderPass } from '../runtime/pass.js';
 
 const SIGN: Readonly<Record<Change['kind'], string>> = { added: '+', removed: '-', changed: '~' };
 
@@ -19,21 +18,12 @@ export async function diffTemplates(context: CommandContext, templates: readonly
   const out = context.io.stdout;
   const output = context.config.output;
   out.write(`diff against ${output} (what once would write; values redacted, nothing written):\n`);
-  const store = await createStore(context);
+  // The output directory's provenance, read only: the diff shows what `once` would write, lower backends included.
+  const store = await createStore(context, { memory: await memoryOf(output) });
   const problems: AgentError[] = [];
   let changed = 0;
   try {
-    await startBackends(store);
-    const report = await runCycle({
-      templates,
-      store,
-      output,
-      env: context.io.env,
-      write: false,
-      onResolved: (resolutions) => {
-        context.scrubber.rotate(resolvedValues(resolutions.values()), pathSegments(resolutions.keys()));
-      },
-    });
+    const report = await renderPass({ context, store, templates, write: false });
     for (const result of report.results) {
       const title = `${result.template.name} -> ${result.path ?? result.template.destination}`;
       if (result.outcome === 'failed' || result.content === undefined || result.path === undefined) {
@@ -57,7 +47,7 @@ export async function diffTemplates(context: CommandContext, templates: readonly
       for (const change of diff.changes) out.write(`  ${SIGN[change.kind]} ${change.name} (${change.kind})\n`);
     }
   } finally {
-    for (const backend of store.backends) await backend.close?.();
+    await store.close();
   }
   out.write(`${changed} of ${templates.length} files would change\n`);
   return problems;

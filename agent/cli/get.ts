@@ -2,14 +2,15 @@
 // a secret as one JSON document (DESIGN §2). stdout carries only the result; exit 1 when not found.
 import { libraryError } from '../library/errors.js';
 import type { BackendName } from '../backends/backend.js';
-import type { CommandContext } from './context.js';
-import { createStore, startBackends } from './context.js';
+import type { CommandContext } from '../runtime/context.js';
+import { createStore } from '../runtime/context.js';
+import { memoryOf } from '../runtime/pass.js';
 
 /** Returns the exit code. */
 export async function getCommand(context: CommandContext, path: string, options: { json?: boolean; backend?: string }): Promise<number> {
-  const store = await createStore(context);
+  // The provenance of the configured output directory, read only: `get` answers what the agent would serve.
+  const store = await createStore(context, { memory: await memoryOf(context.config.output) });
   try {
-    await startBackends(store);
     const pinned = options.backend === undefined || options.backend === 'auto' ? undefined : (options.backend as BackendName);
     const resolution = await store.resolve({ ref: { kind: options.json ? 'map' : 'value', path }, backend: pinned });
     if (resolution.status !== 'found') {
@@ -21,6 +22,6 @@ export async function getCommand(context: CommandContext, path: string, options:
     context.io.stdout.write(typeof data === 'string' ? `${data}\n` : `${JSON.stringify(data)}\n`);
     return 0;
   } finally {
-    for (const backend of store.backends) await backend.close?.();
+    await store.close();
   }
 }

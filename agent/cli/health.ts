@@ -1,15 +1,14 @@
 // `secrets-agent health [--json]`: for each backend of the chain — reachable, authenticated, latency, token
 // TTL. Exit 0 when the chain can serve, 1 when it cannot (DESIGN §2).
 import { chainCanServe, probeBackends } from '../library/health.js';
-import type { CommandContext } from './context.js';
-import { createStore, startBackends } from './context.js';
+import type { CommandContext } from '../runtime/context.js';
+import { createStore } from '../runtime/context.js';
 
 /** Returns the exit code. */
 export async function healthCommand(context: CommandContext, options: { json?: boolean }): Promise<number> {
   const store = await createStore(context);
   try {
-    await startBackends(store).catch(() => undefined);
-    const health = await probeBackends(store.backends);
+    const health = await probeBackends(store);
     const ok = chainCanServe(health);
     const out = context.io.stdout;
     if (options.json) {
@@ -24,6 +23,6 @@ export async function healthCommand(context: CommandContext, options: { json?: b
     }
     return ok ? 0 : 1;
   } finally {
-    for (const backend of store.backends) await backend.close?.();
+    await store.close();
   }
 }

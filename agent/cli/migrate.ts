@@ -12,7 +12,7 @@ import type { Overrides } from '../ops/env-map.js';
 import { applyPlan, groupVariables, planMigration } from '../ops/migrate-plan.js';
 import type { SecretPlan, Written } from '../ops/migrate-plan.js';
 import { secretWriter } from '../ops/writer.js';
-import type { CommandContext } from './context.js';
+import type { CommandContext } from '../runtime/context.js';
 
 export interface MigrateOptions {
   readonly fromEnv: string;

@@ -4,8 +4,8 @@ import { Command, CommanderError, Option } from 'commander';
 import { AgentError } from '../errors.js';
 import type { Charset } from '../ops/generate.js';
 import { version } from '../version.js';
-import type { CommandContext, CommandIo, CommonFlags } from './context.js';
-import { createContext } from './context.js';
+import type { CommandContext, CommandIo, CommonFlags } from '../runtime/context.js';
+import { createContext } from '../runtime/context.js';
 
 type Action = (context: CommandContext) => Promise<number>;
 

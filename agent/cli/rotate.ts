@@ -9,8 +9,8 @@ import type { RotationResult, RotationSource } from '../library/rotation.js';
 import { generateSecret, parseLength } from '../ops/generate.js';
 import type { Charset } from '../ops/generate.js';
 import { resolvedValues } from '../store/values.js';
-import type { CommandContext } from './context.js';
-import { createStore, startBackends } from './context.js';
+import type { CommandContext } from '../runtime/context.js';
+import { createStore } from '../runtime/context.js';
 
 export interface RotateOptions {
   readonly valueStdin?: boolean;
@@ -36,7 +36,6 @@ export async function rotateCommand(context: CommandContext, path: string, optio
   const pinned = options.backend === undefined || options.backend === 'auto' ? undefined : (options.backend as BackendName);
   let result: RotationResult;
   try {
-    await startBackends(store);
     const source: RotationSource = {
       backends: store.backends,
       resolve: async (ref, backend) => {
@@ -52,7 +51,7 @@ export async function rotateCommand(context: CommandContext, path: string, optio
     const conflict = error.code === 'ERR_CAS_CONFLICT' ? ' - not retried: find out who changed it, then run rotate again' : '';
     throw new AgentError(error.code, `rotate ${path}: ${error.message}${conflict}`, { cause: error, details: { ...error.details, path } });
   } finally {
-    for (const backend of store.backends) await backend.close?.();
+    await store.close();
   }
   context.io.stdout.write(`${result.version}\n`);
   context.io.stderr.write(checklist(result, context));

@@ -1,7 +1,7 @@
 // `secrets-agent run` (the default command): the long-running sidecar. Signals: SIGHUP reloads, SIGUSR1
 // renders now, SIGTERM/SIGINT stop cleanly (exit 0 within 5 s); a second SIGTERM/SIGINT exits at once.
 import { Agent } from '../agent.js';
-import type { CommandIo, CommonFlags } from './context.js';
+import type { CommandIo, CommonFlags } from '../runtime/context.js';
 
 /** How long a clean stop may take before the agent gives up waiting and exits anyway. */
 export const STOP_GRACE_MS = 5000;

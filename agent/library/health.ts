@@ -2,6 +2,12 @@
 import { isVault } from '../backends/create.js';
 import type { Backend, BackendName } from '../backends/backend.js';
 
+/** What probing needs from the store: its backends, and starting one the way every read starts it. */
+export interface Probed {
+  readonly backends: readonly Backend[];
+  start(backend: Backend): Promise<string | undefined>;
+}
+
 export interface BackendHealth {
   backend: BackendName;
   reachable: boolean;
@@ -12,22 +18,23 @@ export interface BackendHealth {
   error?: string;
 }
 
-/** Probe every backend of the chain in order; never throws. */
-export async function probeBackends(backends: readonly Backend[]): Promise<BackendHealth[]> {
-  return Promise.all(backends.map(async (backend) => {
+/** Probe every backend of the chain in order, started as a read would start it; never throws. */
+export async function probeBackends(store: Probed): Promise<BackendHealth[]> {
+  return Promise.all(store.backends.map(async (backend) => {
     const started = performance.now();
     let reachable = false;
-    let error: string | undefined;
+    const cannotStart = await store.start(backend);
+    let error = cannotStart;
     try {
       reachable = await backend.isAvailable();
     } catch (cause) {
-      error = (cause as Error).message;
+      error ??= (cause as Error).message;
     }
-    const health: BackendHealth = { backend: backend.name, reachable, authenticated: reachable, latencyMs: Math.round((performance.now() - started) * 10) / 10 };
+    const health: BackendHealth = { backend: backend.name, reachable, authenticated: reachable && cannotStart === undefined, latencyMs: Math.round((performance.now() - started) * 10) / 10 };
     if (isVault(backend)) {
       const token = backend.tokenStatus();
       if (token.ttlSeconds !== undefined) health.tokenTtlSeconds = token.ttlSeconds;
-      health.authenticated = reachable && token.lastError === undefined;
+      health.authenticated = health.authenticated && token.lastError === undefined;
       error ??= token.lastError;
     }
     if (error !== undefined) health.error = error;

@@ -11,6 +11,7 @@ import { Scrubber } from '../log/scrub.js';
 import { SecretStore } from '../store/store.js';
 import type { Resolution } from '../store/store.js';
 import { libraryError } from './errors.js';
+import type { Probed } from './health.js';
 
 export interface SecretManagerOptions {
   /** Force one backend (like `--backend`); default `auto`, the chain. */
@@ -51,6 +52,11 @@ export class SecretManager {
   /** The backends of the chain, in order. */
   async backends(): Promise<readonly Backend[]> {
     return (await this.#setup()).store.backends;
+  }
+
+  /** The chain for probing: its backends, started the way every read starts them. */
+  async probed(): Promise<Probed> {
+    return (await this.#setup()).store;
   }
 
   /** One value; `default` is returned only when no backend has the secret (never on an outage or a denial). */
@@ -96,7 +102,7 @@ export class SecretManager {
   /** Release the backends' sockets and timers. */
   async close(): Promise<void> {
     if (!this.#ready) return;
-    for (const backend of (await this.#ready).store.backends) await backend.close?.();
+    await (await this.#ready).store.close();
   }
 
   #setup(): Promise<{ config: Config; store: SecretStore; log: Logger; scrubber: Scrubber }> {
@@ -107,13 +113,14 @@ export class SecretManager {
       const scrubber = new Scrubber();
       const log = this.#options.log ?? createLogger({ level: config.log.level, format: config.log.format, scrubber });
       const backends = await createChain(config, env, log);
-      for (const each of backends) {
-        // A backend that cannot start (Vault sealed) stays in the chain: reads report it, and recover with it.
-        await each.start?.().catch((error: unknown) => {
-          log.warn({ backend: each.name, code: (error as { code?: string }).code }, `${each.name} backend did not start: ${(error as Error).message}`);
-        });
-      }
-      return { config, log, scrubber, store: new SecretStore({ chain: backends, retry: { ...config.retry, attempts: 2 } }) };
+      // No backend is started here: the store starts each before its first read, as for every command, so a
+      // backend that is down now (Vault sealed) is unavailable for that read and is started again by the next.
+      const store = new SecretStore({
+        chain: backends,
+        retry: { ...config.retry, attempts: 2 },
+        events: { onUnavailable: (event) => { log.warn(event, `${event.backend} backend unavailable for "${event.path}": ${event.reason}`); } },
+      });
+      return { config, log, scrubber, store };
     })();
     return this.#ready;
   }

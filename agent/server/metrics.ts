@@ -11,6 +11,7 @@ export class AgentMetrics {
   readonly notifications = new Counter({ name: 'notify_total', help: 'Notifier runs by result (success, failure).', labelNames: ['notifier', 'result'], registers: [this.registry] });
   readonly vaultTokenTtl = new Gauge({ name: 'vault_token_ttl_seconds', help: 'Remaining TTL of the Vault token.', registers: [this.registry] });
   readonly secretAge = new Gauge({ name: 'secret_age_seconds', help: 'Seconds since the served version of a secret was written (Vault KV v2 created_time, AWS CreatedDate), at scrape time; absent where the backend keeps no history.', labelNames: ['path'], registers: [this.registry] });
+  readonly provenanceConflicts = new Counter({ name: 'secret_provenance_conflicts_total', help: 'Reads where the backend that served a path said it no longer exists; the file kept its content and no lower backend served it.', labelNames: ['path'], registers: [this.registry] });
   readonly backendUp = new Gauge({ name: 'backend_up', help: '1 when the backend answered its last request, 0 when it was unavailable.', labelNames: ['backend'], registers: [this.registry] });
 
   readonly #samplers: (() => void)[] = [];

@@ -1,7 +1,10 @@
-// One walk of the chain for many requests at once (DESIGN §5): each round asks every backend for all the
-// references currently waiting on it — in one batch where the backend can batch (AWS) — and applies the
-// chain's rules to each answer: found → done; not found → next; unavailable → the last good value when
-// this backend owned the path (stale), else next; denied → stop with an error.
+// One walk of the chain for many requests at once (docs/design.md "The chain"): each round asks every backend
+// for all the references currently waiting on it — in one batch where the backend can batch (AWS) — and applies
+// the chain's rules to each answer: found → done; not found → next; unavailable → the last good value when this
+// backend served the path (stale), else next; denied → stop with an error. A backend that cannot start (Vault
+// sealed or unreachable at login) is unavailable for that read like any other outage. Provenance: the backend
+// that served a path before (its owner) is the last one asked — unavailable there with no last good value, or
+// not found there, fails the path instead of letting a lower backend serve it.
 import type { Backend, Outcome, ReadMeta, SecretData, SecretRef } from '../backends/backend.js';
 import { pathOfKey, refKey } from '../backends/backend.js';
 import type { BackendName } from '../backends/backend.js';
@@ -25,10 +28,14 @@ export interface WalkItem {
   readonly key: string;
   readonly ref: SecretRef;
   readonly candidates: readonly Backend[];
+  /** The backend that served this path before (provenance); no backend after it in `candidates` is asked. */
+  readonly owner?: BackendName | undefined;
 }
 
 export interface WalkHooks {
   limiter(backend: Backend): Limiter;
+  /** Start the backend once (login, token lookup); the reason when it cannot start now. */
+  start(backend: Backend): Promise<string | undefined>;
   lastGood(key: string): LastGood | undefined;
   onFetch(backend: BackendName, path: string, status: Outcome['status'] | 'error', seconds: number): void;
   onUnavailable(backend: BackendName, path: string, reason: string): void;
@@ -89,11 +96,20 @@ function apply(entry: Pending, backend: Backend, outcome: Outcome | AgentError, 
       const last = hooks.lastGood(entry.item.key);
       // A path stays with the backend that served it: an outage keeps its last value, never a lower backend's.
       if (last?.backend === backend.name) return { status: 'found', data: last.data, backend: last.backend, version: last.version, meta: last.meta, stale: { reason: outcome.reason } };
+      if (entry.item.owner === backend.name) {
+        const message = `${backend.name} backend unavailable while reading "${path}", which it served before; no lower backend serves it, the file keeps its content: ${outcome.reason}`;
+        return { status: 'failed', error: new AgentError('ERR_BACKEND_UNAVAILABLE', message, { details: { backend: backend.name, path } }) };
+      }
       entry.unavailable = { backend: backend.name, reason: outcome.reason };
       entry.index++;
       return undefined;
     }
     case 'not_found':
+      if (entry.item.owner === backend.name) {
+        const why = outcome.reason === undefined ? '' : ` (${outcome.reason})`;
+        const message = `${backend.name} backend no longer has "${path}", which it served before${why}; no lower backend serves it and the file keeps its content - if it was deleted on purpose, change the template or start on a new volume`;
+        return { status: 'failed', error: new AgentError('ERR_PROVENANCE_CONFLICT', message, { details: { backend: backend.name, path } }) };
+      }
       entry.index++;
       return undefined;
   }
@@ -110,6 +126,14 @@ function exhausted(entry: Pending): Resolution {
 async function fetchGroup(backend: Backend, refs: readonly SecretRef[], hooks: WalkHooks): Promise<Map<string, Outcome | AgentError>> {
   const unique = [...new Map(refs.map((ref) => [refKey(ref), ref])).values()];
   const outcomes = new Map<string, Outcome | AgentError>();
+  const cannotStart = await hooks.start(backend);
+  if (cannotStart !== undefined) {
+    for (const ref of unique) {
+      hooks.onFetch(backend.name, ref.path, 'unavailable', 0);
+      outcomes.set(refKey(ref), { status: 'unavailable', reason: cannotStart });
+    }
+    return outcomes;
+  }
   let single = unique;
   if (backend.fetchMany && unique.length > 1) {
     const started = process.hrtime.bigint();

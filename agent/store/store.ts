@@ -1,7 +1,9 @@
 // The store turns every secret request of a cycle into at most one backend call per unique reference
 // (one batch per backend where it can batch), shares requests already in flight, limits concurrency per
-// backend, remembers each path's last good value so an outage serves it stale, and retries what stays
-// unavailable with exponential backoff and full jitter (DESIGN §5).
+// backend, starts each backend before its first read (a backend that cannot start is unavailable for that
+// read, and is started again at the next), remembers each path's last good value and the backend that served
+// it (provenance), and retries what stays unavailable with exponential backoff and full jitter
+// (docs/design.md "The chain", "Provenance", "The store"). Every command and the library resolve through it.
 import type { Backend, BackendName, Outcome, SecretRef } from '../backends/backend.js';
 import { refKey } from '../backends/backend.js';
 import { AgentError } from '../errors.js';
@@ -9,8 +11,9 @@ import { backoffDelay } from '../util/backoff.js';
 import { systemClock, systemRandom } from '../util/clock.js';
 import type { Clock, Random } from '../util/clock.js';
 import { walkChain } from './chain-walk.js';
-import type { LastGood, Resolution, WalkItem } from './chain-walk.js';
+import type { Resolution, WalkItem } from './chain-walk.js';
 import { Limiter } from './limit.js';
+import { StoreMemory } from './memory.js';
 
 export type { Resolution } from './chain-walk.js';
 
@@ -25,6 +28,8 @@ export interface StoreEvents {
   onUnavailable?(event: { backend: BackendName; path: string; reason: string }): void;
   /** Every backend call, for `secret_requests_total` and `secret_request_duration_seconds`. */
   onFetch?(event: { backend: BackendName; path: string; status: Outcome['status'] | 'error'; seconds: number }): void;
+  /** The backend that served a path answered "not found" for it: the path fails instead of falling lower. */
+  onProvenanceConflict?(event: { backend: BackendName; path: string }): void;
 }
 
 export interface StoreOptions {
@@ -36,6 +41,8 @@ export interface StoreOptions {
   retry?: { min: number; max: number; attempts: number };
   clock?: Clock;
   random?: Random;
+  /** Last good values and provenance; the running agent passes the same one to every store of an output directory. */
+  memory?: StoreMemory;
 }
 
 /** The identity of a request: `file|value:app/secret_key`, or `*|…` for the chain. */
@@ -51,8 +58,9 @@ export class SecretStore {
   readonly #retry: { min: number; max: number; attempts: number };
   readonly #clock: Clock;
   readonly #random: Random;
-  readonly #lastGood = new Map<string, LastGood>();
+  readonly #memory: StoreMemory;
   readonly #inflight = new Map<string, Promise<Resolution>>();
+  readonly #starting = new Map<Backend, Promise<string | undefined>>();
 
   constructor(options: StoreOptions) {
     this.#chain = options.chain;
@@ -61,6 +69,34 @@ export class SecretStore {
     this.#retry = options.retry ?? { min: 250, max: 60_000, attempts: 0 };
     this.#clock = options.clock ?? systemClock;
     this.#random = options.random ?? systemRandom;
+    this.#memory = options.memory ?? new StoreMemory();
+  }
+
+  /** What this store remembers between cycles (last good values, provenance). */
+  get memory(): StoreMemory {
+    return this.#memory;
+  }
+
+  /**
+   * Start `backend` (Vault: log in or look the token up, then renew it) unless it already started; the reason when
+   * it cannot start now. Concurrent callers share one attempt; a failed attempt is made again by the next caller.
+   */
+  start(backend: Backend): Promise<string | undefined> {
+    if (!backend.start) return Promise.resolve(undefined);
+    let starting = this.#starting.get(backend);
+    if (!starting) {
+      starting = backend.start().then(() => undefined, (error: unknown) => {
+        this.#starting.delete(backend);
+        return `${backend.name} backend could not start: ${(error as Error).message}`;
+      });
+      this.#starting.set(backend, starting);
+    }
+    return starting;
+  }
+
+  /** Release every backend's sockets and timers. */
+  async close(): Promise<void> {
+    for (const backend of this.#chain) await backend.close?.();
   }
 
   /** The backends in chain order, for `health` and the library. */
@@ -95,14 +131,11 @@ export class SecretStore {
     for (const [key, request] of entries) {
       const candidates = this.#candidates(request);
       if (candidates instanceof AgentError) results.set(key, { status: 'failed', error: candidates });
-      else items.push({ key, ref: request.ref, candidates });
+      else items.push({ key, ref: request.ref, candidates, owner: request.backend === undefined ? this.#memory.provenance.owner(refKey(request.ref)) : undefined });
     }
     for (let attempt = 0; items.length > 0; attempt++) {
       const walked = await walkChain(items, this.#hooks());
-      for (const [key, result] of walked) {
-        results.set(key, result);
-        if (result.status === 'found' && !result.stale) this.#lastGood.set(key, { data: result.data, backend: result.backend, version: result.version, meta: result.meta });
-      }
+      for (const [key, result] of walked) results.set(key, this.#remember(key, result));
       if (attempt >= this.#retry.attempts) break;
       items = items.filter((item) => { const r = walked.get(item.key); return r?.status === 'failed' && r.error.code === 'ERR_BACKEND_UNAVAILABLE'; });
       if (items.length > 0) await this.#clock.sleep(backoffDelay(this.#retry, attempt, this.#random));
@@ -110,14 +143,29 @@ export class SecretStore {
     return results;
   }
 
+  /** Keep a fresh value as the last good one and, for the chain, who served it; report provenance conflicts. */
+  #remember(key: string, result: Resolution): Resolution {
+    const chained = key.startsWith('*|');
+    if (result.status === 'found' && !result.stale) {
+      this.#memory.lastGood.set(key, { data: result.data, backend: result.backend, version: result.version, meta: result.meta });
+      if (chained) this.#memory.provenance.record(key.slice(2), result.backend);
+    }
+    if (result.status === 'failed' && result.error.code === 'ERR_PROVENANCE_CONFLICT') {
+      const { backend, path } = result.error.details as { backend: BackendName; path: string };
+      this.#events.onProvenanceConflict?.({ backend, path });
+    }
+    return result;
+  }
+
   #hooks(): Parameters<typeof walkChain>[1] {
     return {
+      start: (backend) => this.start(backend),
       limiter: (backend) => {
         let limiter = this.#limiters.get(backend);
         if (!limiter) this.#limiters.set(backend, (limiter = new Limiter(this.#concurrency)));
         return limiter;
       },
-      lastGood: (key) => this.#lastGood.get(key),
+      lastGood: (key) => this.#memory.lastGood.get(key),
       onFetch: (backend, path, status, seconds) => this.#events.onFetch?.({ backend, path, status, seconds }),
       onUnavailable: (backend, path, reason) => this.#events.onUnavailable?.({ backend, path, reason }),
     };

@@ -2,7 +2,7 @@
 import { join } from 'node:path';
 import test from 'ava';
 import { auditCommand } from '../../agent/cli/audit.js';
-import { createContext } from '../../agent/cli/context.js';
+import { createContext } from '../../agent/runtime/context.js';
 import { startVaultEmulator } from '../fakes/vault/index.js';
 import { scratch } from '../helpers/cli.js';
 import { FakeClock } from '../helpers/fake-clock.js';

@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
 import { parseEnv } from 'node:util';
 import type { ExecutionContext } from 'ava';
-import type { CommandIo } from '../../agent/cli/context.js';
+import type { CommandIo } from '../../agent/runtime/context.js';
 import { EMULATOR_CREDENTIALS } from '../fakes/aws/emulator.js';
 import type { CliResult } from '../helpers/cli.js';
 import { cli, root } from '../helpers/cli.js';

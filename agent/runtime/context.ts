@@ -8,8 +8,10 @@ import type { Config } from '../config/schema.js';
 import { createLogger } from '../log/logger.js';
 import type { Logger } from '../log/logger.js';
 import { Scrubber } from '../log/scrub.js';
+import type { StoreMemory } from '../store/memory.js';
 import { SecretStore } from '../store/store.js';
 import type { StoreEvents } from '../store/store.js';
+import type { Clock, Random } from '../util/clock.js';
 import { loadTemplates } from '../template/load.js';
 import type { LoadResult } from '../template/load.js';
 import { assertOutputFilesystem } from '../write/filesystem.js';
@@ -57,24 +59,33 @@ export async function createContext(io: CommandIo, flags: CommonFlags, scrubber 
   return { config, log, io, scrubber };
 }
 
-/** The chain of configured backends behind one store. */
-export async function createStore(context: CommandContext, events: Pick<StoreEvents, 'onFetch'> = {}): Promise<SecretStore> {
+export interface StoreSetup {
+  readonly events?: Pick<StoreEvents, 'onFetch' | 'onProvenanceConflict'>;
+  /** Last good values and provenance carried over from an earlier store of the same output directory. */
+  readonly memory?: StoreMemory;
+  readonly clock?: Clock;
+  readonly random?: Random;
+}
+
+/**
+ * The chain of configured backends behind one store. No backend is started here: the store starts each one before
+ * its first read, so a backend that is down at start is unavailable for that read, never a reason to exit.
+ */
+export async function createStore(context: CommandContext, setup: StoreSetup = {}): Promise<SecretStore> {
   const backends = await createChain(context.config, context.io.env, context.log);
   const log = context.log.child({ component: 'store' });
   return new SecretStore({
     chain: backends,
+    ...(setup.memory ? { memory: setup.memory } : {}),
+    ...(setup.clock ? { clock: setup.clock } : {}),
+    ...(setup.random ? { random: setup.random } : {}),
     events: {
-      ...events,
+      ...setup.events,
       onUnavailable: (event) => {
         log.warn(event, `${event.backend} backend unavailable for "${event.path}": ${event.reason}`);
       },
     },
   });
-}
-
-/** Authenticate every backend that needs it (Vault) before the first fetch. */
-export async function startBackends(store: SecretStore): Promise<void> {
-  for (const backend of store.backends) await backend.start?.();
 }
 
 /** Templates of the configured directory; a template that fails to prepare is reported, not fatal. */

@@ -1,0 +1,73 @@
+// One render pass, the same code for `run`, `once` and `check --diff` (docs/design.md "The pipeline"): the
+// cross-template checks, one fetch of every dependency through the store, the scrubber told every value before
+// anything can log it, render and validate, write (unless dry), the audit records, and the provenance kept.
+import { pathOfKey } from '../backends/backend.js';
+import { runCycle } from '../cycle.js';
+import type { CycleReport } from '../cycle.js';
+import type { AgentError } from '../errors.js';
+import { auditRecords, writeAudit } from '../log/audit.js';
+import { Provenance } from '../store/provenance.js';
+import { StoreMemory } from '../store/memory.js';
+import type { SecretStore } from '../store/store.js';
+import { pathSegments, resolvedValues } from '../store/values.js';
+import type { Template } from '../template/load.js';
+import type { CommandContext } from './context.js';
+import { crossTemplateProblems } from './problems.js';
+
+export interface PassOptions {
+  readonly context: CommandContext;
+  readonly store: SecretStore;
+  readonly templates: readonly Template[];
+  /** false: render and validate in memory only (check --diff); nothing is written, provenance included. */
+  readonly write: boolean;
+}
+
+export interface PassReport extends CycleReport {
+  /** Templates refused before rendering (two templates for one file, unknown notifier), by template name. */
+  readonly problems: ReadonlyMap<string, AgentError>;
+  /** The templates that were rendered (those without problems), in order. */
+  readonly templates: readonly Template[];
+}
+
+/** Run one pass over `templates`; never throws for a template's failure (it is in the report). */
+export async function renderPass(options: PassOptions): Promise<PassReport> {
+  const { context, store, write } = options;
+  const { config } = context;
+  const log = context.log.child({ component: 'store' });
+  const problems = crossTemplateProblems(options.templates, config);
+  const templates = options.templates.filter((template) => !problems.has(template.name));
+  const report = await runCycle({
+    templates,
+    store,
+    output: config.output,
+    env: context.io.env,
+    write,
+    onResolved: (resolutions) => {
+      context.scrubber.rotate(resolvedValues(resolutions.values()), pathSegments(resolutions.keys()));
+      for (const [key, resolution] of resolutions) {
+        const path = pathOfKey(key);
+        if (resolution.status === 'found' && resolution.stale) log.warn({ path, backend: resolution.backend, version: resolution.version }, `serving the last good value of "${path}" from ${resolution.backend} (stale): ${resolution.stale.reason}`);
+      }
+    },
+  });
+  if (write) {
+    if (config.log.audit) writeAudit(context.log, auditRecords(templates, report.resolutions));
+    try {
+      await store.memory.provenance.save(config.output);
+    } catch (error) {
+      // The files are written; what is lost is only the restart guarantee, so say so loudly and keep serving.
+      log.error({ code: (error as { code?: string }).code, output: config.output }, `cannot keep provenance in ${config.output}: ${(error as Error).message}; a restart may not know which backend served each path`);
+    }
+  }
+  return { ...report, problems, templates };
+}
+
+/** The memory of an output directory as a new process finds it: no last good values, the provenance kept there. */
+export async function memoryOf(output: string): Promise<StoreMemory> {
+  return new StoreMemory(await Provenance.load(output));
+}
+
+/** The log level of a template failure: a provenance conflict is the file deliberately kept, so a warning. */
+export function levelOf(error: AgentError): 'warn' | 'error' {
+  return error.code === 'ERR_PROVENANCE_CONFLICT' ? 'warn' : 'error';
+}

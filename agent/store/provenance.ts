@@ -1,0 +1,98 @@
+// Provenance (docs/design.md "Provenance"): which backend served each path of the chain for one output
+// directory — backend names only, never values. Once a backend served a path, no lower backend serves it again:
+// not during an outage, not after a reload, not after a restart on the same volume (the map is kept in
+// <output>/.secrets-agent/provenance.json), not after the serving backend says "not found".
+import { constants } from 'node:fs';
+import { lstat, mkdir, open } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { BackendName } from '../backends/backend.js';
+import { AgentError } from '../errors.js';
+import { writeFileAtomic } from '../write/atomic.js';
+
+/** The agent's own directory inside the output directory (0700): provenance and temp files. */
+export const AGENT_DIR = '.secrets-agent';
+const FILE = 'provenance.json';
+const NAMES: ReadonlySet<string> = new Set<BackendName>(['vault', 'aws', 'file', 'env']);
+
+/** Keys are reference keys (`value:app/db/password`, `map:exchange/binance`), values backend names. */
+export class Provenance {
+  readonly #owners = new Map<string, BackendName>();
+  #saved = '';
+
+  /** The backend that last served `key` through the chain, if any. */
+  owner(key: string): BackendName | undefined {
+    return this.#owners.get(key);
+  }
+
+  /** Remember that `backend` served `key`. */
+  record(key: string, backend: BackendName): void {
+    this.#owners.set(key, backend);
+  }
+
+  get size(): number {
+    return this.#owners.size;
+  }
+
+  /** The document written to disk: sorted, so an unchanged map writes the same bytes. */
+  serialize(): string {
+    const owners = Object.fromEntries([...this.#owners].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)));
+    return `${JSON.stringify({ version: 1, owners }, null, 2)}\n`;
+  }
+
+  /**
+   * The provenance kept in `output`, or an empty one when the directory has none yet (a new volume). A file that
+   * cannot be read or parsed is an error: starting clean would let a lower backend serve what a higher one held.
+   */
+  static async load(output: string): Promise<Provenance> {
+    const provenance = new Provenance();
+    const path = join(output, AGENT_DIR, FILE);
+    let text: string;
+    try {
+      const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+      try {
+        text = await handle.readFile('utf8');
+      } finally {
+        await handle.close();
+      }
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT' || code === 'ENOTDIR') return provenance;
+      throw new AgentError('ERR_PROVENANCE_FILE', `cannot read ${path}: ${code ?? (error as Error).message}; remove it only if this volume may start clean (lower backends may then serve paths a higher one held)`, { cause: error, details: { path } });
+    }
+    const bad = (why: string): AgentError => new AgentError('ERR_PROVENANCE_FILE', `${path}: ${why}; remove it only if this volume may start clean (lower backends may then serve paths a higher one held)`, { details: { path } });
+    let document: unknown;
+    try {
+      document = JSON.parse(text);
+    } catch {
+      throw bad('not valid JSON');
+    }
+    const owners = (document as { owners?: unknown } | null)?.owners;
+    if ((document as { version?: unknown } | null)?.version !== 1 || typeof owners !== 'object' || owners === null) throw bad('not a version 1 provenance document');
+    for (const [key, backend] of Object.entries(owners)) {
+      if (typeof backend !== 'string' || !NAMES.has(backend)) throw bad(`"${key}" names an unknown backend`);
+      provenance.record(key, backend as BackendName);
+    }
+    provenance.#saved = provenance.serialize();
+    return provenance;
+  }
+
+  /** Write the map into `output` when it changed since it was loaded or last saved (atomic, 0600, in a 0700 directory). */
+  async save(output: string): Promise<void> {
+    const text = this.serialize();
+    if (text === this.#saved) return;
+    const dir = await agentDir(output);
+    await writeFileAtomic({ path: join(dir, FILE), content: text, mode: 0o600 });
+    this.#saved = text;
+  }
+}
+
+/** `<output>/.secrets-agent`, created 0700 when missing; refused when it is a symlink or not a directory. */
+export async function agentDir(output: string): Promise<string> {
+  const dir = join(output, AGENT_DIR);
+  await mkdir(dir, { mode: 0o700 }).catch((error: unknown) => {
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+  });
+  const stats = await lstat(dir);
+  if (stats.isSymbolicLink() || !stats.isDirectory()) throw new AgentError('ERR_DESTINATION', `${dir} is not a directory (a symlink or a file); the agent keeps its own files there and refuses to follow it`, { details: { path: dir } });
+  return dir;
+}

@@ -1,0 +1,184 @@
+// The chain's provenance rules and backend start-up as part of a read (docs/design.md "The chain", "Provenance"):
+// a backend that cannot start is unavailable for that read and is started again by the next; once a backend
+// served a path, no lower backend serves it — after an outage, a reload (same memory) or a restart (memory
+// loaded from the output directory), nor after the serving backend says "not found".
+import test from 'ava';
+import { mkdtemp, readFile, rm, stat, symlink, writeFile, mkdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { Backend, BackendName, Outcome, SecretRef } from '../../agent/backends/backend.js';
+import { isAgentError } from '../../agent/errors.js';
+import { StoreMemory } from '../../agent/store/memory.js';
+import { Provenance } from '../../agent/store/provenance.js';
+import { SecretStore } from '../../agent/store/store.js';
+
+/** A backend answering from a mutable table, counting reads and start attempts. */
+class TableBackend implements Backend {
+  calls = 0;
+  starts = 0;
+  down = false;
+  startFailure: string | undefined;
+  constructor(readonly name: BackendName, public table: Record<string, Outcome>) {}
+  async start(): Promise<void> {
+    this.starts++;
+    await Promise.resolve();
+    if (this.startFailure !== undefined) throw new Error(this.startFailure);
+  }
+  async fetch(ref: SecretRef): Promise<Outcome> {
+    this.calls++;
+    await Promise.resolve();
+    return this.down ? { status: 'unavailable', reason: 'connection refused' } : (this.table[ref.path] ?? { status: 'not_found' });
+  }
+  isAvailable(): Promise<boolean> {
+    return Promise.resolve(!this.down);
+  }
+}
+
+const value = (path: string): { ref: SecretRef } => ({ ref: { kind: 'value', path } });
+const found = (data: string): Outcome => ({ status: 'found', data });
+
+test('a backend that cannot start is unavailable for that read, the chain falls back, and the next read starts it again', async (t) => {
+  const vault = new TableBackend('vault', { 'app/key': found('from-vault') });
+  vault.startFailure = 'GET auth/token/lookup-self: connection refused';
+  const env = new TableBackend('env', { 'app/key': found('from-env') });
+  const unavailable: string[] = [];
+  const store = new SecretStore({ chain: [vault, env], events: { onUnavailable: (event) => unavailable.push(`${event.backend}:${event.reason}`) } });
+  t.like(await store.resolve(value('app/key')), { status: 'found', data: 'from-env', backend: 'env' });
+  t.is(vault.calls, 0, 'no read is sent by a backend that did not start');
+  t.deepEqual(unavailable, ['vault:vault backend could not start: GET auth/token/lookup-self: connection refused']);
+  vault.startFailure = undefined;
+  t.like(await store.resolve(value('app/key')), { status: 'found', data: 'from-vault', backend: 'vault' });
+  t.like(await store.resolve(value('app/key')), { status: 'found', data: 'from-vault', backend: 'vault' });
+  t.is(vault.starts, 2, 'started again after the failure, then never again once started');
+});
+
+test('concurrent reads share one start attempt', async (t) => {
+  const vault = new TableBackend('vault', { 'a/1': found('1'), 'a/2': found('2') });
+  const store = new SecretStore({ chain: [vault] });
+  await Promise.all([store.resolve(value('a/1')), store.resolve(value('a/2')), store.start(vault)]);
+  t.is(vault.starts, 1);
+});
+
+test('a "not found" from the backend that served a path fails it as a provenance conflict; no lower backend is asked', async (t) => {
+  const vault = new TableBackend('vault', { 'app/db/password': found('from-vault') });
+  const env = new TableBackend('env', { 'app/db/password': found('from-env') });
+  const conflicts: string[] = [];
+  const store = new SecretStore({ chain: [vault, env], events: { onProvenanceConflict: (event) => conflicts.push(`${event.backend}:${event.path}`) } });
+  t.like(await store.resolve(value('app/db/password')), { status: 'found', backend: 'vault' });
+  delete vault.table['app/db/password'];
+  const after = await store.resolve(value('app/db/password'));
+  t.is(after.status, 'failed');
+  if (after.status !== 'failed') return;
+  t.true(isAgentError(after.error, 'ERR_PROVENANCE_CONFLICT'));
+  t.regex(after.error.message, /vault backend no longer has "app\/db\/password", which it served before/);
+  t.deepEqual(after.error.details, { backend: 'vault', path: 'app/db/password' });
+  t.is(env.calls, 0, 'the lower backend is never asked');
+  t.deepEqual(conflicts, ['vault:app/db/password']);
+});
+
+test('a reload keeps the memory: the new store serves the old backend\'s value stale during an outage, not a lower one', async (t) => {
+  const memory = new StoreMemory();
+  const vault = new TableBackend('vault', { 'app/key': found('from-vault') });
+  const env = new TableBackend('env', { 'app/key': found('from-env') });
+  t.like(await new SecretStore({ chain: [vault, env], memory }).resolve(value('app/key')), { backend: 'vault' });
+  const vault2 = new TableBackend('vault', {});
+  vault2.down = true;
+  const env2 = new TableBackend('env', { 'app/key': found('from-env') });
+  const reloaded = new SecretStore({ chain: [vault2, env2], memory });
+  t.like(await reloaded.resolve(value('app/key')), { status: 'found', data: 'from-vault', backend: 'vault', stale: { reason: 'connection refused' } });
+  t.is(env2.calls, 0);
+});
+
+test('a restart during an outage (provenance without last good values) fails the path instead of serving a lower backend', async (t) => {
+  const provenance = new Provenance();
+  provenance.record('value:app/key', 'vault');
+  const vault = new TableBackend('vault', {});
+  vault.startFailure = 'Vault is sealed';
+  const env = new TableBackend('env', { 'app/key': found('from-env') });
+  const resolution = await new SecretStore({ chain: [vault, env], memory: new StoreMemory(provenance) }).resolve(value('app/key'));
+  t.is(resolution.status, 'failed');
+  if (resolution.status !== 'failed') return;
+  t.true(isAgentError(resolution.error, 'ERR_BACKEND_UNAVAILABLE'));
+  t.regex(resolution.error.message, /vault backend unavailable while reading "app\/key", which it served before; no lower backend serves it/);
+  t.is(env.calls, 0);
+});
+
+test('a higher backend that comes back takes the path over, and then owns it', async (t) => {
+  const memory = new StoreMemory();
+  const vault = new TableBackend('vault', { 'app/key': found('from-vault') });
+  vault.down = true;
+  const aws = new TableBackend('aws', { 'app/key': found('from-aws') });
+  const env = new TableBackend('env', { 'app/key': found('from-env') });
+  const store = new SecretStore({ chain: [vault, aws, env], memory });
+  t.like(await store.resolve(value('app/key')), { data: 'from-aws', backend: 'aws' });
+  t.is(memory.provenance.owner('value:app/key'), 'aws');
+  vault.down = false;
+  t.like(await store.resolve(value('app/key')), { data: 'from-vault', backend: 'vault' });
+  t.is(memory.provenance.owner('value:app/key'), 'vault');
+  delete vault.table['app/key'];
+  t.like(await store.resolve(value('app/key')), { status: 'failed' });
+  t.is(env.calls, 0);
+});
+
+test('a higher backend that is down is skipped, and the backend that owns the path is read fresh (not its stale value)', async (t) => {
+  const vault = new TableBackend('vault', {});
+  vault.down = true;
+  const aws = new TableBackend('aws', { 'app/key': found('v1') });
+  const store = new SecretStore({ chain: [vault, aws] });
+  t.like(await store.resolve(value('app/key')), { data: 'v1', backend: 'aws' });
+  aws.table['app/key'] = found('v2');
+  const second = await store.resolve(value('app/key'));
+  t.like(second, { status: 'found', data: 'v2', backend: 'aws' });
+  t.false(second.status === 'found' && second.stale !== undefined, 'vault\'s outage must not serve aws\'s last value as stale');
+  t.is(aws.calls, 2);
+});
+
+test('a pinned read neither follows nor records provenance', async (t) => {
+  const memory = new StoreMemory();
+  const vault = new TableBackend('vault', {});
+  const env = new TableBackend('env', { 'app/key': found('from-env') });
+  const store = new SecretStore({ chain: [vault, env], memory });
+  t.like(await store.resolve({ ...value('app/key'), backend: 'env' }), { data: 'from-env', backend: 'env' });
+  t.is(memory.provenance.size, 0);
+  memory.provenance.record('value:app/key', 'vault');
+  t.like(await store.resolve({ ...value('app/key'), backend: 'env' }), { data: 'from-env', backend: 'env' });
+});
+
+test('provenance is kept in <output>/.secrets-agent/provenance.json: names only, 0600 in a 0700 directory, rewritten only on change', async (t) => {
+  const output = await mkdtemp(join(tmpdir(), 'sa-provenance-'));
+  t.teardown(() => rm(output, { recursive: true, force: true }));
+  const store = new SecretStore({ chain: [new TableBackend('vault', { 'app/db/password': found('hunter2-value') })], memory: new StoreMemory(await Provenance.load(output)) });
+  await store.resolveAll([value('app/db/password'), { ref: { kind: 'map', path: 'exchange/binance' } }]);
+  await store.memory.provenance.save(output);
+  const path = join(output, '.secrets-agent', 'provenance.json');
+  const text = await readFile(path, 'utf8');
+  t.deepEqual(JSON.parse(text), { version: 1, owners: { 'value:app/db/password': 'vault' } });
+  t.false(text.includes('hunter2'));
+  t.is((await stat(path)).mode & 0o777, 0o600);
+  t.is((await stat(join(output, '.secrets-agent'))).mode & 0o777, 0o700);
+  const before = (await stat(path)).mtimeMs;
+  const loaded = await Provenance.load(output);
+  t.is(loaded.owner('value:app/db/password'), 'vault');
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  await loaded.save(output);
+  t.is((await stat(path)).mtimeMs, before, 'an unchanged map is not written again');
+});
+
+test('a provenance file that does not parse is ERR_PROVENANCE_FILE naming it; a symlinked .secrets-agent is refused', async (t) => {
+  const output = await mkdtemp(join(tmpdir(), 'sa-provenance-'));
+  t.teardown(() => rm(output, { recursive: true, force: true }));
+  await mkdir(join(output, '.secrets-agent'));
+  await writeFile(join(output, '.secrets-agent', 'provenance.json'), '{"version":1,"owners":{"value:a/b":"nowhere"}}');
+  const error = await t.throwsAsync(Provenance.load(output));
+  t.true(isAgentError(error, 'ERR_PROVENANCE_FILE'));
+  t.regex(error?.message ?? '', /provenance\.json: "value:a\/b" names an unknown backend/);
+  const other = await mkdtemp(join(tmpdir(), 'sa-provenance-'));
+  t.teardown(() => rm(other, { recursive: true, force: true }));
+  const target = await mkdtemp(join(tmpdir(), 'sa-provenance-target-'));
+  t.teardown(() => rm(target, { recursive: true, force: true }));
+  await symlink(target, join(other, '.secrets-agent'));
+  const provenance = new Provenance();
+  provenance.record('value:a/b', 'vault');
+  const refused = await t.throwsAsync(provenance.save(other));
+  t.true(isAgentError(refused, 'ERR_DESTINATION'));
+});
