@@ -1,6 +1,6 @@
 // The emulator speaks the protocol the pinned SDK speaks (reference §D), so a future SDK that changes its wire
 // format (e.g. to smithy-rpc-v2-cbor) fails here, loudly, rather than somewhere mysterious.
-import { BatchGetSecretValueCommand, GetSecretValueCommand, ListSecretsCommand, PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { BatchGetSecretValueCommand, DeleteSecretCommand, DescribeSecretCommand, GetSecretValueCommand, ListSecretsCommand, PutSecretValueCommand, RestoreSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import test from 'ava';
 import { EMULATOR_CREDENTIALS, startAwsEmulator } from '../fakes/aws/emulator.js';
 import type { AwsEmulator } from '../fakes/aws/emulator.js';
@@ -119,4 +119,72 @@ test('ListSecrets pages with NextToken and filters by name prefix', async (t) =>
   const second = await client.send(new ListSecretsCommand({ MaxResults: 2, Filters: [{ Key: 'name', Values: ['dsta/'] }], NextToken: first.NextToken }));
   t.deepEqual(second.SecretList?.map((entry) => entry.Name), ['dsta/c']);
   t.is(second.NextToken, undefined);
+});
+
+test('a secret scheduled for deletion answers every read with HTTP 400 InvalidRequestException, in a batch as an Errors entry; RestoreSecret undoes it', async (t) => {
+  const { emulator, client } = await setup(t);
+  emulator.putSecret('dsta/a', 'x');
+  const deleted = await client.send(new DeleteSecretCommand({ SecretId: 'dsta/a', RecoveryWindowInDays: 7 }));
+  t.deepEqual(deleted.DeletionDate, new Date('2025-01-09T03:04:05.678Z'), 'the end of the recovery window');
+  const message = "You can't perform this operation on the secret because it was marked for deletion.";
+  const error = await t.throwsAsync(client.send(new GetSecretValueCommand({ SecretId: 'dsta/a' })));
+  const wire = error as unknown as { __type?: string; $response?: { statusCode: number; headers: Record<string, string> } };
+  t.deepEqual([error.name, error.message, wire.__type], ['InvalidRequestException', message, 'InvalidRequestException']);
+  const headers = wire.$response?.headers ?? {};
+  t.is(wire.$response?.statusCode, 400);
+  t.is(headers['content-type'], 'application/x-amz-json-1.1');
+  t.is(headers['x-amzn-errortype'], 'InvalidRequestException');
+  t.regex(headers['x-amzn-requestid'] ?? '', /^[0-9a-f-]{36}$/);
+  t.is(Number(headers['content-length']), Buffer.byteLength(JSON.stringify({ __type: 'InvalidRequestException', Message: message })), 'the body is exactly {"__type","Message"}');
+  const batch = await client.send(new BatchGetSecretValueCommand({ SecretIdList: ['dsta/a', 'dsta/none'] }));
+  t.is(batch.$metadata.httpStatusCode, 200);
+  t.deepEqual(batch.SecretValues, []);
+  t.deepEqual(batch.Errors, [
+    { SecretId: 'dsta/a', ErrorCode: 'InvalidRequestException', Message: message },
+    { SecretId: 'dsta/none', ErrorCode: 'ResourceNotFoundException', Message: "Secrets Manager can't find the specified secret." },
+  ]);
+  t.deepEqual((await client.send(new DescribeSecretCommand({ SecretId: 'dsta/a' }))).DeletedDate, new Date('2025-01-02T03:04:05.678Z'), 'DescribeSecret still answers, with DeletedDate');
+  t.deepEqual((await client.send(new ListSecretsCommand({}))).SecretList, [], 'ListSecrets leaves it out unless IncludePlannedDeletion');
+  await t.throwsAsync(client.send(new DeleteSecretCommand({ SecretId: 'dsta/a' })), { name: 'InvalidRequestException' });
+  const restored = await client.send(new RestoreSecretCommand({ SecretId: 'dsta/a' }));
+  t.is(restored.Name, 'dsta/a');
+  t.is((await client.send(new GetSecretValueCommand({ SecretId: 'dsta/a' }))).SecretString, 'x');
+});
+
+test('DeleteSecret takes a recovery window of 7 to 30 days or ForceDeleteWithoutRecovery, not both; a forced delete removes a scheduled secret', async (t) => {
+  const { emulator, client } = await setup(t);
+  emulator.putSecret('dsta/a', 'x');
+  for (const input of [{ RecoveryWindowInDays: 6 }, { RecoveryWindowInDays: 31 }, { RecoveryWindowInDays: 7, ForceDeleteWithoutRecovery: true }]) {
+    await t.throwsAsync(client.send(new DeleteSecretCommand({ SecretId: 'dsta/a', ...input })), { name: 'InvalidParameterException' });
+  }
+  t.deepEqual((await client.send(new DeleteSecretCommand({ SecretId: 'dsta/a' }))).DeletionDate, new Date('2025-02-01T03:04:05.678Z'), 'the default window is 30 days');
+  await client.send(new DeleteSecretCommand({ SecretId: 'dsta/a', ForceDeleteWithoutRecovery: true }));
+  await t.throwsAsync(client.send(new GetSecretValueCommand({ SecretId: 'dsta/a' })), { name: 'ResourceNotFoundException' });
+});
+
+test('proxyNotFound: the next request gets a proxy\'s HTML 404, with none of the service\'s headers, and is counted', async (t) => {
+  const { emulator } = await setup(t);
+  emulator.faults.proxyNotFound = 1;
+  const response = await fetch(`${emulator.endpoint}/`, { method: 'POST', headers: { 'content-type': 'application/x-amz-json-1.1', 'x-amz-target': 'secretsmanager.GetSecretValue' }, body: '{"SecretId":"x"}' });
+  t.is(response.status, 404);
+  t.is(response.headers.get('content-type'), 'text/html');
+  t.is(response.headers.get('x-amzn-errortype'), null);
+  t.is(response.headers.get('x-amzn-requestid'), null);
+  t.regex(await response.text(), /^<html>\r\n<head><title>404 Not Found<\/title>/);
+  t.is(emulator.counters['GetSecretValue'], 1);
+  const next = await raw(emulator, { target: 'secretsmanager.GetSecretValue', body: '{"SecretId":"x"}' });
+  t.is(next.body['__type'], 'MissingAuthenticationTokenException', 'the fault was used up: the service answers again');
+});
+
+test('scripted errors: the next requests answer the given codes, with __type, X-Amzn-ErrorType and status as the service sends them', async (t) => {
+  const { emulator, client } = await setup(t);
+  emulator.faults.errors.push({ code: 'DecryptionFailure', message: 'Access to KMS is not allowed' }, { code: 'ServiceUnavailable', message: 'down', status: 503 });
+  const once = new SecretsManagerClient({ region: emulator.region, endpoint: emulator.endpoint, credentials: EMULATOR_CREDENTIALS, maxAttempts: 1 });
+  t.teardown(() => { once.destroy(); });
+  const first = await t.throwsAsync(once.send(new GetSecretValueCommand({ SecretId: 'dsta/a' })));
+  const second = await t.throwsAsync(once.send(new GetSecretValueCommand({ SecretId: 'dsta/a' })));
+  const status = (error: unknown): unknown => (error as { $metadata?: { httpStatusCode?: number } }).$metadata?.httpStatusCode;
+  t.deepEqual([first.name, first.message, status(first)], ['DecryptionFailure', 'Access to KMS is not allowed', 400]);
+  t.deepEqual([second.name, second.message, status(second)], ['ServiceUnavailable', 'down', 503]);
+  await t.throwsAsync(client.send(new GetSecretValueCommand({ SecretId: 'dsta/a' })), { name: 'ResourceNotFoundException' });
 });

@@ -76,6 +76,12 @@ export class SecretReader {
         await this.#getEach(ids, results);
         return;
       }
+      if (failure.status === 'not_found') {
+        // A "not found" for the whole call names no secret (AWS reports missing ones in `Errors`; some
+        // emulators fail the call): it is never pinned on all 20 ids, each one is asked on its own.
+        await this.#getEach(ids, results);
+        return;
+      }
       for (const id of ids) results.set(id, reframe(failure, id, region));
       return;
     }

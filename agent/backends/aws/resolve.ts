@@ -35,14 +35,21 @@ function settle(ref: SecretRef, plan: SecretPlan, results: ReadonlyMap<string, R
     const result = results.get(json.id);
     if (result === undefined) return { status: 'unavailable', reason: `secret "${json.id}" in ${region} was not read` };
     if (result.status === 'found') return guard(() => fromJson(result.value, json.key, plain, region));
-    if (result.status !== 'not_found' || plain === undefined) return asOutcome(result, ref.kind === 'map' ? `secret "${json.id}" does not exist in ${region}` : undefined);
+    if (result.status !== 'not_found' || plain === undefined) return asOutcome(result, ref.kind === 'map' ? `secret "${json.id}"${deleted(result)} does not exist in ${region}` : undefined);
   }
   if (plain === undefined) return { status: 'not_found' };
   const result = results.get(plain);
   if (result === undefined) return { status: 'unavailable', reason: `secret "${plain}" in ${region} was not read` };
   if (result.status === 'found') return guard(() => ({ status: 'found', data: secretText(result.value, region), ...version(result.value) }));
-  const missing = json === undefined ? `secret "${plain}" does not exist in ${region}` : `neither the JSON secret "${json.id}" nor the plain secret "${plain}" exists in ${region}`;
+  const missing = json === undefined
+    ? `secret "${plain}"${deleted(result)} does not exist in ${region}`
+    : `neither the JSON secret "${json.id}"${deleted(results.get(json.id))} nor the plain secret "${plain}"${deleted(result)} exists in ${region}`;
   return asOutcome(result, missing);
+}
+
+/** Why: a secret marked for deletion is not found, and the reason says so (RestoreSecret brings it back). */
+function deleted(result: ReadResult | undefined): string {
+  return result?.status === 'not_found' && result.markedForDeletion === true ? ' (marked for deletion; RestoreSecret cancels that)' : '';
 }
 
 /** A key of a JSON secret (value refs) or all of its keys (map refs). */

@@ -92,6 +92,10 @@ export async function putValue(ctx: WriteContext, path: string, value: string): 
     return { version: await put(ctx, plain, value) };
   } catch (error) {
     if (!isAgentError(error, 'ERR_SECRET_NOT_FOUND')) throw error;
+    if (error.details['awsError'] === 'InvalidRequestException') {
+      // Not found because it is marked for deletion: migrate cannot create it again until it is gone or restored.
+      throw new AgentError('ERR_SECRET_NOT_FOUND', `aws backend: the plain secret "${plain}" in ${ctx.region} is marked for deletion; restore it (RestoreSecret) to rotate it`, { details: { backend: 'aws', region: ctx.region, path } });
+    }
     const json = secret === '' ? '' : `the JSON secret "${ctx.prefix}${secret}" nor `;
     throw new AgentError('ERR_SECRET_NOT_FOUND', `aws backend: neither ${json}the plain secret "${plain}" exists in ${ctx.region}; rotate writes new versions of existing secrets - create it first (migrate)`, { details: { backend: 'aws', region: ctx.region, path } });
   }

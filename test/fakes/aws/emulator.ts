@@ -1,6 +1,7 @@
 // An offline AWS Secrets Manager that the real @aws-sdk/client-secrets-manager talks to over HTTP: awsJson1.1
-// on POST /, SigV4 checked, version stages, fault switches (batch denied, throttling, 5xx) and per-operation
-// counters. Tests seed it directly with putSecret(); everything else goes through the wire.
+// on POST /, SigV4 checked, version stages, scheduled deletion and RestoreSecret, fault switches (batch denied,
+// throttling, 5xx, a proxy's HTML 404, any scripted error code) and per-operation counters. Tests seed it
+// directly with putSecret(); everything else goes through the wire.
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { IncomingHttpHeaders, IncomingMessage, ServerResponse } from 'node:http';
@@ -26,6 +27,13 @@ export interface AwsFaults {
   throttle: number;
   /** The next N requests answer InternalServiceError (500); Infinity for always. */
   serverErrors: number;
+  /**
+   * The next N requests are answered by a proxy in front of the service, not by Secrets Manager: HTTP 404 with
+   * an HTML page, no `__type`, no `X-Amzn-ErrorType`, no request id (a wrong path on an ingress, a captive portal).
+   */
+  proxyNotFound: number;
+  /** Answer the next requests with these errors, one each, in order (after the signature check): any code, as the service sends it. */
+  readonly errors: { code: string; message: string; status?: number }[];
 }
 
 export interface RecordedRequest {
@@ -56,6 +64,9 @@ export interface AwsEmulator {
   close(): Promise<void>;
 }
 
+/** The page a reverse proxy (nginx here) sends for a path it does not route: what `faults.proxyNotFound` answers. */
+const PROXY_NOT_FOUND = '<html>\r\n<head><title>404 Not Found</title></head>\r\n<body>\r\n<center><h1>404 Not Found</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n';
+
 /** Why: the SDK's JSON body is small; read it whole before signing checks need its hash. */
 async function readBody(req: IncomingMessage): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -80,7 +91,7 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
   const region = options.region ?? 'us-east-1';
   const known = options.credentials ?? [EMULATOR_CREDENTIALS];
   const state = new SecretsState(region, '123456789012', options.now ?? (() => new Date()));
-  const faults: AwsFaults = { denyBatch: false, deny: new Set(), throttle: 0, serverErrors: 0 };
+  const faults: AwsFaults = { denyBatch: false, deny: new Set(), throttle: 0, serverErrors: 0, proxyNotFound: 0, errors: [] };
   const counters: Record<string, number> = {};
   const requests: RecordedRequest[] = [];
 
@@ -90,7 +101,16 @@ export async function startAwsEmulator(options: AwsEmulatorOptions = {}): Promis
     const operation = checkProtocol(req);
     counters[operation] = (counters[operation] ?? 0) + 1;
     requests.push({ operation, headers: req.headers });
+    if (faults.proxyNotFound > 0) {
+      // A proxy answers before the service is reached: no signature check, none of the service's headers.
+      faults.proxyNotFound -= 1;
+      res.writeHead(404, { 'content-type': 'text/html', 'content-length': Buffer.byteLength(PROXY_NOT_FOUND) });
+      res.end(PROXY_NOT_FOUND);
+      return;
+    }
     verifySignature({ method: req.method ?? 'POST', path: req.url ?? '/', headers: req.headers, body }, region, known);
+    const scripted = faults.errors.shift();
+    if (scripted) throw new AwsFault(scripted.code, scripted.message, scripted.status);
     if (faults.serverErrors > 0) {
       faults.serverErrors -= 1;
       throw new AwsFault('InternalServiceError', 'An error occurred on the server side.', 500);

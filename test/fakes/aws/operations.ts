@@ -170,13 +170,31 @@ const createSecret: Handler = (ctx, input) => {
   return { ARN: secret.arn, Name: secret.name, VersionId: version?.id };
 };
 
+/** Why: a recovery window of 7 to 30 days (default 30), or none with ForceDeleteWithoutRecovery, never both. */
 const deleteSecret: Handler = (ctx, input) => {
   const secretId = requireString(input, 'SecretId');
+  const force = input['ForceDeleteWithoutRecovery'];
+  const window = input['RecoveryWindowInDays'];
+  if (force !== undefined && typeof force !== 'boolean') throw new AwsFault('InvalidParameterException', "1 validation error detected: Value at 'forceDeleteWithoutRecovery' must be a boolean");
+  if (window !== undefined && (typeof window !== 'number' || !Number.isInteger(window) || window < 7 || window > 30)) {
+    throw new AwsFault('InvalidParameterException', 'The RecoveryWindowInDays value must be between 7 and 30 days (inclusive).');
+  }
+  if (force === true && window !== undefined) throw new AwsFault('InvalidParameterException', "You can't use ForceDeleteWithoutRecovery in conjunction with RecoveryWindowInDays.");
   checkAllowed(ctx, secretId, 'DeleteSecret');
   const secret = ctx.state.find(secretId);
   if (!secret) throw new AwsFault('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
-  const when = ctx.state.delete(secret, input['ForceDeleteWithoutRecovery'] === true);
+  const when = ctx.state.delete(secret, { force: force === true, recoveryWindowInDays: window ?? 30 });
   return { ARN: secret.arn, Name: secret.name, DeletionDate: when };
+};
+
+/** RestoreSecret: cancels a scheduled deletion (DeletedDate removed); the secret's versions are untouched. */
+const restoreSecret: Handler = (ctx, input) => {
+  const secretId = requireString(input, 'SecretId');
+  checkAllowed(ctx, secretId, 'RestoreSecret');
+  const secret = ctx.state.find(secretId);
+  if (!secret) throw new AwsFault('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
+  ctx.state.restore(secret);
+  return { ARN: secret.arn, Name: secret.name };
 };
 
 /** The operations the emulator speaks, by the name in `X-Amz-Target: secretsmanager.<Op>`. */
@@ -188,4 +206,5 @@ export const operations: Readonly<Record<string, Handler>> = {
   PutSecretValue: putSecretValue,
   CreateSecret: createSecret,
   DeleteSecret: deleteSecret,
+  RestoreSecret: restoreSecret,
 };

@@ -59,7 +59,11 @@ export class SecretsState {
     return this.all().find((secret) => secret.arn === secretId || secret.arn.slice(0, -7) === secretId);
   }
 
-  /** Why: most operations need a live secret; a missing or deleted one fails the same way AWS fails. */
+  /**
+   * Why: most operations need a live secret; a missing or deleted one fails the same way AWS fails. A secret
+   * scheduled for deletion answers HTTP 400 InvalidRequestException with exactly this message, for
+   * GetSecretValue and, as an `Errors` entry with the same code and message, for each BatchGetSecretValue id.
+   */
   live(secretId: string): StoredSecret {
     const secret = this.find(secretId);
     if (!secret) throw new AwsFault('ResourceNotFoundException', "Secrets Manager can't find the specified secret.");
@@ -137,12 +141,25 @@ export class SecretsState {
     secret.lastAccessed = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), now.getUTCDate()));
   }
 
-  /** DeleteSecret: scheduled (DeletedDate set) or, when forced, gone at once. */
-  delete(secret: StoredSecret, force: boolean): Date {
+  /**
+   * DeleteSecret: forced, gone at once (also when already scheduled); else scheduled: DeletedDate is when the
+   * deletion was asked for, and the answer's DeletionDate the end of the recovery window. Until then every
+   * read of the secret answers InvalidRequestException (live()), DescribeSecret still answers with DeletedDate.
+   */
+  delete(secret: StoredSecret, options: { force: boolean; recoveryWindowInDays: number }): Date {
     const when = this.now();
-    if (force) this.#secrets.delete(secret.name);
-    else secret.deleted = when;
-    return when;
+    if (options.force) {
+      this.#secrets.delete(secret.name);
+      return when;
+    }
+    if (secret.deleted) throw new AwsFault('InvalidRequestException', "You tried to perform the operation on a secret that's currently marked deleted.");
+    secret.deleted = when;
+    return new Date(when.getTime() + options.recoveryWindowInDays * 86_400_000);
+  }
+
+  /** RestoreSecret: the scheduled deletion is cancelled and the secret reads again; a live secret is left as is. */
+  restore(secret: StoredSecret): void {
+    delete secret.deleted;
   }
 }
 
