@@ -51,7 +51,10 @@ export class VaultBackend implements Backend {
     const bypassed = bypassProxyForLoopback(address);
     if (bypassed !== undefined) log.info({ variable: bypassed }, 'vault address is loopback: added to the proxy exclusion list');
     const bound = { ...config, address };
-    this.#http = new VaultHttp({ client: createNodeVaultClient(bound, options.nodeVault), address, timeout: config.timeout });
+    // Why: node-vault sends X-Vault-Namespace on every request of a client that has a namespace; Vault
+    // Enterprise's root-only paths (sys/health, ...) go through a client without one, or they answer 404.
+    const rootClient = config.namespace === '' ? undefined : createNodeVaultClient({ ...bound, namespace: '' }, options.nodeVault);
+    this.#http = new VaultHttp({ client: createNodeVaultClient(bound, options.nodeVault), rootClient, address, timeout: config.timeout });
     // Why: a separate, always tokenless client for logins, so an expired token is never sent to a login endpoint.
     const loginHttp = new VaultHttp({ client: createNodeVaultClient(bound, options.nodeVault), address, timeout: config.timeout });
     const watcher = options.watchTokenFile === false ? undefined : options.watchTokenFile ?? directoryWatcher(log);
@@ -100,9 +103,9 @@ export class VaultBackend implements Backend {
     return new Map(refs.flatMap((ref) => { const outcome = answers.get(refKey(ref)); return outcome ? [[refKey(ref), outcome] as const] : []; }));
   }
 
-  /** Reachable, initialized and unsealed (GET sys/health, no token needed). */
+  /** Reachable, initialized and unsealed (GET sys/health at the root namespace, no token needed). */
   async isAvailable(): Promise<boolean> {
-    const reply = await this.#http.call('GET', 'sys/health', () => this.#http.client.health());
+    const reply = await this.#http.health();
     if (reply.kind !== 'ok' || typeof reply.body !== 'object' || reply.body === null) return false;
     const health = reply.body as Record<string, unknown>;
     return health['sealed'] === false && health['initialized'] !== false;

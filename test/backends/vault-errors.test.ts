@@ -48,14 +48,14 @@ maybe('a 412 (standby not caught up) is unavailable', unavailable, { kind: 'stat
 maybe('a connection reset is unavailable', unavailable, { kind: 'reset' }, /connection reset \(ECONNRESET\)$/);
 maybe('an answer slower than vault.timeout is unavailable', unavailable, { kind: 'delay', ms: 3000 }, /timed out after 200ms$/);
 
-maybe('the three 404 shapes are all "not found"', async (t) => {
+maybe('Vault\'s two 404 shapes for a read are "not found"; an empty 404, which Vault sends only to a PATCH, is not', async (t) => {
   const { emulator: server, target } = await emulator(t);
   const { backend } = backendFor(target, { kvVersion: 2 });
   t.deepEqual(await backend.fetch({ kind: 'value', path: 'exchange/kraken/api_key' }), { status: 'not_found' });
   server.deleteVersions(path);
   t.like(await backend.fetch(ref), { status: 'not_found' });
   server.faults.add({ kind: 'status', status: 404, raw: '' });
-  t.deepEqual(await backend.fetch({ kind: 'map', path: 'app' }), { status: 'not_found' });
+  t.deepEqual(await backend.fetch({ kind: 'map', path: 'app' }), { status: 'unavailable', reason: `vault ${server.address}: GET secret/data/app: HTTP 404 not from Vault (body: empty)` });
   t.is(server.counters.count({ route: 'kv' }), 3);
   await backend.close();
 });

@@ -90,7 +90,7 @@ maybe("node-vault's built-in renewal is never started; renewal follows the agent
   await backend.settled();
   t.is(server.counters.count({ route: 'renew-self' }), 1);
   t.deepEqual(spy.renewals, []);
-  t.is(spy.options.length, 2);
+  t.is(spy.options.length, 3, 'one client for requests, one tokenless for logins, one without the namespace for root-only paths');
   for (const options of spy.options) {
     t.like(options, { noCustomHTTPVerbs: true, requestOptions: { timeout: 5000, strictSSL: true } });
     t.false('headers' in (options['requestOptions'] as object));

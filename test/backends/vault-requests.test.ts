@@ -1,12 +1,15 @@
 // What goes over the wire for a cycle of reads: the KV version detected once per mount (and the fallbacks
-// of docs/vault.md), the namespace header on every request, one GET per secret. Emulator counters.
+// of docs/vault.md), the namespace header on every request but the root-only ones, one GET per secret. Emulator counters.
 import test from 'ava';
 import { refKey } from '../../agent/backends/backend.js';
+import { createNodeVaultClient } from '../../agent/backends/vault/client.js';
+import { VaultHttp } from '../../agent/backends/vault/http.js';
+import { probeBackends } from '../../agent/library/health.js';
 import type { SecretRef } from '../../agent/backends/backend.js';
 import type { ExecutionContext } from 'ava';
 import type { VaultEmulator, VaultEmulatorOptions } from '../fakes/vault/index.js';
 import { credentialFiles } from './vault/files.js';
-import { backendFor, emulatorFor } from './vault/helpers.js';
+import { backendFor, emulatorFor, vaultConfig } from './vault/helpers.js';
 import { realVault } from './vault/target.js';
 import type { Target } from './vault/target.js';
 import { withoutMeta } from './outcome.js';
@@ -148,14 +151,28 @@ const everyKindOfRequest = async (backend: ReturnType<typeof backendFor>['backen
   await backend.isAvailable();
 };
 
-maybe('X-Vault-Namespace rides on every request: login, lookup, detection, reads, writes, lists', async (t) => {
-  const { server, target } = await seeded(t);
+maybe('X-Vault-Namespace rides on every request but sys/health: login, lookup, detection, reads, writes, lists', async (t) => {
+  const { server, target } = await seeded(t, { enterprise: true });
   server.addAppRole({ roleId: 'r', secretId: 's', token: { ttl: 600, policies: ['root'] } });
   const files = await credentialFiles(t, { 'role-id': 'r', 'secret-id': 's' });
   const { backend } = backendFor(target, { auth: { method: 'approle', roleIdFile: files.path('role-id'), secretIdFile: files.path('secret-id') } });
   await everyKindOfRequest(backend);
   t.deepEqual(new Set(server.counters.requests.map((r) => r.route)), new Set(['login:approle', 'lookup-self', 'mounts', 'kv', 'health']));
-  t.true(server.counters.requests.every((r) => r.namespaceHeader === 'dsta'));
+  t.true(server.counters.requests.filter((r) => r.route !== 'health').every((r) => r.namespaceHeader === 'dsta'));
+  t.deepEqual(server.counters.requests.filter((r) => r.route === 'health').map((r) => [r.url, r.namespaceHeader, r.token]), [['/v1/sys/health', undefined, undefined]]);
+  await backend.close();
+});
+
+maybe('Vault Enterprise with namespace "dsta": sys/health goes to the root namespace, so isAvailable and health say up', async (t) => {
+  const { server, target } = await seeded(t, { enterprise: true });
+  const { backend } = backendFor(target, { kvVersion: 2 });
+  await backend.start();
+  t.true(await backend.isAvailable());
+  t.deepEqual((await probeBackends({ backends: [backend], start: () => Promise.resolve(undefined) })).map(({ backend: name, reachable, authenticated, error }) => ({ name, reachable, authenticated, error })), [{ name: 'vault', reachable: true, authenticated: true, error: undefined }]);
+  t.like(await backend.fetch({ kind: 'value', path: 'app/secret_key' }), { status: 'found', data: 'sk' });
+  server.setSealed(true);
+  t.false(await backend.isAvailable(), 'a sealed Vault is still down');
+  t.true(server.counters.requests.filter((r) => r.route === 'health').every((r) => r.namespaceHeader === undefined));
   await backend.close();
 });
 
@@ -166,4 +183,23 @@ maybe('namespace "" sends no X-Vault-Namespace header at all', async (t) => {
   t.true(server.counters.requests.length >= 7);
   t.true(server.counters.requests.every((r) => r.namespaceHeader === undefined));
   await backend.close();
+});
+
+maybe('any root-only path (sys/leader, sys/seal-status, ...) goes without the namespace, keeping the token; others keep both', async (t) => {
+  const { server } = await seeded(t, { enterprise: true });
+  const config = { ...vaultConfig({ address: server.address, namespace: 'dsta' }), address: server.address };
+  const client = createNodeVaultClient(config);
+  client.token = server.token;
+  const http = new VaultHttp({ client, rootClient: createNodeVaultClient({ ...config, namespace: '' }), address: server.address, timeout: 5000 });
+  for (const path of ['sys/leader', 'sys/seal-status', 'sys/generate-root/attempt', 'sys/internal/ui/mounts/secret', 'auth/token/lookup-self']) await http.get(path);
+  await http.post('sys/step-down', {});
+  t.deepEqual(server.counters.requests.map((r) => [r.url, r.namespaceHeader, r.token === server.token]), [
+    ['/v1/sys/leader', undefined, true],
+    ['/v1/sys/seal-status', undefined, true],
+    ['/v1/sys/generate-root/attempt', undefined, true],
+    ['/v1/sys/internal/ui/mounts/secret', 'dsta', true],
+    ['/v1/auth/token/lookup-self', 'dsta', true],
+    ['/v1/sys/step-down', undefined, true],
+  ]);
+  t.is(client.namespace, 'dsta', 'the namespaced client is never changed');
 });

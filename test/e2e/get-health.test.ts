@@ -4,8 +4,8 @@ import { EMULATOR_CREDENTIALS, startAwsEmulator } from '../fakes/aws/emulator.js
 import { startVaultEmulator } from '../fakes/vault/index.js';
 import { logLines, runCli } from '../helpers/cli.js';
 
-async function backends(t: import('ava').ExecutionContext): Promise<{ env: Record<string, string>; vault: Awaited<ReturnType<typeof startVaultEmulator>> }> {
-  const vault = await startVaultEmulator({ namespace: 'dsta' });
+async function backends(t: import('ava').ExecutionContext, options: { enterprise?: boolean } = {}): Promise<{ env: Record<string, string>; vault: Awaited<ReturnType<typeof startVaultEmulator>> }> {
+  const vault = await startVaultEmulator({ namespace: 'dsta', ...options });
   const aws = await startAwsEmulator();
   t.teardown(async () => {
     await vault.close();
@@ -67,6 +67,15 @@ test('health reports every backend and exits 0 while the chain can serve', async
   const vaultOnly = await runCli(['health', '--backend', 'vault'], { env });
   t.is(vaultOnly.code, 1);
   t.regex(vaultOnly.stdout, /unhealthy/);
+});
+
+test('health against Vault Enterprise in namespace dsta: sys/health is asked at the root, so Vault is up', async (t) => {
+  const { env, vault } = await backends(t, { enterprise: true });
+  const result = await runCli(['health', '--backend', 'vault', '--json'], { env });
+  t.is(result.code, 0, result.stdout + result.stderr);
+  const report = JSON.parse(result.stdout) as { status: string; backends: Array<{ backend: string; reachable: boolean; authenticated: boolean }> };
+  t.like(report, { status: 'healthy', backends: [{ backend: 'vault', reachable: true, authenticated: true }] });
+  t.deepEqual(vault.counters.requests.filter((r) => r.route === 'health').map((r) => r.namespaceHeader), [undefined]);
 });
 
 test('no command prints a secret value except get', async (t) => {

@@ -21,6 +21,18 @@ export interface NodeVaultClient {
   kubernetesLogin(args: { role: string; jwt: string; mount_point: string }): Promise<unknown>;
 }
 
+// Why: Vault Enterprise serves these only from the root namespace; inside one they are 404 "unsupported path"
+// (hashicorp/vault#14934), so they are sent without X-Vault-Namespace (docs/vault.md, "Namespaces and
+// root-only paths"). The list: Vault's documented root-only paths a client like this one could call, plus
+// sys/seal-status (not in Vault's list; counted root-only by docs/vault.md).
+const ROOT_ONLY_PATHS = ['sys/health', 'sys/init', 'sys/leader', 'sys/seal-status', 'sys/step-down', 'sys/seal', 'sys/unseal', 'sys/generate-root', 'sys/rekey', 'sys/metrics', 'sys/host-info', 'sys/key-status', 'sys/storage'];
+
+/** Whether an API path (`sys/health`, `sys/health?standbyok=true`, `sys/generate-root/attempt`) is root-only. */
+export function isRootOnlyPath(path: string): boolean {
+  const bare = path.replace(/^\/+/, '').replace(/[?#].*$/, '');
+  return ROOT_ONLY_PATHS.some((root) => bare === root || bare.startsWith(`${root}/`));
+}
+
 /** node-vault's module export (the factory); injectable so tests can observe how it is called. */
 export type NodeVaultFactory = (options: Record<string, unknown>) => unknown;
 
@@ -50,7 +62,7 @@ export function requestOptionsFor(config: VaultConfig): Record<string, unknown> 
   return options;
 }
 
-/** A node-vault client bound to `address` with no token; the caller sets `token` on the object. */
+/** A node-vault client bound to `address` with no token; the caller sets `token` on the object. With namespace "" it sends no X-Vault-Namespace. */
 export function createNodeVaultClient(config: VaultConfig & { address: string }, factory: NodeVaultFactory = defaultNodeVault): NodeVaultClient {
   const client = factory({
     endpoint: config.address,

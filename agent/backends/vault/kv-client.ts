@@ -68,7 +68,7 @@ export class KvClient {
     if (reply.kind === 'rejected' && reply.message.includes(CAS_MISMATCH)) {
       throw new AgentError('ERR_CAS_CONFLICT', `vault: check-and-set conflict writing "${secret}" (mount "${this.#mount}"): the secret is no longer at version ${String(cas)}; someone wrote in between and nothing was overwritten`, { details: { backend: 'vault', path: secret, cas } });
     }
-    throw this.#error(reply, secret, 'write');
+    throw this.#error(reply, secret, 'write', version);
   }
 
   /** Version and times of a KV v2 secret; undefined when it does not exist or the mount is KV v1. */
@@ -79,7 +79,7 @@ export class KvClient {
     const reply = await this.#authed('GET', path, () => this.#http.get(path));
     if (reply.kind === 'ok') return parseMetadata(reply.body, this.#http.where('GET', path));
     if (reply.kind === 'not_found') return undefined;
-    throw this.#error(reply, secret, 'read the metadata of');
+    throw this.#error(reply, secret, 'read the metadata of', 2);
   }
 
   /** Keys under a prefix (`exchange` → `binance`, `kraken/`), through `?list=1`; [] when there are none. */
@@ -89,7 +89,7 @@ export class KvClient {
     const reply = await this.#authed('GET', path, () => this.#http.list(path));
     if (reply.kind === 'ok') return parseKeys(reply.body, this.#http.where('GET', path));
     if (reply.kind === 'not_found') return [];
-    throw this.#error(reply, prefix, 'list');
+    throw this.#error(reply, prefix, 'list', version);
   }
 
   /** One GET of a secret at the mount's KV version, classified; a 400 on a read is a response error. */
@@ -108,7 +108,9 @@ export class KvClient {
       case 'not_found': return { kind: 'not_found', reason: goneReason(reply.body) };
       case 'denied': return { kind: 'denied', reason: reply.message };
       case 'unavailable': return { kind: 'unavailable', reason: reply.reason };
-      case 'rejected': throw new AgentError('ERR_BACKEND_RESPONSE', reply.message, { details: { backend: 'vault', path: secret } });
+      case 'rejected':
+        if (reply.status === 404) return { kind: 'unavailable', reason: this.#noSuchPath(reply.message, version) };
+        throw new AgentError('ERR_BACKEND_RESPONSE', reply.message, { details: { backend: 'vault', path: secret } });
     }
   }
 
@@ -143,21 +145,23 @@ export class KvClient {
     throw new AgentError('ERR_BACKEND_UNAVAILABLE', version.reason, { details: { backend: 'vault', path: secret } });
   }
 
-  // Why: the Vault CLI's rule — 404 means a Vault without the endpoint (KV v1); we add 403 → KV v2 (the
-  // default of every supported Vault), because agent policies rarely cover the mount itself.
+  // Why: the Vault CLI's rule — a 404 from Vault means a Vault without the endpoint (KV v1); a 404 from
+  // anything else (a proxy) says nothing about Vault, so it is unavailable and asked again. We add 403 →
+  // KV v2 (the default of every supported Vault), because agent policies rarely cover the mount itself.
   async #detect(): Promise<KvVersion | { reason: string }> {
     const path = `sys/internal/ui/mounts/${encodePath(this.#mount)}`;
     const reply = await this.#authed('GET', path, () => this.#http.get(path));
     const fields = { mount: this.#mount };
+    if (reply.kind === 'not_found' || (reply.kind === 'rejected' && reply.status === 404)) {
+      this.#log.warn({ ...fields, kvVersion: 1 }, 'vault has no sys/internal/ui/mounts (HTTP 404); assuming KV v1 as the Vault CLI does; set vault.kvVersion to skip detection');
+      return 1;
+    }
     switch (reply.kind) {
       case 'ok': {
         const version = parseMountVersion(reply.body, this.#http.where('GET', path));
         this.#log.info({ ...fields, kvVersion: version }, 'vault KV version detected');
         return version;
       }
-      case 'not_found':
-        this.#log.warn({ ...fields, kvVersion: 1 }, 'vault has no sys/internal/ui/mounts (HTTP 404); assuming KV v1 as the Vault CLI does; set vault.kvVersion to skip detection');
-        return 1;
       case 'denied':
       case 'rejected':
         this.#log.warn({ ...fields, kvVersion: 2 }, `cannot detect the KV version of mount "${this.#mount}" (${reply.message}); assuming KV v2; set vault.kvVersion or grant read on the mount to skip this`);
@@ -167,13 +171,20 @@ export class KvClient {
     }
   }
 
+  /** Vault's 404 for a path it does not serve, as the reason a read is unavailable, with the likely cause. */
+  #noSuchPath(message: string, version: KvVersion): string {
+    return `${message} (is "${this.#mount}" a KV v${version} mount in this namespace?)`;
+  }
+
   /** The AgentError for a failed write, metadata read or list, naming the secret and what was attempted. */
-  #error(reply: Exclude<Reply, { kind: 'ok' }>, secret: string, what: string): AgentError {
+  #error(reply: Exclude<Reply, { kind: 'ok' }>, secret: string, what: string, version: KvVersion): AgentError {
     const details = { details: { backend: 'vault', path: secret } };
     switch (reply.kind) {
       case 'denied': return new AgentError('ERR_SECRET_DENIED', `vault: permission denied to ${what} "${secret}": ${reply.message}`, details);
       case 'unavailable': return new AgentError('ERR_BACKEND_UNAVAILABLE', `vault: cannot ${what} "${secret}": ${reply.reason}`, details);
-      case 'rejected': return new AgentError('ERR_BACKEND_RESPONSE', `vault: cannot ${what} "${secret}": ${reply.message}`, details);
+      case 'rejected':
+        if (reply.status === 404) return new AgentError('ERR_BACKEND_UNAVAILABLE', `vault: cannot ${what} "${secret}": ${this.#noSuchPath(reply.message, version)}`, details);
+        return new AgentError('ERR_BACKEND_RESPONSE', `vault: cannot ${what} "${secret}": ${reply.message}`, details);
       case 'not_found': return new AgentError('ERR_BACKEND_RESPONSE', `vault: cannot ${what} "${secret}": HTTP 404 (is mount "${this.#mount}" a KV mount?)`, details);
     }
   }

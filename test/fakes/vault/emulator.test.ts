@@ -107,3 +107,43 @@ test('bad JSON is 400 "error parsing JSON" and an unknown method is 405', async 
   t.is((await call(server, 'POST', '/v1/secret/data/app', { body: '{"data":' })).text, '{"errors":["error parsing JSON"]}\n');
   t.is((await call(server, 'OPTIONS', '/v1/secret/data/app')).status, 405);
 });
+
+test('enterprise: root-only paths are 404 "unsupported path" inside a namespace and answer at the root', async (t) => {
+  const server = await open(t, { enterprise: true });
+  const unsupported = { status: 404, type: 'application/json', text: '{"errors":["1 error occurred:\\n\\t* unsupported path\\n\\n"]}\n' };
+  for (const path of ['/v1/sys/health', '/v1/sys/init', '/v1/sys/leader', '/v1/sys/seal-status', '/v1/sys/generate-root/attempt']) {
+    t.deepEqual(await call(server, 'GET', path, { token: null }), unsupported, path);
+  }
+  t.deepEqual(await call(server, 'PUT', '/v1/sys/step-down'), unsupported);
+  const root = await call(server, 'GET', '/v1/sys/health', { token: null, headers: { 'X-Vault-Namespace': '' } });
+  t.is(root.status, 200);
+  t.like(JSON.parse(root.text), { enterprise: true, sealed: false });
+  t.is((await call(server, 'GET', '/v1/sys/health', { token: null, headers: { 'X-Vault-Namespace': '/' } })).status, 200);
+  t.is((await fetch(`${server.address}/v1/sys/health`)).status, 200);
+  t.is((await call(server, 'GET', '/v1/sys/internal/ui/mounts/secret')).status, 200, 'not root-only: answered in the namespace');
+  t.is((await call(server, 'GET', '/v1/sys/sealed-thing')).status, 404, 'a prefix of a root-only path is not one');
+});
+
+test('without enterprise, sys/health answers in any namespace', async (t) => {
+  const server = await open(t);
+  const health = await call(server, 'GET', '/v1/sys/health', { token: null });
+  t.is(health.status, 200);
+  t.like(JSON.parse(health.text), { enterprise: false });
+});
+
+test('a proxy fault answers with the proxy\'s own body and headers, none of Vault\'s', async (t) => {
+  const server = await open(t);
+  server.faults.add({ kind: 'proxy' }, { path: 'secret/data/html', times: 1 });
+  server.faults.add({ kind: 'proxy', body: 'json' }, { path: 'secret/data/json', times: 1 });
+  server.faults.add({ kind: 'proxy', status: 502, body: 'empty' }, { path: 'secret/data/empty', times: 1 });
+  const html = await fetch(`${server.address}/v1/secret/data/html`);
+  t.is(html.status, 404);
+  t.is(html.headers.get('content-type'), 'text/html');
+  t.is(html.headers.get('cache-control'), null);
+  t.regex(await html.text(), /^<html>\r\n<head><title>404 Not Found<\/title><\/head>[\s\S]*nginx/);
+  const json = await fetch(`${server.address}/v1/secret/data/json`);
+  t.deepEqual([json.status, await json.json()], [404, { message: 'no Route matched with those values' }]);
+  const empty = await fetch(`${server.address}/v1/secret/data/empty`);
+  t.deepEqual([empty.status, await empty.text()], [502, '']);
+  t.is(server.counters.count({ route: 'kv' }), 3);
+});

@@ -3,11 +3,14 @@
 
 /**
  * What goes wrong. `status` answers `{"errors":[...]}` (or `raw` as text/html; `raw: ""` is an empty body);
+ * `proxy` is something in front of Vault answering for it (a load balancer, an ingress, an API gateway):
+ * nginx's HTML error page, a gateway's own JSON, or nothing, without any of Vault's headers (default 404, html);
  * `delay` and `hang` use real time, because the client's timeout does.
  */
 export type Fault =
   | { readonly kind: 'delay'; readonly ms: number }
   | { readonly kind: 'status'; readonly status: number; readonly errors?: readonly string[]; readonly raw?: string }
+  | { readonly kind: 'proxy'; readonly status?: number; readonly body?: 'html' | 'json' | 'empty' }
   | { readonly kind: 'reset' }
   | { readonly kind: 'malformed' }
   | { readonly kind: 'rate-limit' }

@@ -3,7 +3,7 @@
 // clock, AppRole and Kubernetes logins, namespaces, ACL policies, fault switches and request counters.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { createServer as createHttpServer } from 'node:http';
+import { STATUS_CODES, createServer as createHttpServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
@@ -46,6 +46,12 @@ export interface VaultEmulatorOptions {
   port?: number;
   /** Serve HTTPS with the fixture certificates; `requestCert` demands a client certificate from the test CA. */
   tls?: { requestCert?: boolean };
+  /**
+   * Emulate Vault Enterprise: a root-only path (sys/health, sys/init, sys/leader, sys/seal-status, ...) asked
+   * with a non-root X-Vault-Namespace is 404 "unsupported path"; sys/health says `enterprise: true`. Default
+   * false: those paths answer in any namespace.
+   */
+  enterprise?: boolean;
 }
 
 export interface SecretOptions {
@@ -82,6 +88,7 @@ export interface VaultEmulator {
 export async function startVaultEmulator(options: VaultEmulatorOptions = {}): Promise<VaultEmulator> {
   const clock = options.clock ?? systemClock;
   const router = new Router(clock, options.mounts ?? { secret: 2 });
+  router.enterprise = options.enterprise ?? false;
   const faults = new Faults();
   const counters = new Counters();
   const rootToken = options.rootToken ?? `hvs.root${randomBytes(9).toString('base64url')}`;
@@ -170,6 +177,10 @@ async function serve(incoming: IncomingMessage, response: ServerResponse, contex
   const fault = context.faults.take(method, path);
   if (fault?.kind === 'reset') return void incoming.socket.destroy();
   if (fault?.kind === 'hang') return;
+  if (fault?.kind === 'proxy') {
+    answerAsProxy(response, fault.status ?? 404, fault.body ?? 'html');
+    return;
+  }
   if (fault?.kind === 'delay') await new Promise<void>((resolve) => { const timer = setTimeout(() => { context.pending.delete(timer); resolve(); }, fault.ms); context.pending.add(timer); });
   const list = url.searchParams.get('list');
   const parsedList = list === null ? false : parseGoBool(list);
@@ -183,6 +194,21 @@ async function serve(incoming: IncomingMessage, response: ServerResponse, contex
     reply = context.router.route(request);
   }
   write(response, reply, fault?.kind === 'malformed');
+}
+
+// Why: nginx's own error page, byte for byte in shape (CRLF lines, a <title> and an <h1> with the status);
+// the JSON is what an API gateway such as Kong answers for a route it does not know.
+/** Answer as a proxy in front of Vault would: its own body and headers, none of Vault's. */
+function answerAsProxy(response: ServerResponse, status: number, body: 'html' | 'json' | 'empty'): void {
+  const line = `${status} ${STATUS_CODES[status] ?? 'Error'}`;
+  if (body === 'empty') {
+    response.writeHead(status, { Server: 'nginx', 'Content-Length': '0' }).end();
+  } else if (body === 'json') {
+    response.writeHead(status, { Server: 'kong/3.9.0', 'Content-Type': 'application/json; charset=utf-8' }).end('{\n  "message":"no Route matched with those values"\n}');
+  } else {
+    const html = `<html>\r\n<head><title>${line}</title></head>\r\n<body>\r\n<center><h1>${line}</h1></center>\r\n<hr><center>nginx</center>\r\n</body>\r\n</html>\r\n`;
+    response.writeHead(status, { Server: 'nginx', 'Content-Type': 'text/html' }).end(html);
+  }
 }
 
 /** The reply a fault forces. */

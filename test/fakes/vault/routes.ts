@@ -13,6 +13,31 @@ import { denied, fail, invalidToken, noContent, ok } from './wire.js';
 
 export type KvMount = Kv1Mount | Kv2Mount;
 
+// Why: Vault Enterprise serves these only from the root namespace (its "restricted API paths" table, root
+// column, and the older "root only API paths" list: sys/leader, sys/storage/raft); asked inside a namespace
+// they are 404 "unsupported path" (hashicorp/vault#14934). sys/seal-status is in neither list; it is here
+// because docs/vault.md counts it as root-only and the agent sends it without the namespace.
+const ROOT_ONLY = [
+  'sys/audit', 'sys/audit-hash', 'sys/config/auditing', 'sys/config/cors', 'sys/config/group-policy-application',
+  'sys/config/reload', 'sys/config/state', 'sys/config/ui', 'sys/decode-token', 'sys/experiments',
+  'sys/generate-recovery-token', 'sys/generate-root', 'sys/health', 'sys/host-info', 'sys/in-flight-req', 'sys/init',
+  'sys/internal/counters/activity', 'sys/internal/counters/config', 'sys/internal/inspect/router', 'sys/key-status',
+  'sys/leader', 'sys/loggers', 'sys/managed-keys', 'sys/metrics', 'sys/mfa/method', 'sys/monitor', 'sys/pprof',
+  'sys/quotas/config', 'sys/quotas/lease-count', 'sys/quotas/rate-limit', 'sys/raw', 'sys/rekey', 'sys/rekey-recovery-key',
+  'sys/replication/recover', 'sys/replication/reindex', 'sys/replication/status', 'sys/replication/merkle-check',
+  'sys/rotate', 'sys/seal', 'sys/seal-status', 'sys/sealwrap/rewrap', 'sys/step-down', 'sys/storage', 'sys/unseal',
+];
+
+/** Whether a logical path is one of Vault Enterprise's root-only paths (or below one). */
+export function isRootOnly(path: string): boolean {
+  return ROOT_ONLY.some((root) => path === root || path.startsWith(`${root}/`));
+}
+
+// Why: the multierror wrapping is how Vault 1.x words ErrUnsupportedPath in its other 404s (hashicorp/vault#19668);
+// the exact bytes for root-only paths were not checked — clients should match "unsupported path" only.
+/** Vault's 404 for a path that is not served here. */
+export const unsupportedPath = (): VaultReply => fail(404, '1 error occurred:\n\t* unsupported path\n\n');
+
 /** The capability a request needs on its path. */
 function capabilityOf(request: VaultRequest): Capability | Capability[] {
   if (request.list) return 'list';
@@ -37,6 +62,8 @@ export class Router {
   readonly policies = new PolicyStore();
   readonly auth: AuthMounts;
   sealed = false;
+  /** Emulate Vault Enterprise: root-only paths answer only in the root namespace. */
+  enterprise = false;
   readonly #clock: Clock;
   readonly #defaultMounts: Readonly<Record<string, 1 | 2>>;
   readonly #namespaces = new Map<string, Map<string, KvMount>>();
@@ -71,6 +98,7 @@ export class Router {
   /** Answer one request. */
   route(request: VaultRequest): VaultReply {
     const { path } = request;
+    if (this.enterprise && request.namespace !== '' && isRootOnly(path)) return unsupportedPath();
     if (path === 'sys/health') return this.#health();
     if (this.sealed) return fail(503, 'Vault is sealed');
     const login = /^auth\/(.+)\/login$/.exec(path);
@@ -100,7 +128,7 @@ export class Router {
 
   /** sys/health: a bare object (not an envelope) for every status, 503 when sealed. */
   #health(): VaultReply {
-    const body = { initialized: true, sealed: this.sealed, standby: this.sealed, performance_standby: false, replication_performance_mode: 'disabled', replication_dr_mode: 'disabled', server_time_utc: Math.floor(this.#clock.now() / 1000), version: '1.17.0', enterprise: true, cluster_name: 'vault-emulator', cluster_id: '00000000-0000-4000-8000-000000000000', echo_duration_ms: 0, clock_skew_ms: 0 };
+    const body = { initialized: true, sealed: this.sealed, standby: this.sealed, performance_standby: false, replication_performance_mode: 'disabled', replication_dr_mode: 'disabled', server_time_utc: Math.floor(this.#clock.now() / 1000), version: this.enterprise ? '1.17.0+ent' : '1.17.0', enterprise: this.enterprise, cluster_name: 'vault-emulator', cluster_id: '00000000-0000-4000-8000-000000000000', echo_duration_ms: 0, clock_skew_ms: 0 };
     return { status: this.sealed ? 503 : 200, body };
   }
 
