@@ -30,8 +30,11 @@ export interface CycleOptions {
   readonly env: Readonly<Record<string, string | undefined>>;
   /** false: render and validate only (check --diff, tests). */
   readonly write: boolean;
-  /** Called after fetching and before rendering: the scrubber must know every value before anything can log it. */
-  readonly onResolved?: (resolutions: Map<string, Resolution>) => void;
+  /**
+   * Awaited after fetching and before rendering: the scrubber must know every value before anything can log it,
+   * and the provenance of what was fetched must be on disk before a file holds it.
+   */
+  readonly onResolved?: (resolutions: Map<string, Resolution>) => void | Promise<void>;
 }
 
 export interface CycleReport {
@@ -55,7 +58,7 @@ const RENDER_WORKERS = 16;
 /** Fetch, render, validate and (optionally) write every template once. */
 export async function runCycle(options: CycleOptions): Promise<CycleReport> {
   const resolutions = await options.store.resolveAll(options.templates.flatMap(requestsOf));
-  options.onResolved?.(resolutions);
+  await options.onResolved?.(resolutions);
   const lookup = (ref: SecretRef, backend: BackendName | undefined): Lookup =>
     resolutions.get(requestKey({ ref, backend })) ?? {
       status: 'failed',

@@ -6,6 +6,7 @@ import { runCycle } from '../cycle.js';
 import type { CycleReport } from '../cycle.js';
 import type { AgentError } from '../errors.js';
 import { auditRecords, writeAudit } from '../log/audit.js';
+import type { Logger } from '../log/logger.js';
 import { Provenance } from '../store/provenance.js';
 import { StoreMemory } from '../store/memory.js';
 import type { SecretStore } from '../store/store.js';
@@ -42,24 +43,28 @@ export async function renderPass(options: PassOptions): Promise<PassReport> {
     output: config.output,
     env: context.io.env,
     write,
-    onResolved: (resolutions) => {
+    onResolved: async (resolutions) => {
       context.scrubber.rotate(resolvedValues(resolutions.values()), pathSegments(resolutions.keys()));
       for (const [key, resolution] of resolutions) {
         const path = pathOfKey(key);
         if (resolution.status === 'found' && resolution.stale) log.warn({ path, backend: resolution.backend, version: resolution.version }, `serving the last good value of "${path}" from ${resolution.backend} (stale): ${resolution.stale.reason}`);
       }
+      // Why before the writes: a crash between a file holding a Vault value and the provenance saying so would let
+      // a restart during an outage serve a lower backend's value.
+      if (write) await keepProvenance(store, config.output, log);
     },
   });
-  if (write) {
-    if (config.log.audit) writeAudit(context.log, auditRecords(templates, report.resolutions));
-    try {
-      await store.memory.provenance.save(config.output);
-    } catch (error) {
-      // The files are written; what is lost is only the restart guarantee, so say so loudly and keep serving.
-      log.error({ code: (error as { code?: string }).code, output: config.output }, `cannot keep provenance in ${config.output}: ${(error as Error).message}; a restart may not know which backend served each path`);
-    }
-  }
+  if (write && config.log.audit) writeAudit(context.log, auditRecords(templates, report.resolutions));
   return { ...report, problems, templates };
+}
+
+async function keepProvenance(store: SecretStore, output: string, log: Logger): Promise<void> {
+  try {
+    await store.memory.provenance.save(output);
+  } catch (error) {
+    // Files are still written (serving beats not serving); what is at risk is the restart guarantee, so say so.
+    log.error({ code: (error as { code?: string }).code, output }, `cannot keep provenance in ${output}: ${(error as Error).message}; a restart may not know which backend served each path`);
+  }
 }
 
 /** The memory of an output directory as a new process finds it: no last good values, the provenance kept there. */
