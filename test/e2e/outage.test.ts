@@ -43,7 +43,7 @@ async function watchFile(file: string, ms: number): Promise<string[]> {
   const wrong: string[] = [];
   const deadline = Date.now() + ms;
   while (Date.now() < deadline) {
-    const text = await readFile(file, 'utf8').catch((error: NodeJS.ErrnoException) => `<${error.code ?? 'error'}>`);
+    const text = await readFile(file, 'utf8').catch((error: unknown) => `<${(error as NodeJS.ErrnoException).code ?? 'error'}>`);
     if (!text.includes(VAULT_VALUE)) wrong.push(text.includes(ENV_VALUE) ? 'the env value' : text);
     await new Promise((resolve) => setTimeout(resolve, 20));
   }

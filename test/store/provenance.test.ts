@@ -171,7 +171,7 @@ test('a provenance file that does not parse is ERR_PROVENANCE_FILE naming it; a 
   await writeFile(join(output, '.secrets-agent', 'provenance.json'), '{"version":1,"owners":{"value:a/b":"nowhere"}}');
   const error = await t.throwsAsync(Provenance.load(output));
   t.true(isAgentError(error, 'ERR_PROVENANCE_FILE'));
-  t.regex(error?.message ?? '', /provenance\.json: "value:a\/b" names an unknown backend/);
+  t.regex(error.message, /provenance\.json: "value:a\/b" names an unknown backend/);
   const other = await mkdtemp(join(tmpdir(), 'sa-provenance-'));
   t.teardown(() => rm(other, { recursive: true, force: true }));
   const target = await mkdtemp(join(tmpdir(), 'sa-provenance-target-'));
