@@ -1,6 +1,6 @@
 // One render cycle: every dependency of every template fetched once, each template rendered and
 // validated, each changed file written atomically. A failing template never touches its file and never
-// stops the others (DESIGN §4, §6).
+// stops the others (docs/templates.md).
 import type { BackendName, SecretRef } from './backends/backend.js';
 import { AgentError } from './errors.js';
 import { requestKey } from './store/store.js';

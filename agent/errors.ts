@@ -51,7 +51,7 @@ export class AgentError extends Error {
     this.details = options.details ?? {};
   }
 
-  /** The process exit code for a command that ends with this error (DESIGN §2). */
+  /** The process exit code for a command that ends with this error (docs/commands.md). */
   get exitCode(): number {
     return errorCodes[this.code].exit;
   }

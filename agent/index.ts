@@ -1,4 +1,4 @@
-// The library entry (`import { getSecret } from 'secrets-agent'`, DESIGN §8): the seed's functions on a
+// The library entry (`import { getSecret } from 'secrets-agent'`, README.md "Library"): the seed's functions on a
 // shared default SecretManager configured from the environment, plus the classes for explicit use.
 import type { BackendName } from './backends/backend.js';
 import { chainCanServe, probeBackends } from './library/health.js';

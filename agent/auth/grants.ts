@@ -1,5 +1,5 @@
-// What Vault says about a token: the `auth` block of a login or renew-self (vault-api.md §6-§8) and the
-// `data` of lookup-self (§5). Parsed strictly; the token itself is never part of an error message.
+// What Vault says about a token: the `auth` block of a login or renew-self (docs/vault.md) and the
+// `data` of lookup-self. Parsed strictly; the token itself is never part of an error message.
 import { malformed } from '../backends/vault/kv.js';
 
 /** A token and what is known about its lifetime. */

@@ -1,4 +1,4 @@
-// The three ways to get a Vault token (DESIGN §3, §5): a token value or file, AppRole (role and secret id
+// The three ways to get a Vault token (docs/configuration.md): a token value or file, AppRole (role and secret id
 // files read at each login) and Kubernetes (the service-account JWT re-read at each login, the auth
 // mount passed explicitly because node-vault otherwise posts to /v1/auth//login, upstream #300).
 import { readFile } from 'node:fs/promises';

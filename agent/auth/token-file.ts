@@ -1,5 +1,5 @@
 // Watch a token file for replacement. The directory is watched, not the file: Kubernetes publishes a new
-// projected token by swapping the `..data` symlink, which a watch on the old inode never sees (STYLE.md,
+// projected token by swapping the `..data` symlink, which a watch on the old inode never sees (Kubernetes
 // AtomicWriter). Every event just asks the owner to re-read and compare content.
 import { watch } from 'node:fs';
 import { basename, dirname } from 'node:path';

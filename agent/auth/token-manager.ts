@@ -1,4 +1,4 @@
-// The token lifecycle (DESIGN §5): look the token up at start, renew it at ~2/3 of its TTL (jittered),
+// The token lifecycle (docs/design.md "The chain"): look the token up at start, renew it at ~2/3 of its TTL (jittered),
 // log in again when renewal cannot extend it or fails, when the token file changes, or once after a
 // 403 on a read. All time goes through the Clock. A new token is swapped on the client object and
 // nothing else happens: no secret is re-fetched because the token changed.

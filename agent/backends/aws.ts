@@ -1,4 +1,4 @@
-// The AWS Secrets Manager backend (DESIGN §5): JSON secrets read by key, plain secrets as a fallback, a
+// The AWS Secrets Manager backend (docs/design.md "The chain"): JSON secrets read by key, plain secrets as a fallback, a
 // cycle's secrets read with BatchGetSecretValue, and the writes behind rotate, migrate and audit. The SDK
 // owns credentials (its default chain), region, endpoint (AWS_ENDPOINT_URL_SECRETS_MANAGER/AWS_ENDPOINT_URL)
 // and retries; this module owns the path layout and what each failure means for the chain.

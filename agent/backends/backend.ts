@@ -1,5 +1,5 @@
 // The contract every backend implements. A backend answers for one secret reference at a time and says
-// *how* it failed, because the chain treats "not found", "denied" and "unavailable" differently (DESIGN §5).
+// *how* it failed, because the chain treats "not found", "denied" and "unavailable" differently (docs/design.md "The chain").
 
 /** What a template or command asks for: one value (`a/b/key`) or every key of a secret (`a/b`). */
 export interface SecretRef {

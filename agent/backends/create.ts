@@ -1,5 +1,5 @@
 // Build the chain of backends from the configuration: only configured backends take part, in `chain`
-// order (DESIGN §5). A forced backend (`backend: vault`) makes a chain of one; the config schema has
+// order (docs/design.md "The chain"). A forced backend (`backend: vault`) makes a chain of one; the config schema has
 // already checked that a forced backend is configured.
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';

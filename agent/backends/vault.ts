@@ -1,4 +1,4 @@
-// The HashiCorp Vault backend (DESIGN §3, §5): KV v2/v1 through node-vault 0.12, a token that is renewed
+// The HashiCorp Vault backend (docs/configuration.md): KV v2/v1 through node-vault 0.12, a token that is renewed
 // and replaced in the background, one GET per secret however many keys are asked for, and outcomes the
 // chain can act on. `write`, `readMetadata` and `readSecret` serve `rotate` and `audit`.
 import type { Config } from '../config/schema.js';

@@ -1,6 +1,6 @@
 // `secrets-agent audit [--max-age 90d] [--json] [--all [PREFIX]]`: every secret path the templates use (or every
 // secret under a prefix) with its backend, version and last-changed time; flags those older than max-age and
-// exits 1 when any is overdue (DESIGN §2). Reads metadata only: no value is printed.
+// exits 1 when any is overdue (docs/commands.md). Reads metadata only: no value is printed.
 import { DurationError, formatDuration, parseDuration } from '../config/duration.js';
 import { requestsOf } from '../cycle.js';
 import { AgentError } from '../errors.js';

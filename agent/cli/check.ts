@@ -1,5 +1,5 @@
 // `secrets-agent check [--diff]`: validate the configuration and every template, and list each template's
-// dependencies, without fetching or writing anything (DESIGN §2). The listing is the command's result,
+// dependencies, without fetching or writing anything (docs/commands.md). The listing is the command's result,
 // so it goes to stdout; exit 1 when any template has a problem. `--diff` then fetches and renders in memory
 // and shows, per file, which keys or lines would change (agent/cli/diff.ts); it still writes nothing.
 import type { AgentError } from '../errors.js';

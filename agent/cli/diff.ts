@@ -1,6 +1,6 @@
 // `check --diff`: fetch every template's secrets, render in memory (runCycle with write:false) and show, per
 // file, which keys (or lines) `once` would add, remove or change - names only, values redacted; nothing is
-// written, no directory is created (DESIGN §2).
+// written, no directory is created (docs/commands.md).
 import { lstat, readFile, realpath } from 'node:fs/promises';
 import { dirname, relative, resolve, sep } from 'node:path';
 import { AgentError } from '../errors.js';

@@ -1,5 +1,5 @@
 // `secrets-agent get PATH [--backend B] [--json]`: print one value and a newline, or with --json every key of
-// a secret as one JSON document (DESIGN §2). stdout carries only the result; exit 1 when not found.
+// a secret as one JSON document (docs/commands.md). stdout carries only the result; exit 1 when not found.
 import { libraryError } from '../library/errors.js';
 import type { BackendName } from '../backends/backend.js';
 import type { CommandContext } from '../runtime/context.js';

@@ -1,5 +1,5 @@
 // `secrets-agent health [--json]`: for each backend of the chain — reachable, authenticated, latency, token
-// TTL. Exit 0 when the chain can serve, 1 when it cannot (DESIGN §2).
+// TTL. Exit 0 when the chain can serve, 1 when it cannot (docs/commands.md).
 import { chainCanServe, probeBackends } from '../library/health.js';
 import type { CommandContext } from '../runtime/context.js';
 import { createStore } from '../runtime/context.js';

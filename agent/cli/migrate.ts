@@ -1,6 +1,6 @@
 // `secrets-agent migrate --from-env FILE --to vault|aws [--dry-run] [--map FILE] [--overwrite]`: move a `.env`
-// into Vault or AWS Secrets Manager following the path layout of DESIGN §5. stdout carries the plan (secret and
-// key names, never a value); a second run writes nothing and says so (DESIGN §2).
+// into Vault or AWS Secrets Manager following the path layout of docs/design.md. stdout carries the plan (secret and
+// key names, never a value); a second run writes nothing and says so (docs/commands.md).
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createChain, isConfigured } from '../backends/create.js';

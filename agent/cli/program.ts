@@ -1,5 +1,5 @@
 // The command table: commander parses argv, every command gets the same common flags, and every outcome
-// becomes one of the exit codes of DESIGN §2 (0 ok, 1 failure, 2 usage, 78 configuration).
+// becomes one of the exit codes of docs/commands.md (0 ok, 1 failure, 2 usage, 78 configuration).
 import { Command, CommanderError, Option } from 'commander';
 import { AgentError } from '../errors.js';
 import type { Charset } from '../ops/generate.js';

@@ -1,6 +1,6 @@
 // `secrets-agent rotate PATH (--value-stdin | --generate N) [--backend B] [--charset base62|hex]`: write a new
 // version of one key with the backend's check-and-set, print the new version id (never the value), record an
-// audit line, and print the rotation checklist as next steps on stderr (DESIGN §2).
+// audit line, and print the rotation checklist as next steps on stderr (docs/commands.md).
 import { invalidPathReason, splitPath } from '../backends/backend.js';
 import type { BackendName } from '../backends/backend.js';
 import { AgentError, isAgentError } from '../errors.js';

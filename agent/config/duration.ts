@@ -1,4 +1,4 @@
-// Durations are strings with units (DESIGN §3): `250ms`, `30s`, `5m`, `2h`, `90d`, or a combination
+// Durations are strings with units (docs/configuration.md): `250ms`, `30s`, `5m`, `2h`, `90d`, or a combination
 // from the largest unit down (`1m30s`, `1h30m`). A bare `0` is accepted too. The result is milliseconds.
 
 const UNIT_MS = { d: 86_400_000, h: 3_600_000, m: 60_000, s: 1_000, ms: 1 } as const;

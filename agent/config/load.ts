@@ -1,4 +1,4 @@
-// Load the configuration (DESIGN §3): built-in defaults < config file < environment variables < flags, merged,
+// Load the configuration (docs/configuration.md): built-in defaults < config file < environment variables < flags, merged,
 // then validated once by the schema. Every problem is reported at once, naming the key and where it came from.
 import { dirname, resolve } from 'node:path';
 import { AgentError } from '../errors.js';

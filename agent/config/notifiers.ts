@@ -1,4 +1,4 @@
-// The `notifiers` section (DESIGN §3, §6): each named notifier is exactly one of signal, command, http or
+// The `notifiers` section (docs/configuration.md): each named notifier is exactly one of signal, command, http or
 // touch. Exclusive union of strict objects, so the JSON Schema says `oneOf` and editors can check it.
 import * as z from 'zod';
 import { duration, filePath } from './fields.js';

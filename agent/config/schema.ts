@@ -1,4 +1,4 @@
-// The one schema of the configuration (DESIGN §3). It validates the merged config (defaults < file < env <
+// The one schema of the configuration (docs/configuration.md). It validates the merged config (defaults < file < env <
 // flags), turns durations into milliseconds, fills defaults, and is the source of the published JSON Schema.
 import * as z from 'zod';
 import { duration, filePath } from './fields.js';

@@ -1,9 +1,9 @@
-// The layers above the config file (DESIGN §3): environment variables, then command-line flags. Each setting
+// The layers above the config file (docs/configuration.md): environment variables, then command-line flags. Each setting
 // carries its key path and its source, so a validation problem can say where the bad value came from.
 import { isAbsolute, resolve } from 'node:path';
 import { PATH_KEYS } from './schema.js';
 
-/** The flags every command accepts that change the configuration (DESIGN §2, §3). */
+/** The flags every command accepts that change the configuration (docs/commands.md). */
 export interface ConfigFlags {
   templates?: string | undefined;
   output?: string | undefined;
@@ -22,7 +22,7 @@ export interface Setting {
 /** How an environment variable's text becomes a value: `text` treats "" as unset, `keep` keeps "". */
 type Kind = 'text' | 'keep' | 'path' | 'bool';
 
-/** Every environment variable of DESIGN §3 and the key it sets. Several names for one key: the first set wins. */
+/** Every environment variable of docs/configuration.md and the key it sets. Several names for one key: the first set wins. */
 const ENV_VARS: readonly { names: readonly string[]; key: readonly string[]; kind: Kind }[] = [
   { names: ['SECRETS_AGENT_TEMPLATES'], key: ['templates'], kind: 'path' },
   { names: ['SECRETS_AGENT_OUTPUT'], key: ['output'], kind: 'path' },
@@ -72,7 +72,7 @@ function convert(text: string, kind: Kind, cwd: string): string | boolean | unde
   return kind === 'path' ? resolve(cwd, text) : text;
 }
 
-// Why: env vars are the middle layer of DESIGN §3; relative paths in them are relative to the working directory.
+// Why: env vars are the middle layer of docs/configuration.md; relative paths in them are relative to the working directory.
 /** The settings the environment makes, in a fixed order; relative paths resolved against `cwd`. */
 export function envSettings(env: Readonly<Record<string, string | undefined>>, cwd: string): Setting[] {
   const settings: Setting[] = [];
@@ -88,7 +88,7 @@ export function envSettings(env: Readonly<Record<string, string | undefined>>, c
   return settings;
 }
 
-// Why: flags are the top layer of DESIGN §3; relative paths in them are relative to the working directory.
+// Why: flags are the top layer of docs/configuration.md; relative paths in them are relative to the working directory.
 /** The settings the command-line flags make; relative paths resolved against `cwd`. */
 export function flagSettings(flags: ConfigFlags | undefined, cwd: string): Setting[] {
   const settings: Setting[] = [];

@@ -1,4 +1,4 @@
-// The seed's error messages for library users (DESIGN §8): `Vault not available: <reason>`,
+// The seed's error messages for library users (README.md "Library"): `Vault not available: <reason>`,
 // `Secret not found: <path>`, `Permission denied: <path>`, `Unable to locate credentials`. They stay
 // AgentErrors with stable codes, so callers can branch on `code` instead of the text.
 import type { BackendName } from '../backends/backend.js';

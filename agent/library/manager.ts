@@ -1,4 +1,4 @@
-// The library's SecretManager (DESIGN §8): the same configuration (env vars, SECRETS_AGENT_CONFIG), the
+// The library's SecretManager (README.md "Library"): the same configuration (env vars, SECRETS_AGENT_CONFIG), the
 // same chain and store as the agent, in-process, for Node services that want secrets without files.
 import type { Backend, BackendName, SecretRef } from '../backends/backend.js';
 import { createChain } from '../backends/create.js';

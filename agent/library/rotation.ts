@@ -1,4 +1,4 @@
-// SecretRotationManager (DESIGN §8, the seed's rotation manager): write a new version of one key through
+// SecretRotationManager (README.md "Library", the seed's rotation manager): write a new version of one key through
 // the backend that owns the path, with check-and-set where the backend has it, and record an audit event.
 // `rotateKey` is the same logic for `secrets-agent rotate`, which brings its own store instead of a manager.
 import type { Backend, BackendName, SecretRef } from '../backends/backend.js';

@@ -1,4 +1,4 @@
-// Audit records (DESIGN §7, `log.audit`): one line per secret read in a cycle — the secret as the backend names
+// Audit records (docs/operations.md, `log.audit`): one line per secret read in a cycle — the secret as the backend names
 // it, backend, version, the keys the templates took from it, the templates, the outcome — never a value.
 // One line per secret, not per key reference: a cycle that reads 2,000 secrets for 6,600 references writes
 // 2,000 lines (each line is serialised, scrubbed and written synchronously; see docs/benchmarks.md).

@@ -1,5 +1,5 @@
 // Logs go to stderr as JSON lines (pino), or as short human lines with `log.format: pretty`; stdout is
-// reserved for a command's own result (DESIGN §2). Every line carries a `component`.
+// reserved for a command's own result (docs/commands.md). Every line carries a `component`.
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import type { Logger } from 'pino';

@@ -1,4 +1,4 @@
-// The `command` notifier (DESIGN §6): run argv directly (no shell, so `;` or `$(...)` in an argument stay
+// The `command` notifier (docs/design.md "The output directory"): run argv directly (no shell, so `;` or `$(...)` in an argument stay
 // literal), with a timeout that sends SIGTERM and then SIGKILL to the command's whole process group. Output is
 // counted, never kept: a reload script may echo a secret, and only byte counts and the exit status are logged.
 import { spawn } from 'node:child_process';

@@ -1,4 +1,4 @@
-// Runs notifiers after a cycle's files are written (DESIGN §6), with consul-template's `wait` quiescence:
+// Runs notifiers after a cycle's files are written (docs/design.md "The output directory"), with consul-template's `wait` quiescence:
 // a burst of notify() calls is coalesced into one run that starts `min` after the latest call, but never later
 // than `max` after the first. min 0 runs at once. Runs never overlap: one that becomes due while another is
 // running starts when it ends. Each notifier runs once per run, all of them in parallel; a failure is logged

@@ -1,4 +1,4 @@
-// The `http` notifier (DESIGN §6): one request with the configured method and headers, `timeout` per attempt,
+// The `http` notifier (docs/design.md "The output directory"): one request with the configured method and headers, `timeout` per attempt,
 // and one retry when the request never arrived (network error) or the server failed (5xx). A timed-out attempt
 // is not retried: the server may still be acting on it, and a second reload would run twice. Header values and
 // the URL's password and query may be secret; neither ever appears in a message.

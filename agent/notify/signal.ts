@@ -1,4 +1,4 @@
-// The `signal` notifier (DESIGN §6): send a signal to the PID written in `pidFile`, or to the process whose
+// The `signal` notifier (docs/design.md "The output directory"): send a signal to the PID written in `pidFile`, or to the process whose
 // executable name or argv[0] is `process`, found by scanning /proc. Naming a process needs the agent and the
 // application to share a PID namespace (Kubernetes shareProcessNamespace, Compose `pid: service:<app>`).
 import { readFile, readdir, readlink } from 'node:fs/promises';

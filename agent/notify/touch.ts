@@ -1,4 +1,4 @@
-// The `touch` notifier (DESIGN §6): set a file's mtime to now, creating it empty with mode 0600 if missing,
+// The `touch` notifier (docs/design.md "The output directory"): set a file's mtime to now, creating it empty with mode 0600 if missing,
 // for applications that watch a marker file. The parent directory is never created: a missing one is a typo.
 import { open, utimes } from 'node:fs/promises';
 import { AgentError } from '../errors.js';

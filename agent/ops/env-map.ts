@@ -1,4 +1,4 @@
-// Where each variable of a `.env` goes in the path layout of DESIGN §5 (`BINANCE_API_KEY` → secret
+// Where each variable of a `.env` goes in the path layout of docs/design.md (`BINANCE_API_KEY` → secret
 // `exchange/binance`, key `api_key`). Fixed names, exchange credentials by suffix, and a `--map` file
 // that overrides both; anything else is reported as unmapped, never guessed.
 import { parse as parseYaml } from 'yaml';

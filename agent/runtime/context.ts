@@ -29,7 +29,7 @@ export interface CommandIo {
   readonly exit?: (code: number) => void;
 }
 
-/** The flags every command accepts (DESIGN §2: "every command takes --config FILE and the same flags"). */
+/** The flags every command accepts (docs/commands.md: "every command takes --config FILE and the same flags"). */
 export interface CommonFlags {
   config?: string;
   templates?: string;

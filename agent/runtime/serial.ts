@@ -1,4 +1,4 @@
-// Cycles never overlap (DESIGN §6): a trigger during a cycle schedules exactly one follow-up, however many
+// Cycles never overlap (docs/design.md "The output directory"): a trigger during a cycle schedules exactly one follow-up, however many
 // triggers arrive, and that follow-up knows every reason it stands for.
 
 export class SerialRunner {

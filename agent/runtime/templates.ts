@@ -1,5 +1,5 @@
 // The templates a running agent serves. A reload replaces each template that prepares cleanly; one that
-// does not is rejected with a clear log line and its previous version keeps serving (DESIGN §6).
+// does not is rejected with a clear log line and its previous version keeps serving (docs/design.md "The output directory").
 import type { AgentError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { loadTemplates } from '../template/load.js';

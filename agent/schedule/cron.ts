@@ -1,5 +1,5 @@
 // Scheduled cycles: node-cron fires on the expression, then each run waits a random 0..splay so a fleet of
-// agents on the same schedule does not reach Vault in the same second (DESIGN §3, §9).
+// agents on the same schedule does not reach Vault in the same second (docs/configuration.md).
 import cron from 'node-cron';
 import type { Clock, Random, TimerHandle } from '../util/clock.js';
 

@@ -1,4 +1,4 @@
-// Watched inputs (DESIGN §6): the templates directory, the secrets file, the token file. Directories are
+// Watched inputs (docs/design.md "The output directory"): the templates directory, the secrets file, the token file. Directories are
 // watched, never single files, so Kubernetes' atomic `..data` symlink swaps are seen; what counts is the
 // content, compared by digest, so a touch or a rewrite with the same bytes triggers nothing.
 import { createHash } from 'node:crypto';

@@ -1,4 +1,4 @@
-// The Prometheus metrics of DESIGN §7 on a registry of our own (never prom-client's global one), so a
+// The Prometheus metrics of docs/operations.md on a registry of our own (never prom-client's global one), so a
 // library user's metrics and ours never collide. Labels carry names and paths, never values.
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 

@@ -1,4 +1,4 @@
-// The listener of DESIGN §7: health for probes, metrics for Prometheus, a status document for operators
+// The listener of docs/operations.md: health for probes, metrics for Prometheus, a status document for operators
 // (never values) and a refresh trigger that only loopback callers may pull.
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';

@@ -1,6 +1,6 @@
 // Read rendered KEY=value output back the way its real consumers would, strictly: any line whose meaning the
 // consumers of the format disagree on (or that they would skip) is an error, so "parses" means "reads back the same
-// everywhere" (DESIGN §4, reference/env-encodings.md §2.3). Errors name the line, never its content.
+// everywhere" (docs/templates.md). Errors name the line, never its content.
 import { AgentError } from '../errors.js';
 import { dotenvWhitespace, interpolation } from './encoders.js';
 import type { AssignmentFormat } from './formats.js';

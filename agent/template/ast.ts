@@ -1,7 +1,7 @@
 // One walk over a parsed template does three things before anything is fetched: refuse constructs we do
 // not support (partials, decorators, unknown helpers), read the static dependencies (secret paths must
 // be string literals), and rewrite every escaped `{{x}}` into `{{__enc x "label"}}` so the value goes
-// through the format's encoder instead of Handlebars' HTML escaping (DESIGN §4).
+// through the format's encoder instead of Handlebars' HTML escaping (docs/templates.md).
 import { invalidPathReason } from '../backends/backend.js';
 import type { BackendName } from '../backends/backend.js';
 import { AgentError } from '../errors.js';

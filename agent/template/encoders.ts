@@ -1,4 +1,4 @@
-// Escaping follows the format (DESIGN §4): `{{x}}` becomes one exact literal of the template's format, or the render fails.
+// Escaping follows the format (docs/templates.md): `{{x}}` becomes one exact literal of the template's format, or the render fails.
 import type { Format } from './formats.js';
 import { encodeDocker, encodeDotenv, encodeShell } from './encoders/env.js';
 import { refuseUnwritable } from './encoders/refusal.js';

@@ -1,4 +1,4 @@
-// Our own Handlebars environment (never the global one): the helpers of DESIGN §4, strict lookups,
+// Our own Handlebars environment (never the global one): the helpers of docs/templates.md, strict lookups,
 // prototype access off, and a render scope that the helpers read the already-fetched secrets from.
 // Helpers are synchronous, so every secret is fetched before rendering (dependencies come from the AST).
 import Handlebars from 'handlebars';

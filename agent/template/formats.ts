@@ -1,4 +1,4 @@
-// The output formats a template can have, and the default taken from the destination's extension (DESIGN §4).
+// The output formats a template can have, and the default taken from the destination's extension (docs/templates.md).
 import { extname } from 'node:path';
 
 export const formats = ['dotenv', 'shell', 'docker', 'json', 'yaml', 'raw'] as const;

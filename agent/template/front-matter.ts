@@ -1,4 +1,4 @@
-// YAML front matter at the top of a template (DESIGN §4): where the file goes, its mode and owner, its
+// YAML front matter at the top of a template (docs/templates.md): where the file goes, its mode and owner, its
 // format, which notifiers it wakes and which backend it is pinned to.
 import { parseDocument } from 'yaml';
 import { z } from 'zod';

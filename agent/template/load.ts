@@ -1,5 +1,5 @@
 // Discovery and preparation of templates: every `*.hbs` in the templates directory, front matter read,
-// the body parsed once, validated, rewritten for format-aware escaping and compiled (DESIGN §4).
+// the body parsed once, validated, rewritten for format-aware escaping and compiled (docs/templates.md).
 import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BackendName } from '../backends/backend.js';

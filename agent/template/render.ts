@@ -1,6 +1,6 @@
 // Render one template and prove the output is what the template wrote before anyone may write it:
 // JSON and YAML must parse; KEY=value formats are rendered a second time with placeholders in place of
-// the values, and both outputs must parse to the same keys with each value read back exactly (DESIGN §4).
+// the values, and both outputs must parse to the same keys with each value read back exactly (docs/templates.md).
 import { randomBytes } from 'node:crypto';
 import { parseDocument } from 'yaml';
 import type { BackendName, SecretRef } from '../backends/backend.js';

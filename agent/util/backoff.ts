@@ -1,4 +1,4 @@
-// Exponential backoff with full jitter (DESIGN §3 `retry`): attempt n waits a uniform random time up to
+// Exponential backoff with full jitter (docs/configuration.md `retry`): attempt n waits a uniform random time up to
 // min(max, min·2ⁿ), never less than `min`, so a fleet that failed together does not retry together.
 import type { Random } from './clock.js';
 

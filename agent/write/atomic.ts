@@ -1,4 +1,4 @@
-// Atomic, durable, exact-mode file replacement (DESIGN §6): readers see the old bytes or the new bytes, never a
+// Atomic, durable, exact-mode file replacement (docs/design.md "The output directory"): readers see the old bytes or the new bytes, never a
 // mix; a file whose bytes, mode and owner already match is not touched; no temp file survives any failure.
 import { constants } from 'node:fs';
 import { open, rename, unlink } from 'node:fs/promises';

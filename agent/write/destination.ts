@@ -1,4 +1,4 @@
-// Where a template's output goes (DESIGN §4, §6): always a regular file strictly inside the output directory,
+// Where a template's output goes (docs/templates.md): always a regular file strictly inside the output directory,
 // reached through real directories only, never through or onto a symlink.
 import { lstat, mkdir, realpath } from 'node:fs/promises';
 import type { Stats } from 'node:fs';

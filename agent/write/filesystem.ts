@@ -1,4 +1,4 @@
-// Is the output directory memory-backed (DESIGN §3 requireTmpfs, §9)? Secrets written to a disk-backed
+// Is the output directory memory-backed (docs/configuration.md requireTmpfs)? Secrets written to a disk-backed
 // filesystem outlive the pod and may end up in backups or on reused volumes.
 import { statfs } from 'node:fs/promises';
 import { AgentError } from '../errors.js';

@@ -1,4 +1,4 @@
-// The emulator speaks the protocol the pinned SDK speaks (reference §D), so a future SDK that changes its wire
+// The emulator speaks the protocol the pinned SDK speaks, so a future SDK that changes its wire
 // format (e.g. to smithy-rpc-v2-cbor) fails here, loudly, rather than somewhere mysterious.
 import { BatchGetSecretValueCommand, DeleteSecretCommand, DescribeSecretCommand, GetSecretValueCommand, ListSecretsCommand, PutSecretValueCommand, RestoreSecretCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import test from 'ava';

@@ -1,4 +1,4 @@
-// How every kind of Vault failure reaches the chain (DESIGN §5): not found, denied (after at most one
+// How every kind of Vault failure reaches the chain (docs/design.md "The chain"): not found, denied (after at most one
 // re-login), unavailable with the address and path, malformed → ERR_BACKEND_RESPONSE. Emulator faults.
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';

@@ -1,4 +1,4 @@
-// Each node-vault 0.12 pitfall (reference/node-vault.md §8) with a test that fails when its workaround is
+// Each node-vault 0.12 pitfall (docs/vault.md, node-vault pitfalls) with a test that fails when its workaround is
 // removed: checked on the wire, at the emulator, through the real client. TLS and proxies have own files.
 import { createRequire } from 'node:module';
 import { format } from 'node:util';

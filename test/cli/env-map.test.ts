@@ -20,7 +20,7 @@ test('the seed .env reads the same with migrate\'s strict parser as with npm dot
   t.is(Object.keys(ours).length, 23);
 });
 
-test('every variable of the seed goes to its place in the DESIGN §5 layout', async (t) => {
+test('every variable of the seed goes to its place in the docs/design.md layout', async (t) => {
   const variables = parseEnvText(await readFile(seedFile, 'utf8'), 'seed.env');
   const { groups, unmapped, skipped } = groupVariables(variables, none, 'seed.env');
   t.deepEqual(Object.fromEntries([...groups].map(([secret, keys]) => [secret, [...keys.keys()]])), {

@@ -1,7 +1,7 @@
 import test from 'ava';
 import { DURATION_PATTERN, DurationError, durationProblem, formatDuration, parseDuration } from '../../agent/config/duration.js';
 
-test('every unit of DESIGN §3 parses to milliseconds', (t) => {
+test('every unit of docs/configuration.md parses to milliseconds', (t) => {
   t.is(parseDuration('250ms'), 250);
   t.is(parseDuration('30s'), 30_000);
   t.is(parseDuration('5m'), 300_000);

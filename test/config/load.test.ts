@@ -4,7 +4,7 @@ import { loadConfig } from '../../agent/config/load.js';
 import { parseEnvBoolean } from '../../agent/config/sources.js';
 import { tempDir, writeIn } from './_files.js';
 
-test('with no file, env or flags the built-in defaults of DESIGN §3 apply', async (t) => {
+test('with no file, env or flags the built-in defaults of docs/configuration.md apply', async (t) => {
   const config = await loadConfig({ env: {}, cwd: '/work' });
   t.is(config.templates, '/etc/secrets-agent/templates');
   t.is(config.output, '/secrets');
@@ -130,7 +130,7 @@ test('relative paths in the file resolve against its directory, from env and fla
   t.is(config.templates, '/srv/app/tpl', 'flag path against cwd, over the file');
 });
 
-test('every environment variable of DESIGN §3 sets its key', async (t) => {
+test('every environment variable of docs/configuration.md sets its key', async (t) => {
   const env = {
     SECRETS_AGENT_TEMPLATES: '/t', SECRETS_AGENT_OUTPUT: '/o', SECRETS_AGENT_BACKEND: 'vault',
     VAULT_ADDR: 'https://vault.example:8200', VAULT_NAMESPACE: 'team', SECRETS_AGENT_VAULT_MOUNT: 'kv',

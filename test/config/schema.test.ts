@@ -42,7 +42,7 @@ const designExample = {
   listen: '127.0.0.1:9876', requireTmpfs: false, retry: { min: '250ms', max: '60s' }, log: { level: 'info', format: 'json', audit: true },
 };
 
-test('the example config of DESIGN §3 is valid for the zod schema and for the JSON Schema', (t) => {
+test('the example config of docs/configuration.md is valid for the zod schema and for the JSON Schema', (t) => {
   t.true(configSchema.safeParse(designExample).success);
   t.true(jsonSchemaValidator.safeParse(designExample).success);
 });

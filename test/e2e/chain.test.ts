@@ -1,5 +1,5 @@
 // The fallback chain end to end: the real node-vault client against the Vault emulator, the real AWS SDK
-// against the AWS emulator, and environment variables — every rule of DESIGN §5, through the library and
+// against the AWS emulator, and environment variables — every rule of docs/design.md, through the library and
 // through the running agent's rendered file.
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -1,7 +1,7 @@
 // Every hostile value, in every format, between neighbour lines, rendered by the real template engine (front
 // matter, AST rewrite, encoder, validate-before-write) and read back by every REAL consumer of that format:
 // each accepted value must come back byte-for-byte with exactly the neighbours and KEY (nothing injected, nothing
-// eaten), and each refused value must have been refused with ERR_ENCODE_REFUSED (reference/env-encodings.md §3).
+// eaten), and each refused value must have been refused with ERR_ENCODE_REFUSED (docs/templates.md).
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -188,7 +188,7 @@ test('the refused values per format are exactly the ones the reference predicts'
     refusedOf('docker'),
     [...unwritable, 'CRLF', 'carriage return', 'line feed', 'PEM block', 'newline injection', 'double-quote breakout', 'single-quote breakout', '64 KiB', 'single-wrapped', 'double-wrapped'].sort(),
   );
-  // systemd EnvironmentFile= rejects a whole file over a BOM or a noncharacter (reference §3, systemd flavour).
+  // systemd EnvironmentFile= rejects a whole file over a BOM or a noncharacter.
   t.deepEqual(refusedOf('shell'), [...unwritable, 'byte order mark U+FEFF', 'noncharacter U+FFFF'].sort());
   for (const f of ['json', 'yaml'] as const) t.deepEqual(refusedOf(f), [...unwritable].sort(), f);
 });

@@ -1,4 +1,4 @@
-// Unit tests of the per-format encoders: each rule of reference/env-encodings.md §3, each refusal, and the messages.
+// Unit tests of the per-format encoders: each rule of docs/templates.md, each refusal, and the messages.
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import { parse as parseYaml } from 'yaml';

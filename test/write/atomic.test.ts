@@ -1,4 +1,4 @@
-// Atomic writes (DESIGN §6): exact mode, rewritten only on change, never torn, no temp file left behind.
+// Atomic writes (docs/design.md "The output directory"): exact mode, rewritten only on change, never torn, no temp file left behind.
 import test from 'ava';
 import { execFile } from 'node:child_process';
 import { mkdir, readFile, readdir, stat, writeFile } from 'node:fs/promises';

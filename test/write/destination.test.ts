@@ -1,4 +1,4 @@
-// Destinations stay inside the output directory and never go through or onto a symlink (DESIGN §4, §6).
+// Destinations stay inside the output directory and never go through or onto a symlink (docs/templates.md).
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import { lstat, mkdir, readFile, readdir, symlink, writeFile } from 'node:fs/promises';

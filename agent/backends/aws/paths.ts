@@ -1,4 +1,4 @@
-// DESIGN §5 for AWS: `a/b/key` is key `key` of the JSON secret `<prefix>a/b`, or else the whole value of the
+// docs/design.md for AWS: `a/b/key` is key `key` of the JSON secret `<prefix>a/b`, or else the whole value of the
 // plain secret `<prefix>a/b/key`; `a/b` (a map) is every key of the JSON secret `<prefix>a/b`.
 import type { SecretRef } from '../backend.js';
 import { splitPath } from '../backend.js';

@@ -1,4 +1,4 @@
-// Construct node-vault 0.12 safely for a sidecar (reference/node-vault.md §8): explicit TLS verification
+// Construct node-vault 0.12 safely for a sidecar (docs/vault.md, node-vault pitfalls): explicit TLS verification
 // (its own VAULT_SKIP_VERIFY parsing turns "false" into "off"), a timeout, `?list=true` instead of LIST,
 // no debug output, no `requestOptions.headers` (they pin the first token), and no environment leaks
 // (VAULT_TOKEN, VAULT_NAMESPACE and VAULT_PREFIX are read by node-vault itself; we overwrite all three).

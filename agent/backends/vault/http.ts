@@ -1,4 +1,4 @@
-// One call to Vault through node-vault, classified for the chain (DESIGN §5): found / not found / denied /
+// One call to Vault through node-vault, classified for the chain (docs/design.md "The chain"): found / not found / denied /
 // rejected / unavailable. node-vault rejects with ApiResponseError (a status) or a raw AxiosError (a
 // transport code, whose `config` holds our token — so it is never kept as a cause or logged).
 import type { NodeVaultClient } from './client.js';

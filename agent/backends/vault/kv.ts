@@ -1,4 +1,4 @@
-// KV paths and response parsing (DESIGN §5, vault-api.md §1-§3). Paths are built and URL-encoded here,
+// KV paths and response parsing (docs/design.md, docs/vault.md). Paths are built and URL-encoded here,
 // segment by segment (node-vault encodes nothing and its generated commands HTML-escape); bodies are
 // checked before use, and a body of the wrong shape is ERR_BACKEND_RESPONSE, never a guess.
 import { AgentError } from '../../errors.js';

@@ -1,10 +1,10 @@
-// The KEY=value encoders (dotenv, shell, docker), exactly as recommended in reference/env-encodings.md §3.
+// The KEY=value encoders (dotenv, shell, docker), exactly as recommended in docs/templates.md
 import { fileOrBase64, refuse } from './refusal.js';
 
 /** What python-dotenv expands (`${NAME}` and `${NAME:-default}`), in every quoting style and without escape. */
 export const interpolation = /\$\{[^}:]*(?::-[^}]*)?\}/;
 
-/** The union of what Python's strip() and JS trim() remove (reference §3, `WS`). */
+/** The union of what Python's strip() and JS trim() remove. */
 // eslint-disable-next-line no-control-regex -- Python's strip() removes the separators \x1c-\x1f, so WS must name them.
 export const dotenvWhitespace = /[\t\n\v\f\r \x1c-\x1f\u0085\u00a0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000\ufeff]/;
 
@@ -64,7 +64,7 @@ const systemdForbidden = /[\uFEFF\uFDD0-\uFDEF\uFFFE\uFFFF]|[\u{1FFFE}\u{1FFFF}\
 
 /** The text after `KEY=` for `set -a; . file` in sh/bash and systemd EnvironmentFile=: POSIX double quotes. */
 export function encodeShell(value: string): string {
-  // Why: systemd rejects the whole file over a BOM or a noncharacter (reference §3, systemd flavour), and DESIGN
+  // Why: systemd rejects the whole file over a BOM or a noncharacter (systemd's EnvironmentFile= parser), and docs/templates.md
   // names systemd EnvironmentFile= as a consumer of this format.
   if (systemdForbidden.test(value)) {
     refuse('shell', 'systemd-forbidden', 'the value contains a byte-order mark (U+FEFF) or a Unicode noncharacter, which makes systemd reject the whole EnvironmentFile', `use format json or yaml, or ${fileOrBase64}`);

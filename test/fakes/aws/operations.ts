@@ -53,7 +53,7 @@ function readSecret(ctx: OperationContext, secretId: string, select: { versionId
   return valueEntry(secret, version);
 }
 
-/** Why: Filter keys are prefix matches, case-sensitive for name, and a leading "!" negates (reference §D). */
+/** Why: Filter keys are prefix matches, case-sensitive for name, and a leading "!" negates. */
 function matches(secret: StoredSecret, filters: unknown): boolean {
   if (filters === undefined) return true;
   if (!Array.isArray(filters) || filters.length > 10) throw new AwsFault('InvalidParameterException', 'Filters must be a list of at most 10 filters');

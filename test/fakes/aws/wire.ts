@@ -1,5 +1,5 @@
 // The awsJson1.1 wire format as Secrets Manager speaks it: JSON bodies, epoch-second dates with a fraction,
-// base64 blobs, fields without a value omitted, errors as `__type` + `X-Amzn-ErrorType` (reference §D).
+// base64 blobs, fields without a value omitted, errors as `__type` + `X-Amzn-ErrorType`.
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
 

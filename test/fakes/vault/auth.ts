@@ -1,4 +1,4 @@
-// Login endpoints of the emulator (vault-api.md §7, §8): AppRole and Kubernetes auth mounts whose roles mint
+// Login endpoints of the emulator (docs/vault.md): AppRole and Kubernetes auth mounts whose roles mint
 // tokens with a chosen TTL and max TTL. Logins are unauthenticated: any X-Vault-Token sent is ignored.
 import type { TokenSpec, TokenStore } from './tokens.js';
 import type { VaultReply, VaultRequest } from './wire.js';

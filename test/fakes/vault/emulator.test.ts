@@ -1,4 +1,4 @@
-// The emulator answers byte for byte as ../shared/reference/vault-api.md describes, seen with plain fetch:
+// The emulator answers byte for byte as docs/vault.md describes, seen with plain fetch:
 // envelopes in Vault's field order, the three 404 shapes, errors, sealing, lists, tokens on a fake clock.
 import { request } from 'node:http';
 import test from 'ava';

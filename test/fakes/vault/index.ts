@@ -1,5 +1,5 @@
 // A Vault emulator on a real node:http(s) server at 127.0.0.1:<random port>, built from
-// ../shared/reference/vault-api.md: full envelopes, KV v1/v2, tokens with TTL/max TTL on an injectable
+// docs/vault.md: full envelopes, KV v1/v2, tokens with TTL/max TTL on an injectable
 // clock, AppRole and Kubernetes logins, namespaces, ACL policies, fault switches and request counters.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';

@@ -1,4 +1,4 @@
-// A KV version 1 mount (vault-api.md §2): flat key/value maps, 204 on writes, `?list=true` listing.
+// A KV version 1 mount (docs/vault.md): flat key/value maps, 204 on writes, `?list=true` listing.
 import type { VaultReply, VaultRequest } from './wire.js';
 import { fail, missing, noContent, ok } from './wire.js';
 

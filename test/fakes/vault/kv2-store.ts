@@ -1,4 +1,4 @@
-// The versioned state of a KV v2 mount (vault-api.md §1): versions with deletion times and destruction,
+// The versioned state of a KV v2 mount (docs/vault.md): versions with deletion times and destruction,
 // check-and-set, max_versions pruning, and the metadata documents Vault returns.
 import type { Clock } from '../../../agent/util/clock.js';
 import { rfc3339 } from './wire.js';
@@ -87,7 +87,7 @@ export class Kv2Store {
     };
   }
 
-  /** The `data` of GET metadata/<path> (§1.10). */
+  /** The `data` of GET metadata/<path>. */
   metadata(secret: Secret): Record<string, unknown> {
     const versions: Record<string, unknown> = {};
     for (const [number, version] of secret.versions) {

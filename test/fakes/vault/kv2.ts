@@ -1,4 +1,4 @@
-// The HTTP face of a KV v2 mount (vault-api.md §1): data/, metadata/, delete/, undelete/, destroy/, config,
+// The HTTP face of a KV v2 mount (docs/vault.md): data/, metadata/, delete/, undelete/, destroy/, config,
 // with the three 404 shapes (empty errors, envelope with metadata, empty body) and v1-style path warnings.
 import type { Clock } from '../../../agent/util/clock.js';
 import { listKeys, listPrefix } from './kv1.js';

@@ -1,4 +1,4 @@
-// The emulator's token store (vault-api.md §5, §6): TTL and max TTL measured on an injectable clock, so a
+// The emulator's token store (docs/vault.md): TTL and max TTL measured on an injectable clock, so a
 // test can expire, renew and cap tokens by advancing a FakeClock instead of waiting.
 import { randomBytes, randomUUID } from 'node:crypto';
 import type { Clock } from '../../../agent/util/clock.js';
@@ -107,7 +107,7 @@ export class TokenStore {
     if (entry) entry.revoked = true;
   }
 
-  /** The `data` of lookup-self (§5); keys are sorted by the envelope. */
+  /** The `data` of lookup-self; keys are sorted by the envelope. */
   lookupData(entry: TokenEntry): Record<string, unknown> {
     return {
       accessor: entry.accessor,

@@ -1,4 +1,4 @@
-// The bytes a Vault server puts on the wire (vault-api.md §0): the response envelope with its fields in the
+// The bytes a Vault server puts on the wire (docs/vault.md): the response envelope with its fields in the
 // server's struct order, map keys sorted as Go's encoding/json sorts them, error bodies, and request parsing.
 import { randomUUID } from 'node:crypto';
 import type { IncomingHttpHeaders, IncomingMessage } from 'node:http';
@@ -56,7 +56,7 @@ export interface EnvelopeFields {
   mount_type?: string;
 }
 
-// Why: the emulator always sends the full `logical.HTTPResponse`, as vault-api.md §0.3 asks.
+// Why: the emulator always sends the full `logical.HTTPResponse`, as Vault does.
 /** The standard success envelope, fields in Vault's order, `data` keys sorted. */
 export function envelope(fields: EnvelopeFields): Record<string, unknown> {
   return {
