@@ -42,23 +42,22 @@ export class AwsBackend implements Backend {
     this.#reader = new SecretReader({ client: this.#client, versionStage: options.config.versionStage, region: () => this.#resolveRegion(), log: options.log.child({ component: 'aws' }) });
   }
 
-  /** Fetch one reference (GetSecretValue); a secret that exists but cannot be read as asked throws its AgentError. */
+  /** Fetch one reference (GetSecretValue); a secret that exists but cannot be read as asked is its `error` outcome. */
   async fetch(ref: SecretRef): Promise<Outcome> {
     const resolved = (await this.#resolve([ref])).get(refKey(ref));
     if (resolved === undefined) throw new AgentError('ERR_BACKEND_RESPONSE', `aws backend: no outcome for "${ref.path}"`, { details: { backend: 'aws', path: ref.path } });
-    if (resolved instanceof AgentError) throw resolved;
-    return resolved;
+    return resolved instanceof AgentError ? { status: 'error', error: resolved } : resolved;
   }
 
   /**
    * Fetch every reference of a cycle with as few calls as possible (BatchGetSecretValue, 20 ids a call).
-   * A reference whose secret exists but cannot be read as asked (ERR_BACKEND_DATA, ERR_BACKEND_RESPONSE)
-   * has no entry: `fetch(ref)` for it throws that error, as the Backend contract prescribes. Throws
-   * ERR_NO_CREDENTIALS for the whole cycle when the SDK finds no credentials.
+   * A reference whose secret exists but cannot be read as asked (ERR_BACKEND_DATA, ERR_BACKEND_RESPONSE) is its
+   * `error` outcome, so the store never reads it a second time. Throws ERR_NO_CREDENTIALS for the whole cycle
+   * when the SDK finds no credentials.
    */
   async fetchMany(refs: readonly SecretRef[]): Promise<Map<string, Outcome>> {
     const outcomes = new Map<string, Outcome>();
-    for (const [key, resolved] of await this.#resolve(refs)) if (!(resolved instanceof AgentError)) outcomes.set(key, resolved);
+    for (const [key, resolved] of await this.#resolve(refs)) outcomes.set(key, resolved instanceof AgentError ? { status: 'error', error: resolved } : resolved);
     return outcomes;
   }
 

@@ -14,7 +14,9 @@ export type Outcome =
   | { readonly status: 'found'; readonly data: SecretData; readonly version?: string; readonly meta?: ReadMeta }
   | { readonly status: 'not_found'; readonly reason?: string }
   | { readonly status: 'denied'; readonly reason: string }
-  | { readonly status: 'unavailable'; readonly reason: string };
+  | { readonly status: 'unavailable'; readonly reason: string }
+  /** The backend answered something the agent cannot use (a malformed body, a value where a map was asked): the path fails. */
+  | { readonly status: 'error'; readonly error: AgentError };
 
 /**
  * What the backend read to answer, for audit records and `secret_age_seconds`, taken from the data read itself
@@ -27,13 +29,19 @@ export interface ReadMeta {
   readonly createdAt?: string;
 }
 
+import type { AgentError } from '../errors.js';
+
 export type BackendName = 'vault' | 'aws' | 'file' | 'env';
 
 export interface Backend {
   readonly name: BackendName;
-  /** Fetch one reference. Never throws for a classified failure: it returns the outcome. */
+  /** Fetch one reference. Never throws for a failure it can name: it returns the outcome (`error` included). */
   fetch(ref: SecretRef): Promise<Outcome>;
-  /** Fetch many references at once when the backend can batch (AWS); outcomes keyed by `refKey(ref)`. */
+  /**
+   * Fetch many references at once when the backend can batch (AWS, or Vault by secret); outcomes keyed by
+   * `refKey(ref)`. Every failure is an outcome: a reference left out is asked again alone, so an omission costs a
+   * second request — only a backend that cannot answer a reference in bulk leaves it out.
+   */
   fetchMany?(refs: readonly SecretRef[]): Promise<Map<string, Outcome>>;
   /** Authenticate and begin background work (Vault token renewal); called once before the first fetch. */
   start?(): Promise<void>;

@@ -71,12 +71,17 @@ export class VaultBackend implements Backend {
   async fetch(ref: SecretRef): Promise<Outcome> {
     const target = targetOf(ref);
     if ('outcome' in target) return target.outcome;
-    return toOutcome(await this.#kv.read(target.secret), target.secret, target.key);
+    try {
+      return toOutcome(await this.#kv.read(target.secret), target.secret, target.key);
+    } catch (error) {
+      if (isAgentError(error, 'ERR_AUTH')) throw error;
+      return { status: 'error', error: asAgentError(error, ref.path) };
+    }
   }
 
   // Why: the store hands over a cycle's references in one batch; grouped by secret, `a/b/k1` and `a/b/k2`
   // cost one GET, and at most FETCH_MANY_CONCURRENCY secrets are read at once.
-  /** Many references: one GET per secret. A secret whose read throws is left out (the store asks it alone); ERR_AUTH fails the batch. */
+  /** Many references: one GET per secret. A read that fails is that secret's `error` outcome (never asked twice); ERR_AUTH fails the batch. */
   async fetchMany(refs: readonly SecretRef[]): Promise<Map<string, Outcome>> {
     const answers = new Map<string, Outcome>();
     const groups = new Map<string, { ref: SecretRef; key: string | undefined }[]>();
@@ -95,6 +100,7 @@ export class VaultBackend implements Backend {
           for (const { ref, key } of group) answers.set(refKey(ref), toOutcome(read, secret, key));
         } catch (error) {
           if (isAgentError(error, 'ERR_AUTH')) authError ??= error;
+          else for (const { ref } of group) answers.set(refKey(ref), { status: 'error', error: asAgentError(error, ref.path) });
         }
       }
     };
@@ -170,6 +176,11 @@ function targetOf(ref: SecretRef): { secret: string; key: string | undefined } |
   const { secret, key } = splitPath(ref.path);
   if (secret === '') return { outcome: { status: 'not_found', reason: `vault paths are <secret>/<key>; "${ref.path}" names no secret` } };
   return { secret, key };
+}
+
+function asAgentError(error: unknown, path: string): AgentError {
+  if (error instanceof AgentError) return error;
+  return new AgentError('ERR_BACKEND_RESPONSE', `vault backend failed while reading "${path}": ${(error as Error).message}`, { cause: error, details: { backend: 'vault', path } });
 }
 
 /** Every non-null value of a secret as a string. */

@@ -61,6 +61,7 @@ function awsWriter(aws: AwsBackend): SecretWriter {
         if (typeof outcome.data === 'string') throw new AgentError('ERR_BACKEND_DATA', `aws backend: the secret "${secret}" is a plain value, not a JSON object of keys`, { details: { backend: 'aws', path: secret } });
         return { data: outcome.data, version: outcome.version ?? '' };
       }
+      if (outcome.status === 'error') throw outcome.error;
       throw new AgentError(outcome.status === 'denied' ? 'ERR_SECRET_DENIED' : 'ERR_BACKEND_UNAVAILABLE', `aws backend: cannot read "${secret}": ${outcome.reason}`, { details: { backend: 'aws', path: secret } });
     },
     create: async (secret, data) => ({ version: (await aws.createSecret(secret, data)).version }),

@@ -89,6 +89,8 @@ function apply(entry: Pending, backend: Backend, outcome: Outcome | AgentError, 
   switch (outcome.status) {
     case 'found':
       return { status: 'found', data: outcome.data, backend: backend.name, version: outcome.version, meta: outcome.meta };
+    case 'error':
+      return { status: 'failed', error: outcome.error };
     case 'denied':
       return { status: 'failed', error: new AgentError('ERR_SECRET_DENIED', `${backend.name} backend: permission denied for "${path}": ${outcome.reason}`, { details: { backend: backend.name, path } }) };
     case 'unavailable': {

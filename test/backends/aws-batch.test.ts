@@ -1,5 +1,6 @@
 // One cycle, many secrets: BatchGetSecretValue in calls of at most 20 ids, per-secret Errors, the plain
 // fallback batched too, and the permanent, logged-once switch to GetSecretValue when batch is denied.
+import { errorOf } from './outcome.js';
 import test from 'ava';
 import type { SecretRef } from '../../agent/backends/backend.js';
 import { refKey } from '../../agent/backends/backend.js';
@@ -110,13 +111,16 @@ test('a version stage other than AWSCURRENT reads each secret with GetSecretValu
   t.is(f.calls['GetSecretValue'], 2);
 });
 
-test('references sharing a secret read it once, and a data error leaves only its own reference without an entry', async (t) => {
+test('references sharing a secret read it once, and a data error is only its own reference\'s outcome', async (t) => {
   const f = await fixture(t);
   await f.seed('shared', { a: '1', b: '2' });
   await f.seed('broken', 'not json');
   const refs = [value('shared/a'), value('shared/b'), { kind: 'map', path: 'shared' } as const, value('broken/k')];
   const outcomes = await f.backend().fetchMany(refs);
-  t.deepEqual([...outcomes.keys()].sort(), ['map:shared', 'value:shared/a', 'value:shared/b']);
+  t.deepEqual([...outcomes.keys()].sort(), ['map:shared', 'value:broken/k', 'value:shared/a', 'value:shared/b']);
+  t.like(outcomes.get('value:shared/a'), { status: 'found', data: '1' });
+  t.like(outcomes.get('value:broken/k'), { status: 'error', error: { code: 'ERR_BACKEND_DATA' } });
   t.is(f.calls['BatchGetSecretValue'], 1);
-  await t.throwsAsync(f.backend().fetch(value('broken/k')), { code: 'ERR_BACKEND_DATA' });
+  t.is(f.calls['GetSecretValue'] ?? 0, 0, 'the broken secret is not read a second time');
+  t.is((await errorOf(f.backend().fetch(value('broken/k')))).code, 'ERR_BACKEND_DATA');
 });

@@ -5,6 +5,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { errorOf } from './outcome.js';
 import test from 'ava';
 import type { ExecutionContext } from 'ava';
 import { createAwsBackend } from '../../agent/backends/aws.js';
@@ -87,7 +88,7 @@ emulatorOnly('each documented code, sent over the wire and read by the real SDK,
     aws.faults.errors.push({ code, message, ...(status === undefined ? {} : { status }) });
     const label = `${code}: ${message}`;
     if (expected === 'error') {
-      const error = await t.throwsAsync(backend.fetch({ kind: 'map', path: 'app' }), undefined, label);
+      const error = await errorOf(backend.fetch({ kind: 'map', path: 'app' }));
       t.true(isAgentError(error, 'ERR_BACKEND_RESPONSE'), label);
     } else {
       t.is((await backend.fetch({ kind: 'map', path: 'app' })).status, expected, label);

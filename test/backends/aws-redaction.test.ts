@@ -26,7 +26,7 @@ function exposed(error: unknown): string {
   await f.seed('binary', new Uint8Array([0xff, ...Buffer.from(values.binaryLike)]));
   emulated(f).faults.deny.add('dsta/denied');
   const texts: string[] = [];
-  const record = (outcome: Outcome | undefined): void => { if (outcome && outcome.status !== 'found') texts.push(outcome.reason ?? ''); };
+  const record = (outcome: Outcome | undefined): void => { if (outcome && outcome.status !== 'found') texts.push(outcome.status === 'error' ? outcome.error.message : outcome.reason ?? ''); };
   const capture = async (run: () => Promise<unknown>): Promise<void> => {
     try {
       const result = await run();

@@ -3,6 +3,7 @@
 import { createServer } from 'node:net';
 import type { AddressInfo } from 'node:net';
 import test from 'ava';
+import { errorOf } from './outcome.js';
 import { isAgentError } from '../../agent/errors.js';
 import type { ExecutionContext } from 'ava';
 import type { Fault, VaultEmulator } from '../fakes/vault/index.js';
@@ -102,11 +103,11 @@ maybe('a sealed Vault is not available and reads are unavailable', async (t) => 
   await backend.close();
 });
 
-maybe('a malformed JSON body throws ERR_BACKEND_RESPONSE naming the path, quoting nothing of the body', async (t) => {
+maybe('a malformed JSON body is an ERR_BACKEND_RESPONSE outcome naming the path, quoting nothing of the body', async (t) => {
   const { emulator: server, target } = await emulator(t);
   const { backend } = backendFor(target, { kvVersion: 2 });
   server.faults.add({ kind: 'malformed' }, { path: `secret/data/${path}`, times: 1 });
-  const error = await t.throwsAsync(backend.fetch(ref));
+  const error = await errorOf(backend.fetch(ref));
   t.true(isAgentError(error, 'ERR_BACKEND_RESPONSE'));
   t.is(error.message, `vault ${server.address}: GET secret/data/exchange/binance: malformed response: the body is not a JSON object`);
   t.like(await backend.fetch(ref), { status: 'found' });
