@@ -136,3 +136,15 @@ test('a secret deleted in Vault keeps its file, warns naming path and backend, a
   t.true(metricValue(metrics, 'secret_provenance_conflicts_total', { path: 'app/db/password' }) >= 1);
   t.deepEqual(await watchFile(file, 2_500), []);
 });
+
+test('a 404 from a proxy in front of Vault is an outage, not a deletion: the Vault value stays, env never serves', async (t) => {
+  const vault = await vaultWithSecret(t);
+  const { env, file } = await world(t, vault.address, vault.token);
+  const agent = run(t, env);
+  t.true(await eventually(async () => (await readFile(file, 'utf8').catch(() => '')).includes(VAULT_VALUE), 20_000), agent.stderr());
+  vault.faults.add({ kind: 'proxy', body: 'html' }, { path: 'secret/data/app/db' });
+  agent.child.kill('SIGUSR1');
+  t.true(await eventually(() => countOf(agent.stderr(), /\(stale\): .*HTTP 404 not from Vault/) >= 1, 20_000), agent.stderr());
+  t.deepEqual(await watchFile(file, 2_500), []);
+  t.false(logLines(agent.stderr()).some((line) => line['code'] === 'ERR_PROVENANCE_CONFLICT'));
+});
