@@ -54,7 +54,7 @@ export class Agent {
   readonly #scrubber = new Scrubber();
   readonly #templates = new TemplateSet();
   readonly #status: StatusBook;
-  readonly #serial = new SerialRunner((reasons) => this.#cycle(reasons));
+  readonly #serial: SerialRunner;
   #wiring: Wiring | undefined;
   /** Last good values and provenance of the output directory; kept across reloads while the output stays the same. */
   #memory: { output: string; memory: StoreMemory } | undefined;
@@ -69,6 +69,7 @@ export class Agent {
     this.#clock = options.clock ?? systemClock;
     this.#random = options.random ?? systemRandom;
     this.#status = new StatusBook(this.metrics, this.#scrubber);
+    this.#serial = new SerialRunner((reasons) => this.#cycle(reasons), { clock: this.#clock });
     this.metrics.onScrape(() => {
       this.#sampleTokenTtl();
       this.#ages.sample(this.metrics.secretAge, this.#clock.now());
@@ -89,9 +90,14 @@ export class Agent {
     this.trigger('start');
   }
 
-  /** Ask for a cycle (schedule, watch, SIGUSR1, POST /v1/refresh); never overlaps a running one. */
+  /** Ask for a cycle (start, schedule, watch, reload, retry); never overlaps a running one. */
   trigger(reason: string): void {
     if (!this.#stopping) this.#serial.trigger(reason);
+  }
+
+  /** Ask for a cycle on demand (SIGUSR1, POST /v1/refresh): coalesced to at most one cycle per second. */
+  refresh(reason: string): void {
+    if (!this.#stopping) this.#serial.request(reason);
   }
 
   /** SIGHUP: read the configuration and templates again, then render; a bad configuration keeps the old one. */
@@ -121,6 +127,7 @@ export class Agent {
   /** Stop triggers and the listener, let the cycle in flight finish, release backends. */
   async stop(): Promise<void> {
     this.#stopping = true;
+    this.#serial.stop();
     this.#retry?.cancel();
     if (this.#wiring) {
       await this.#unwire(this.#wiring);
@@ -262,7 +269,7 @@ export class Agent {
       },
       status: () => this.status(),
       refresh: () => {
-        this.trigger('http');
+        this.refresh('http');
       },
     };
   }

@@ -36,7 +36,7 @@ export async function runCommand(io: CommandIo, flags: CommonFlags): Promise<num
   process.on('SIGINT', onStop);
   process.on('SIGHUP', () => void agent.reload());
   process.on('SIGUSR1', () => {
-    agent.trigger('SIGUSR1');
+    agent.refresh('SIGUSR1');
   });
   await agent.start();
   return stopped;
