@@ -1,11 +1,13 @@
-// The command table: commander parses argv, every command gets the same common flags, and every outcome
-// becomes one of the exit codes of docs/commands.md (0 ok, 1 failure, 2 usage, 78 configuration).
-import { Command, CommanderError, Option } from 'commander';
+// The command table: commander parses argv, every command takes the same global flags before or after its name,
+// and every outcome becomes one of the exit codes of docs/commands.md (0 ok, 1 failure, 2 usage, 78 configuration).
+import { Command, CommanderError, Help, Option } from 'commander';
+import { closest } from '../config/suggest.js';
 import { AgentError } from '../errors.js';
 import type { Charset } from '../ops/generate.js';
 import { version } from '../version.js';
 import type { CommandContext, CommandIo, CommonFlags } from '../runtime/context.js';
 import { createContext } from '../runtime/context.js';
+import { GLOBAL_FLAGS, HELP_AFTER, firstOperand } from './usage.js';
 
 type Action = (context: CommandContext) => Promise<number>;
 
@@ -14,76 +16,124 @@ export interface CliIo extends CommandIo {
   readonly stdin?: NodeJS.ReadableStream;
 }
 
+/** Which global flags each command uses; its --help lists only those (the others are accepted and ignored). */
+const USES: Readonly<Record<string, readonly string[]>> = {
+  run: ['config', 'templates', 'output', 'backend', 'logLevel'],
+  once: ['config', 'templates', 'output', 'backend', 'logLevel'],
+  check: ['config', 'templates', 'output', 'backend', 'logLevel'],
+  audit: ['config', 'templates', 'backend', 'logLevel'],
+  get: ['config', 'backend', 'logLevel'],
+  health: ['config', 'backend', 'logLevel'],
+  rotate: ['config', 'backend', 'logLevel'],
+  migrate: ['config', 'logLevel'],
+  version: [],
+};
+
 /** Run the CLI for `io.argv` (without node and the script) and return the exit code; never exits itself. */
 export async function runCli(io: CliIo): Promise<number> {
   let exitCode = 0;
   const program = new Command('secrets-agent')
     .description('Render secrets from Vault, AWS Secrets Manager, a file or the environment into files, and keep them fresh.')
+    .usage('[command] [options]')
     .exitOverride()
     .configureOutput({ writeOut: (text) => io.stdout.write(text), writeErr: (text) => io.stderr.write(text) })
+    .configureHelp({ showGlobalOptions: true, visibleGlobalOptions: (cmd: Command) => globalOptionsOf(cmd) })
     .showHelpAfterError('(run secrets-agent --help for usage)')
+    .version(version, '-V, --version', 'print the version')
+    .addHelpText('after', HELP_AFTER)
     .allowExcessArguments(false);
+  for (const option of GLOBAL_FLAGS) program.addOption(option());
 
-  const command = (name: string, description: string, action: Action): Command =>
-    withCommonFlags(program.command(name).description(description).allowExcessArguments(false)).action(async (flags: CommonFlags) => {
-      exitCode = await action(await createContext(io, flags));
+  const context = (cmd: Command, options: { offline?: boolean } = {}): Promise<CommandContext> => createContext(io, cmd.optsWithGlobals<CommonFlags>(), undefined, options);
+  const command = (name: string, description: string): Command => program.command(name).description(description).allowExcessArguments(false);
+  const simple = (name: string, description: string, action: Action): void => {
+    command(name, description).action(async (_flags: unknown, cmd: Command) => {
+      exitCode = await action(await context(cmd));
     });
+  };
 
-  withCommonFlags(program.command('run', { isDefault: true }).description('run as a sidecar: render, keep files fresh, notify on change (the default command)').allowExcessArguments(false)).action(async (flags: CommonFlags) => {
-    exitCode = await (await import('./run.js')).runCommand(io, flags);
+  command('run', 'run as a sidecar: render, keep files fresh, notify on change (the default command)').action(async (_flags: unknown, cmd: Command) => {
+    exitCode = await (await import('./run.js')).runCommand(io, cmd.optsWithGlobals<CommonFlags>());
   });
   // Each command's module is loaded when it runs: start-up pays only for the command in use.
-  command('once', 'render every template once, write the files that changed, and exit (0 all written, 1 any failed)', async (context) => (await import('./once.js')).onceCommand(context));
-  withCommonFlags(program.command('check').option('--diff', 'also fetch, render in memory and show per file which keys or lines would change (values redacted)').description('validate the configuration and every template and list each template\'s dependencies; writes nothing').allowExcessArguments(false)).action(async (flags: CommonFlags & { diff?: boolean }) => {
-    exitCode = await (await import('./check.js')).checkCommand(await createContext(io, flags), { diff: flags.diff === true });
-  });
-  withCommonFlags(program.command('get').argument('<path>', 'a secret path such as exchange/binance/api_key').option('--json', 'print every key of the path as one JSON object').description('print one secret value, or every key of a secret with --json').allowExcessArguments(false)).action(async (path: string, flags: CommonFlags & { json?: boolean }) => {
-    exitCode = await (await import('./get.js')).getCommand(await createContext(io, flags), path, { ...(flags.json === undefined ? {} : { json: flags.json }), ...(flags.backend === undefined ? {} : { backend: flags.backend }) });
-  });
-  withCommonFlags(program.command('health').option('--json', 'print one JSON document').description('probe every backend of the chain: reachable, authenticated, latency, token TTL').allowExcessArguments(false)).action(async (flags: CommonFlags & { json?: boolean }) => {
-    exitCode = await (await import('./health.js')).healthCommand(await createContext(io, flags), flags.json === undefined ? {} : { json: flags.json });
-  });
-  withCommonFlags(program.command('migrate').description('move the variables of a .env file into Vault or AWS Secrets Manager, one write per secret, never overwriting silently').allowExcessArguments(false)
+  simple('once', 'render every template once, write the files that changed, and exit (0 all written, 1 any failed)', async (ctx) => (await import('./once.js')).onceCommand(ctx));
+  command('check', 'validate the configuration and every template and list each template\'s dependencies, offline; writes nothing')
+    .option('--diff', 'also fetch, render in memory and show per file which keys or lines would change (values redacted)')
+    .action(async (flags: { diff?: boolean }, cmd: Command) => {
+      const diff = flags.diff === true;
+      exitCode = await (await import('./check.js')).checkCommand(await context(cmd, { offline: !diff }), { diff });
+    });
+  command('get', 'print one secret value, or every key of a secret with --json')
+    .argument('<path>', 'a secret path such as exchange/binance/api_key')
+    .option('--json', 'print every key of the path as one JSON object')
+    .action(async (path: string, flags: { json?: boolean }, cmd: Command) => {
+      const { backend } = cmd.optsWithGlobals<CommonFlags>();
+      exitCode = await (await import('./get.js')).getCommand(await context(cmd), path, { ...(flags.json === undefined ? {} : { json: flags.json }), ...(backend === undefined ? {} : { backend }) });
+    });
+  command('health', 'probe every backend of the chain: reachable, authenticated, latency, token TTL')
+    .option('--json', 'print one JSON document')
+    .action(async (flags: { json?: boolean }, cmd: Command) => {
+      exitCode = await (await import('./health.js')).healthCommand(await context(cmd), flags.json === undefined ? {} : { json: flags.json });
+    });
+  command('migrate', 'move the variables of a .env file into Vault or AWS Secrets Manager, one write per secret, never overwriting silently')
     .addOption(new Option('--from-env <file>', 'the .env file to read').makeOptionMandatory())
     .addOption(new Option('--to <backend>', 'where the secrets go').choices(['vault', 'aws']).makeOptionMandatory())
     .option('--dry-run', 'print the plan (secret and key names, never values) and write nothing')
     .option('--map <file>', 'YAML or JSON of VARIABLE: secret/path/key (or false) for variables the built-in layout does not place')
-    .option('--overwrite', 'merge the keys into secrets that already exist with other values')).action(async (flags: CommonFlags & { fromEnv: string; to: 'vault' | 'aws'; dryRun?: boolean; map?: string; overwrite?: boolean }) => {
-    exitCode = await (await import('./migrate.js')).migrateCommand(await createContext(io, flags), { fromEnv: flags.fromEnv, to: flags.to, dryRun: flags.dryRun === true, overwrite: flags.overwrite === true, ...(flags.map === undefined ? {} : { map: flags.map }) });
-  });
-  withCommonFlags(program.command('rotate').argument('<path>', 'the key to rotate, such as exchange/binance/api_key').description('write a new version of one key with check-and-set and print the new version id (never the value)').allowExcessArguments(false)
+    .option('--overwrite', 'merge the keys into secrets that already exist with other values')
+    .action(async (flags: { fromEnv: string; to: 'vault' | 'aws'; dryRun?: boolean; map?: string; overwrite?: boolean }, cmd: Command) => {
+      exitCode = await (await import('./migrate.js')).migrateCommand(await context(cmd), { fromEnv: flags.fromEnv, to: flags.to, dryRun: flags.dryRun === true, overwrite: flags.overwrite === true, ...(flags.map === undefined ? {} : { map: flags.map }) });
+    });
+  command('rotate', 'write a new version of one key with check-and-set and print the new version id (never the value)')
+    .argument('<path>', 'the key to rotate, such as exchange/binance/api_key')
     .option('--value-stdin', 'read the new value from stdin (one trailing newline is dropped)')
     .option('--generate <n>', 'generate a random value of n characters with the system CSPRNG')
-    .addOption(new Option('--charset <name>', 'characters of a generated value (default base62)').choices(['base62', 'hex']))).action(async (path: string, flags: CommonFlags & { valueStdin?: boolean; generate?: string; charset?: Charset }) => {
-    const { valueStdin, generate, charset, backend } = flags;
-    exitCode = await (await import('./rotate.js')).rotateCommand(await createContext(io, flags), path, { stdin: io.stdin ?? process.stdin, ...(valueStdin === undefined ? {} : { valueStdin }), ...(generate === undefined ? {} : { generate }), ...(charset === undefined ? {} : { charset }), ...(backend === undefined ? {} : { backend }) });
-  });
-  withCommonFlags(program.command('audit').description('list every secret the templates use with its version and last-changed time; exit 1 when any is older than --max-age').allowExcessArguments(false)
+    .addOption(new Option('--charset <name>', 'characters of a generated value (default base62)').choices(['base62', 'hex']))
+    .action(async (path: string, flags: { valueStdin?: boolean; generate?: string; charset?: Charset }, cmd: Command) => {
+      const { valueStdin, generate, charset } = flags;
+      const { backend } = cmd.optsWithGlobals<CommonFlags>();
+      exitCode = await (await import('./rotate.js')).rotateCommand(await context(cmd), path, { stdin: io.stdin ?? process.stdin, ...(valueStdin === undefined ? {} : { valueStdin }), ...(generate === undefined ? {} : { generate }), ...(charset === undefined ? {} : { charset }), ...(backend === undefined ? {} : { backend }) });
+    });
+  command('audit', 'list every secret the templates use with its version and last-changed time; exit 1 when any is older than --max-age')
     .option('--max-age <duration>', 'the rotation policy (default 90d)')
     .option('--json', 'print one JSON array of {path, backend, version, lastChanged, ageDays, overdue}')
-    .option('--all [prefix]', 'every secret under a prefix in Vault and AWS instead of the templates\' paths (no prefix: everything)')).action(async (flags: CommonFlags & { maxAge?: string; json?: boolean; all?: string | true }) => {
-    const { maxAge, json, all } = flags;
-    exitCode = await (await import('./audit.js')).auditCommand(await createContext(io, flags), { ...(maxAge === undefined ? {} : { maxAge }), ...(json === undefined ? {} : { json }), ...(all === undefined ? {} : { all }) });
-  });
-  program.command('version').description('print the version').action(() => {
+    .option('--all [prefix]', 'every secret under a prefix in Vault and AWS instead of the templates\' paths (no prefix: everything)')
+    .action(async (flags: { maxAge?: string; json?: boolean; all?: string | true }, cmd: Command) => {
+      const { maxAge, json, all } = flags;
+      exitCode = await (await import('./audit.js')).auditCommand(await context(cmd), { ...(maxAge === undefined ? {} : { maxAge }), ...(json === undefined ? {} : { json }), ...(all === undefined ? {} : { all }) });
+    });
+  command('version', 'print the version').action(() => {
     io.stdout.write(`${version}\n`);
   });
 
   try {
-    await program.parseAsync([...io.argv], { from: 'user' });
+    await program.parseAsync(withCommand(io.argv, program), { from: 'user' });
     return exitCode;
   } catch (error) {
     return reportFailure(error, io);
   }
 }
 
-function withCommonFlags(command: Command): Command {
-  return command
-    .addOption(new Option('-c, --config <file>', 'configuration file, YAML or JSON (env SECRETS_AGENT_CONFIG)'))
-    .addOption(new Option('--templates <dir>', 'directory of *.hbs templates (env SECRETS_AGENT_TEMPLATES)'))
-    .addOption(new Option('--output <dir>', 'directory the files are written to (env SECRETS_AGENT_OUTPUT)'))
-    .addOption(new Option('--backend <name>', 'force one backend instead of the chain (env SECRETS_AGENT_BACKEND)').choices(['auto', 'vault', 'aws', 'file', 'env']))
-    .addOption(new Option('--log-level <level>', 'log level (env SECRETS_AGENT_LOG_LEVEL)').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']));
+/**
+ * argv with its command: `run` when there is none (the default command), unless only --help or --version was
+ * asked; an operand that names no command is a usage error with the closest command ("onec" → "once").
+ */
+function withCommand(argv: readonly string[], program: Command): string[] {
+  const names = program.commands.map((cmd) => cmd.name());
+  const operand = firstOperand(argv);
+  if (operand === undefined) {
+    return argv.some((arg) => ['-h', '--help', '-V', '--version'].includes(arg)) ? [...argv] : [...argv, 'run'];
+  }
+  if (names.includes(operand)) return [...argv];
+  const guess = closest(operand, names);
+  throw new AgentError('ERR_USAGE', `unknown command '${operand}'${guess === undefined ? '' : ` (did you mean '${guess}'?)`}; the commands are ${names.join(', ')}`);
+}
+
+/** The global options a command's help lists: those it uses. */
+function globalOptionsOf(cmd: Command): Option[] {
+  if (!cmd.parent) return []; // the top-level help lists them as its own options
+  const uses = USES[cmd.name()] ?? [];
+  return new Help().visibleOptions(cmd.parent).filter((option) => uses.includes(option.attributeName()));
 }
 
 /** Usage errors exit 2; AgentErrors exit with their code's status; anything else is a bug and exits 1. */

@@ -5,7 +5,7 @@ import { AgentError } from '../errors.js';
 import { readConfigFile } from './file.js';
 import type { ConfigFile } from './file.js';
 import { describeProblems } from './problems.js';
-import { configJsonSchema, configSchema } from './schema.js';
+import { configJsonSchema, configSchema, runnableConfigSchema } from './schema.js';
 import type { Config } from './schema.js';
 import { envSettings, flagSettings, isRecord, resolveFilePaths } from './sources.js';
 import type { ConfigFlags, Setting } from './sources.js';
@@ -20,6 +20,8 @@ export interface LoadConfigInput {
   flags?: ConfigFlags | undefined;
   /** The directory relative paths from the environment, flags and `file` are resolved against. */
   cwd: string;
+  /** Lint only (`check` without `--diff`): skip the rules that only matter to reach a backend (a forced backend's address). */
+  offline?: boolean;
 }
 
 // Why: every command starts from the same merged, validated configuration; nothing else reads env or the file.
@@ -35,7 +37,7 @@ export async function loadConfig(input: LoadConfigInput): Promise<Config> {
     if (setIn(merged, setting)) origins.set(setting.key.join('\u0000'), setting.source);
   }
 
-  const result = configSchema.safeParse(merged);
+  const result = (input.offline === true ? configSchema : runnableConfigSchema).safeParse(merged);
   if (result.success) return result.data;
   const problems = describeProblems(result.error.issues, {
     input: merged,

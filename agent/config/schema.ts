@@ -133,7 +133,13 @@ export const configSchema = z
       .refine((range) => range.min > 0, { path: ['min'], error: 'must be greater than 0s' })
       .prefault({}),
     log: logSchema.prefault({}),
-  })
+  });
+
+/**
+ * The configuration a command that reaches its backends needs: a forced backend must be configured. `check`
+ * without `--diff` lints offline (docs/commands.md) and parses with `configSchema` alone, so CI needs no VAULT_ADDR.
+ */
+export const runnableConfigSchema = configSchema
   .superRefine((config, ctx) => {
     if (config.backend === 'auto' || config.backend === 'env') return;
     const need = BACKEND_NEEDS[config.backend];

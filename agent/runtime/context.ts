@@ -47,14 +47,14 @@ export interface CommandContext {
 }
 
 /** Load the configuration (file < env < flags) and make the logger it asks for. */
-export async function createContext(io: CommandIo, flags: CommonFlags, scrubber = new Scrubber()): Promise<CommandContext> {
+export async function createContext(io: CommandIo, flags: CommonFlags, scrubber = new Scrubber(), options: { offline?: boolean } = {}): Promise<CommandContext> {
   const configFlags: ConfigFlags = {
     ...(flags.templates === undefined ? {} : { templates: flags.templates }),
     ...(flags.output === undefined ? {} : { output: flags.output }),
     ...(flags.backend === undefined ? {} : { backend: flags.backend }),
     ...(flags.logLevel === undefined ? {} : { logLevel: flags.logLevel }),
   };
-  const config = await loadConfig({ file: flags.config, env: io.env, flags: configFlags, cwd: io.cwd });
+  const config = await loadConfig({ file: flags.config, env: io.env, flags: configFlags, cwd: io.cwd, ...(options.offline === true ? { offline: true } : {}) });
   const log = createLogger({ level: config.log.level, format: config.log.format, scrubber, ...(io.logStream ? { stream: io.logStream } : {}) });
   return { config, log, io, scrubber };
 }

@@ -1,0 +1,76 @@
+// The command line as an operator meets it, through the built binary (docs/commands.md): global flags before or
+// after the command, a mistyped command, --version, offline `check`, and help that lists what applies.
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import test from 'ava';
+import { root, runCli, scratch } from '../helpers/cli.js';
+
+const packageVersion = (JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { version: string }).version;
+
+async function quickstart(t: import('ava').ExecutionContext): Promise<{ dir: string; args: string[] }> {
+  const { dir, cleanup } = await scratch({ 'templates/app.env.hbs': 'SECRET_KEY={{secret "app/secret_key"}}\n', 'secrets.yaml': 'app:\n  secret_key: "v1"\n' });
+  t.teardown(cleanup);
+  return { dir, args: ['--templates', join(dir, 'templates'), '--output', join(dir, 'out'), '--backend', 'file'] };
+}
+
+test('global flags work before and after the command name', async (t) => {
+  const { dir, args } = await quickstart(t);
+  const env = { SECRETS_AGENT_FILE: join(dir, 'secrets.yaml') };
+  const before = await runCli([...args, 'once'], { env });
+  t.is(before.code, 0, before.stderr);
+  t.is(await readFile(join(dir, 'out/app.env'), 'utf8'), "SECRET_KEY='v1'\n");
+  const after = await runCli(['once', ...args], { env });
+  t.is(after.code, 0, after.stderr);
+  const mixed = await runCli(['--log-level', 'error', 'check', '--templates', join(dir, 'templates'), '--backend=file'], { env });
+  t.is(mixed.code, 0, mixed.stderr);
+  t.regex(mixed.stdout, /app\.env\.hbs/);
+});
+
+test('a mistyped command is a usage error that suggests the closest command', async (t) => {
+  const result = await runCli(['--config', 'x.yaml', 'onec']);
+  t.is(result.code, 2);
+  t.regex(result.stderr, /unknown command 'onec' \(did you mean 'once'\?\)/);
+  const far = await runCli(['frobnicate']);
+  t.is(far.code, 2);
+  t.regex(far.stderr, /unknown command 'frobnicate'; the commands are run, once, check/);
+});
+
+test('--version, -V and version print the version of package.json', async (t) => {
+  for (const args of [['--version'], ['-V'], ['version']]) {
+    const result = await runCli(args);
+    t.is(result.code, 0, args.join(' '));
+    t.is(result.stdout, `${packageVersion}\n`, args.join(' '));
+  }
+});
+
+test('check lints offline: a Vault-only configuration needs no VAULT_ADDR; check --diff does', async (t) => {
+  const config = join(root, 'examples/vault-kv/secrets-agent.yaml');
+  const lint = await runCli(['check', '--config', config]);
+  t.is(lint.code, 0, lint.stderr);
+  t.regex(lint.stdout, /secret +exchange\/binance\/api_key/);
+  const diff = await runCli(['check', '--diff', '--config', config]);
+  t.is(diff.code, 78);
+  t.regex(diff.stderr, /backend is "vault" but vault\.address \(VAULT_ADDR\) is not set/);
+});
+
+test('the top-level help lists global options, exit codes and environment variables; each command lists only its flags', async (t) => {
+  const top = await runCli(['--help']);
+  t.is(top.code, 0);
+  for (const text of ['--config <file>', '--templates <dir>', 'Exit codes:', '78  invalid configuration', 'SECRETS_AGENT_CONFIG', 'VAULT_ADDR']) t.true(top.stdout.includes(text), text);
+  const get = await runCli(['get', '--help']);
+  t.true(get.stdout.includes('--config <file>'));
+  t.false(get.stdout.includes('--templates'), 'get uses no templates');
+  t.false(get.stdout.includes('--output'), 'get writes no files');
+  const migrate = await runCli(['migrate', '--help']);
+  t.false(migrate.stdout.includes('--backend <name>'), 'migrate chooses its backend with --to');
+  const health = await runCli(['health', '--help']);
+  t.false(health.stdout.includes('--templates'));
+});
+
+test('README\'s command table names exactly the commands of --help', async (t) => {
+  const help = (await runCli(['--help'])).stdout;
+  const commands = [...help.matchAll(/^ {2}([a-z]+)\b/gm)].map((match) => match[1]).filter((name) => name !== 'help');
+  const readme = await readFile(join(root, 'README.md'), 'utf8');
+  const table = new Set([...readme.matchAll(/^\| `secrets-agent ([a-z]+)/gm)].map((match) => match[1]));
+  t.deepEqual([...table].sort(), [...new Set(commands)].sort());
+});
