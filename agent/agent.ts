@@ -97,7 +97,10 @@ export class Agent {
 
   /** Ask for a cycle on demand (SIGUSR1, POST /v1/refresh): coalesced to at most one cycle per second. */
   refresh(reason: string): void {
-    if (!this.#stopping) this.#serial.request(reason);
+    if (this.#stopping) return;
+    const log = this.#wiring?.log;
+    // Why only the first: a flood of requests joins one cycle, and must not flood the log either.
+    if (this.#serial.request(reason)) log?.info({ trigger: reason }, `refresh requested (${reason})`);
   }
 
   /** SIGHUP: read the configuration and templates again, then render; a bad configuration keeps the old one. */
@@ -125,7 +128,9 @@ export class Agent {
   }
 
   /** Stop triggers and the listener, let the cycle in flight finish, release backends. */
-  async stop(): Promise<void> {
+  async stop(reason = 'stop'): Promise<void> {
+    const log = this.#wiring?.log;
+    log?.info({ reason }, `stopping (${reason}): finishing the cycle in flight`);
     this.#stopping = true;
     this.#serial.stop();
     this.#retry?.cancel();
@@ -134,6 +139,7 @@ export class Agent {
       await this.#release(this.#wiring);
     }
     await this.#listener?.close();
+    log?.info({ reason }, 'stopped');
   }
 
   get ready(): boolean {
@@ -216,6 +222,7 @@ export class Agent {
     if (!wiring) return;
     const { context, log } = wiring;
     const wasReady = this.ready;
+    const started = this.#clock.now();
     log.debug({ reasons }, `cycle started (${reasons.join(', ')})`);
     const report = await renderPass({ context, store: wiring.store, templates: this.#templates.all, write: true });
     const { problems, templates } = report;
@@ -223,12 +230,20 @@ export class Agent {
     this.#status.record(report.results, report.resolutions, this.#clock.now());
     this.#status.retain(templates);
     this.#logResults(log, report.results);
+    this.#logCycle(log, reasons, report.results, problems.size, this.#clock.now() - started);
     const changed = report.results.filter((result) => result.outcome === 'written');
     if (changed.length > 0 && (wasReady || context.config.notifyOnStart)) {
       void wiring.dispatcher.notify(changed.map((result) => ({ template: result.template.name, notify: result.template.notify })));
     }
     this.#scheduleRetry(problems.size > 0 || report.results.some((result) => result.outcome === 'failed'), wiring);
     this.#ages.record(report.resolutions);
+  }
+
+  /** One info line per cycle, whatever happened: what operators grep for (trigger, counts, duration). */
+  #logCycle(log: Logger, reasons: readonly string[], results: readonly TemplateResult[], refused: number, ms: number): void {
+    const count = (outcome: TemplateResult['outcome']): number => results.filter((result) => result.outcome === outcome).length;
+    const summary = { trigger: reasons.join(','), written: count('written'), unchanged: count('unchanged'), failed: count('failed') + refused, durationMs: ms };
+    log.info(summary, `cycle (${summary.trigger}): ${summary.written} written, ${summary.unchanged} unchanged, ${summary.failed} failed in ${ms} ms`);
   }
 
   #logResults(log: Logger, results: readonly TemplateResult[]): void {
@@ -257,8 +272,7 @@ export class Agent {
   #sampleTokenTtl(): void {
     const vault = this.#wiring?.store.backends.find(isVault);
     const ttl = vault?.tokenStatus().ttlSeconds;
-    if (ttl === undefined) this.metrics.vaultTokenTtl.reset();
-    else this.metrics.vaultTokenTtl.set(ttl);
+    this.metrics.setVaultTokenTtl(ttl);
   }
 
   #handlers(): Parameters<typeof startServer>[1] {

@@ -7,11 +7,10 @@ import * as nodeModule from 'node:module';
 // temp directory; where neither is writable Node carries on without it. Node 20 has no such API.
 (nodeModule as { enableCompileCache?: () => unknown }).enableCompileCache?.();
 
-// stderr carries JSON lines only: Node's own warnings (the AWS SDK emits one on Node 20) become log lines too.
-process.removeAllListeners('warning');
-process.on('warning', (warning) => {
-  process.stderr.write(`${JSON.stringify({ level: 'warn', time: new Date().toISOString(), component: 'node', msg: `${warning.name}: ${warning.message}` })}\n`);
-});
+// stderr carries log lines only: Node's own warnings (the AWS SDK emits one on Node 20) go through the logger,
+// in its format, once each.
+const { captureProcessWarnings } = await import('./log/warnings.js');
+captureProcessWarnings((line) => process.stderr.write(line));
 
 // Imported after the cache is on, so the whole program is loaded through it.
 const { runCli } = await import('./cli/program.js');

@@ -23,7 +23,7 @@ export async function runCommand(io: CommandIo, flags: CommonFlags): Promise<num
         resolve(1);
       }, STOP_GRACE_MS);
       timer.unref();
-      void agent.stop().then(() => {
+      void agent.stop(signal).then(() => {
         clearTimeout(timer);
         resolve(0);
       });

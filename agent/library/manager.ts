@@ -8,7 +8,7 @@ import { AgentError } from '../errors.js';
 import { createLogger } from '../log/logger.js';
 import type { Logger } from '../log/logger.js';
 import { Scrubber } from '../log/scrub.js';
-import { SecretStore } from '../store/store.js';
+import { SecretStore, describeOutage } from '../store/store.js';
 import type { Resolution } from '../store/store.js';
 import { libraryError } from './errors.js';
 import type { Probed } from './health.js';
@@ -118,7 +118,7 @@ export class SecretManager {
       const store = new SecretStore({
         chain: backends,
         retry: { ...config.retry, attempts: 2 },
-        events: { onUnavailable: (event) => { log.warn(event, `${event.backend} backend unavailable for "${event.path}": ${event.reason}`); } },
+        events: { onUnavailable: (event) => { const { fields, message } = describeOutage(event); log.warn(fields, message); } },
       });
       return { config, log, scrubber, store };
     })();

@@ -8,8 +8,9 @@ import type { Config } from '../config/schema.js';
 import { createLogger } from '../log/logger.js';
 import type { Logger } from '../log/logger.js';
 import { Scrubber } from '../log/scrub.js';
+import { sendProcessWarningsTo } from '../log/warnings.js';
 import type { StoreMemory } from '../store/memory.js';
-import { SecretStore } from '../store/store.js';
+import { SecretStore, describeOutage } from '../store/store.js';
 import type { StoreEvents } from '../store/store.js';
 import type { Clock, Random } from '../util/clock.js';
 import { loadTemplates } from '../template/load.js';
@@ -56,6 +57,7 @@ export async function createContext(io: CommandIo, flags: CommonFlags, scrubber 
   };
   const config = await loadConfig({ file: flags.config, env: io.env, flags: configFlags, cwd: io.cwd, ...(options.offline === true ? { offline: true } : {}) });
   const log = createLogger({ level: config.log.level, format: config.log.format, scrubber, ...(io.logStream ? { stream: io.logStream } : {}) });
+  sendProcessWarningsTo(log.child({ component: 'node' }));
   return { config, log, io, scrubber };
 }
 
@@ -82,7 +84,8 @@ export async function createStore(context: CommandContext, setup: StoreSetup = {
     events: {
       ...setup.events,
       onUnavailable: (event) => {
-        log.warn(event, `${event.backend} backend unavailable for "${event.path}": ${event.reason}`);
+        const { fields, message } = describeOutage(event);
+        log.warn(fields, message);
       },
     },
   });

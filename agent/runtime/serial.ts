@@ -34,9 +34,9 @@ export class SerialRunner {
     this.#ask(reason, true);
   }
 
-  /** Ask for a run on demand (SIGUSR1, POST /v1/refresh): like trigger, but at most one start per interval. */
-  request(reason: string): void {
-    this.#ask(reason, false);
+  /** Ask for a run on demand (SIGUSR1, POST /v1/refresh): like trigger, but at most one start per interval. True when `reason` is new to the next run. */
+  request(reason: string): boolean {
+    return this.#ask(reason, false);
   }
 
   /** Resolves when no run is in progress (a throttled follow-up may still be waiting for its time). */
@@ -56,12 +56,14 @@ export class SerialRunner {
     this.#pending = undefined;
   }
 
-  #ask(reason: string, urgent: boolean): void {
-    if (this.#stopped) return;
+  #ask(reason: string, urgent: boolean): boolean {
+    if (this.#stopped) return false;
     this.#pending ??= { reasons: [], urgent: false };
-    if (!this.#pending.reasons.includes(reason)) this.#pending.reasons.push(reason);
+    const added = !this.#pending.reasons.includes(reason);
+    if (added) this.#pending.reasons.push(reason);
     this.#pending.urgent ||= urgent;
     if (!this.#running) this.#next();
+    return added;
   }
 
   /** Start the pending run now, or arm the timer for when the interval allows it. */

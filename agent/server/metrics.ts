@@ -9,7 +9,8 @@ export class AgentMetrics {
   readonly templateRenders = new Counter({ name: 'template_renders_total', help: 'Template renders by result (written, unchanged, failed).', labelNames: ['template', 'result'], registers: [this.registry] });
   readonly templateLastSuccess = new Gauge({ name: 'template_last_success_timestamp_seconds', help: 'Unix time of the last successful render of a template.', labelNames: ['template'], registers: [this.registry] });
   readonly notifications = new Counter({ name: 'notify_total', help: 'Notifier runs by result (success, failure).', labelNames: ['notifier', 'result'], registers: [this.registry] });
-  readonly vaultTokenTtl = new Gauge({ name: 'vault_token_ttl_seconds', help: 'Remaining TTL of the Vault token.', registers: [this.registry] });
+  /** Registered only while Vault takes part and its token has a TTL (see setVaultTokenTtl). */
+  readonly vaultTokenTtl = new Gauge({ name: 'vault_token_ttl_seconds', help: 'Remaining TTL of the Vault token.', registers: [] });
   readonly secretAge = new Gauge({ name: 'secret_age_seconds', help: 'Seconds since the served version of a secret was written (Vault KV v2 created_time, AWS CreatedDate), at scrape time; absent where the backend keeps no history.', labelNames: ['path'], registers: [this.registry] });
   readonly provenanceConflicts = new Counter({ name: 'secret_provenance_conflicts_total', help: 'Reads where the backend that served a path said it no longer exists; the file kept its content and no lower backend served it.', labelNames: ['path'], registers: [this.registry] });
   readonly backendUp = new Gauge({ name: 'backend_up', help: '1 when the backend answered its last request, 0 when it was unavailable.', labelNames: ['backend'], registers: [this.registry] });
@@ -19,6 +20,21 @@ export class AgentMetrics {
   constructor(options: { processMetrics?: boolean } = {}) {
     // Sample the event loop once a second, not every 10 ms: an idle sidecar should not wake 100 times a second.
     if (options.processMetrics ?? true) collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 1000 });
+  }
+
+  /**
+   * The token's remaining TTL, or undefined when Vault is not in the chain or its token has none (a token that
+   * never expires, or none yet): then the metric is absent, so an alert on a low TTL never fires on a file- or
+   * env-only agent (docs/operations.md "Endpoints").
+   */
+  setVaultTokenTtl(seconds: number | undefined): void {
+    const registered = this.registry.getSingleMetric('vault_token_ttl_seconds') !== undefined;
+    if (seconds === undefined) {
+      if (registered) this.registry.removeSingleMetric('vault_token_ttl_seconds');
+      return;
+    }
+    if (!registered) this.registry.registerMetric(this.vaultTokenTtl);
+    this.vaultTokenTtl.set(seconds);
   }
 
   /** Run `sample` before every scrape: gauges that are a function of the time (TTLs, ages) are exact when read. */

@@ -23,9 +23,20 @@ export interface SecretRequest {
   readonly backend?: BackendName | undefined;
 }
 
+export interface UnavailableEvent {
+  readonly backend: BackendName;
+  /** The paths the backend failed this round, in the order asked. */
+  readonly paths: readonly string[];
+  /** The first failure's reason, on one line. */
+  readonly reason: string;
+}
+
 export interface StoreEvents {
-  /** A backend could not answer and the chain moved on (or served a stale value); never carries a value. */
-  onUnavailable?(event: { backend: BackendName; path: string; reason: string }): void;
+  /**
+   * A backend could not answer and the chain moved on (or served a stale value): once per backend per resolution
+   * round, with every path it failed, so one outage is one warning per cycle, not one per path. Never a value.
+   */
+  onUnavailable?(event: UnavailableEvent): void;
   /** Every backend call, for `secret_requests_total` and `secret_request_duration_seconds`. */
   onFetch?(event: { backend: BackendName; path: string; status: Outcome['status'] | 'error'; seconds: number }): void;
   /** The backend that served a path answered "not found" for it: the path fails instead of falling lower. */
@@ -46,6 +57,17 @@ export interface StoreOptions {
 }
 
 /** The identity of a request: `file|value:app/secret_key`, or `*|…` for the chain. */
+/** One warning line per backend outage per round: the backend, how many paths, the first ones, the reason. */
+export function describeOutage(event: UnavailableEvent): { fields: Record<string, unknown>; message: string } {
+  const shown = event.paths.slice(0, 3).map((path) => `"${path}"`).join(', ');
+  const more = event.paths.length > 3 ? ` and ${event.paths.length - 3} more` : '';
+  const count = `${event.paths.length} path${event.paths.length === 1 ? '' : 's'}`;
+  return {
+    fields: { backend: event.backend, paths: event.paths.length, path: event.paths[0], reason: event.reason },
+    message: `${event.backend} backend unavailable for ${count} (${shown}${more}): ${event.reason}`,
+  };
+}
+
 export function requestKey(request: SecretRequest): string {
   return `${request.backend ?? '*'}|${refKey(request.ref)}`;
 }
@@ -134,7 +156,9 @@ export class SecretStore {
       else items.push({ key, ref: request.ref, candidates, owner: request.backend === undefined ? this.#memory.provenance.owner(refKey(request.ref)) : undefined });
     }
     for (let attempt = 0; items.length > 0; attempt++) {
-      const walked = await walkChain(items, this.#hooks());
+      const outages = new Map<BackendName, { paths: string[]; reason: string }>();
+      const walked = await walkChain(items, this.#hooks(outages));
+      for (const [backend, outage] of outages) this.#events.onUnavailable?.({ backend, ...outage });
       for (const [key, result] of walked) results.set(key, this.#remember(key, result));
       if (attempt >= this.#retry.attempts) break;
       items = items.filter((item) => { const r = walked.get(item.key); return r?.status === 'failed' && r.error.code === 'ERR_BACKEND_UNAVAILABLE'; });
@@ -157,7 +181,7 @@ export class SecretStore {
     return result;
   }
 
-  #hooks(): Parameters<typeof walkChain>[1] {
+  #hooks(outages: Map<BackendName, { paths: string[]; reason: string }>): Parameters<typeof walkChain>[1] {
     return {
       start: (backend) => this.start(backend),
       limiter: (backend) => {
@@ -167,7 +191,11 @@ export class SecretStore {
       },
       lastGood: (key) => this.#memory.lastGood.get(key),
       onFetch: (backend, path, status, seconds) => this.#events.onFetch?.({ backend, path, status, seconds }),
-      onUnavailable: (backend, path, reason) => this.#events.onUnavailable?.({ backend, path, reason }),
+      onUnavailable: (backend, path, reason) => {
+        const outage = outages.get(backend);
+        if (outage) outage.paths.push(path);
+        else outages.set(backend, { paths: [path], reason: reason.replace(/\s+/g, ' ').trim() });
+      },
     };
   }
 

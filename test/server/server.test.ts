@@ -61,10 +61,21 @@ test('the metrics registry exposes every metric name of the design', async (t) =
   metrics.templateRenders.inc({ template: 'a.hbs', result: 'written' });
   metrics.templateLastSuccess.set({ template: 'a.hbs' }, 1);
   metrics.notifications.inc({ notifier: 'app', result: 'success' });
-  metrics.vaultTokenTtl.set(10);
+  metrics.setVaultTokenTtl(10);
   metrics.backendUp.set({ backend: 'file' }, 1);
   const text = await metrics.text();
   for (const name of ['secret_requests_total', 'secret_request_duration_seconds_bucket', 'template_renders_total', 'template_last_success_timestamp_seconds', 'notify_total', 'vault_token_ttl_seconds', 'backend_up']) {
     t.regex(text, new RegExp(`^${name}`, 'm'), name);
   }
+});
+
+test('vault_token_ttl_seconds is absent unless Vault takes part with a token that has a TTL', async (t) => {
+  const metrics = new AgentMetrics({ processMetrics: false });
+  t.false((await metrics.text()).includes('vault_token_ttl_seconds'), 'a file- or env-only agent exports no token TTL (no 0 to alert on)');
+  metrics.setVaultTokenTtl(120);
+  t.regex(await metrics.text(), /^vault_token_ttl_seconds 120$/m);
+  metrics.setVaultTokenTtl(undefined);
+  t.false((await metrics.text()).includes('vault_token_ttl_seconds'));
+  metrics.setVaultTokenTtl(5);
+  t.regex(await metrics.text(), /^vault_token_ttl_seconds 5$/m);
 });

@@ -1,7 +1,8 @@
 import test from 'ava';
 import type { Backend, BackendName, Outcome, SecretRef } from '../../agent/backends/backend.js';
 import { isAgentError } from '../../agent/errors.js';
-import { SecretStore } from '../../agent/store/store.js';
+import { SecretStore, describeOutage } from '../../agent/store/store.js';
+import type { UnavailableEvent } from '../../agent/store/store.js';
 
 /** A backend whose answers are a table, counting every fetch: a fake of the real interface. */
 class TableBackend implements Backend {
@@ -37,9 +38,22 @@ test('unavailable moves to the next backend and is reported', async (t) => {
   const events: string[] = [];
   const file = new TableBackend('file', { 'a/b': { status: 'unavailable', reason: 'cannot read x' } });
   const env = new TableBackend('env', { 'a/b': { status: 'found', data: 'from-env' } });
-  const store = new SecretStore({ chain: [file, env], events: { onUnavailable: (e) => events.push(`${e.backend}:${e.path}`) } });
+  const store = new SecretStore({ chain: [file, env], events: { onUnavailable: (e) => events.push(`${e.backend}:${e.paths.join(',')}`) } });
   t.like(await store.resolve({ ref: value('a/b') }), { status: 'found', backend: 'env' });
   t.deepEqual(events, ['file:a/b']);
+});
+
+test('one outage of one backend is one event per round with every path it failed, however many paths', async (t) => {
+  const events: UnavailableEvent[] = [];
+  const table = Object.fromEntries(Array.from({ length: 10 }, (_, i) => [`app/k${i}`, { status: 'unavailable', reason: 'connect ECONNREFUSED\n  at line two' } as const]));
+  const aws = new TableBackend('aws', table);
+  const env = new TableBackend('env', {});
+  const store = new SecretStore({ chain: [aws, env], events: { onUnavailable: (e) => events.push(e) } });
+  await store.resolveAll(Array.from({ length: 10 }, (_, i) => ({ ref: value(`app/k${i}`) })));
+  t.is(events.length, 1);
+  t.like(events[0], { backend: 'aws', reason: 'connect ECONNREFUSED at line two' });
+  t.is(events[0]?.paths.length, 10);
+  t.is(describeOutage(events[0] ?? { backend: 'aws', paths: [], reason: '' }).message, 'aws backend unavailable for 10 paths ("app/k0", "app/k1", "app/k2" and 7 more): connect ECONNREFUSED at line two');
 });
 
 test('denied stops the chain: no lower backend is asked', async (t) => {
