@@ -7,6 +7,18 @@ import type { Backend, Outcome, SecretRef } from './backend.js';
 
 type Snapshot = { key: string; doc: unknown };
 
+/** What each YAML parse error means, in words that quote nothing of the file (its values are secrets). */
+const YAML_PROBLEMS: Readonly<Record<string, string>> = {
+  MISSING_CHAR: 'a closing quote or bracket is missing',
+  DUPLICATE_KEY: 'a key appears twice in one mapping',
+  BAD_INDENT: 'the indentation is inconsistent',
+  MULTILINE_IMPLICIT_KEY: 'a key spans several lines (is a colon missing, or a quote unclosed?)',
+  BLOCK_AS_IMPLICIT_KEY: 'a block is used as a key',
+  TAB_AS_INDENT: 'a tab is used for indentation (YAML indents with spaces)',
+  UNEXPECTED_TOKEN: 'unexpected characters',
+  BAD_SCALAR_START: 'a value starts with a character YAML reserves (quote it)',
+};
+
 export class FileBackend implements Backend {
   readonly name = 'file' as const;
   readonly #path: string;
@@ -59,8 +71,11 @@ export class FileBackend implements Backend {
     const parsed = parseDocument(text, { prettyErrors: false, uniqueKeys: true });
     const first = parsed.errors[0];
     if (first) {
-      const line = first.linePos?.[0].line;
-      throw new Error(`cannot parse ${this.#path}${line === undefined ? '' : ` at line ${line}`}: ${first.code}`);
+      // Why our own position: with prettyErrors off the parser gives offsets only, and its messages may quote values.
+      const before = text.slice(0, first.pos[0]);
+      const line = before.split('\n').length;
+      const column = first.pos[0] - before.lastIndexOf('\n');
+      throw new Error(`cannot parse ${this.#path}:${line}:${column}: ${YAML_PROBLEMS[first.code] ?? first.code.toLowerCase().replace(/_/g, ' ')} (${first.code})`);
     }
     const doc: unknown = parsed.toJS();
     this.#snapshot = { key, doc };

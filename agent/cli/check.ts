@@ -8,6 +8,7 @@ import type { Template } from '../template/load.js';
 import type { CommandContext } from '../runtime/context.js';
 import { loadConfiguredTemplates } from '../runtime/context.js';
 import { diffTemplates } from './diff.js';
+import { plural } from './plural.js';
 import { crossTemplateProblems } from '../runtime/problems.js';
 
 /** Returns the exit code. */
@@ -31,7 +32,7 @@ export async function checkCommand(context: CommandContext, options: { diff?: bo
   const errors: AgentError[] = [...loaded.errors, ...problems.values()];
   for (const error of loaded.errors) out.write(`problem: ${error.message}\n`);
   const total = loaded.templates.length + loaded.errors.length;
-  out.write(`${total} templates, ${count} dependencies (${unique.size} unique secret paths), ${errors.length} problems\n`);
+  out.write(`${plural(total, 'template')}, ${plural(count, 'dependency', 'dependencies')} (${plural(unique.size, 'unique secret path')}), ${plural(errors.length, 'problem')}\n`);
   if (options.diff === true) errors.push(...await diffTemplates(context, loaded.templates.filter((template) => !problems.has(template.name))));
   return errors.length > 0 ? 1 : 0;
 }

@@ -13,6 +13,7 @@ import { applyPlan, groupVariables, planMigration } from '../ops/migrate-plan.js
 import type { SecretPlan, Written } from '../ops/migrate-plan.js';
 import { secretWriter } from '../ops/writer.js';
 import type { CommandContext } from '../runtime/context.js';
+import { plural } from './plural.js';
 
 export interface MigrateOptions {
   readonly fromEnv: string;
@@ -36,7 +37,7 @@ export async function migrateCommand(context: CommandContext, options: MigrateOp
     log.warn({ variable: variable.name, lines: [...variable.overridden, variable.line] }, `${options.fromEnv}: ${variable.name} is set on lines ${[...variable.overridden, variable.line].join(', ')}; the last one counts, as for every dotenv reader`);
   }
   const out = context.io.stdout;
-  out.write(`migrate ${options.fromEnv} -> ${describeTarget(options.to, context.config)}: ${variables.length} variables, ${groups.size} secrets\n`);
+  out.write(`migrate ${options.fromEnv} -> ${describeTarget(options.to, context.config)}: ${plural(variables.length, 'variable')}, ${plural(groups.size, 'secret')}\n`);
   if (groups.size === 0) {
     listLeftOut(out, unmapped, skipped);
     out.write('nothing to migrate: no variable maps to a secret\n');

@@ -5,6 +5,7 @@ import type { AgentError } from '../errors.js';
 import type { CommandContext } from '../runtime/context.js';
 import { createStore, loadConfiguredTemplates, prepareOutput } from '../runtime/context.js';
 import { levelOf, memoryOf, renderPass } from '../runtime/pass.js';
+import { plural } from './plural.js';
 
 /** Returns the exit code. */
 export async function onceCommand(context: CommandContext): Promise<number> {
@@ -37,6 +38,6 @@ export async function onceCommand(context: CommandContext): Promise<number> {
   const total = loaded.templates.length + loaded.errors.length;
   const summary = { templates: total, written, unchanged, failed: failures.length };
   if (failures.length > 0) log.error(summary, `${failures.length} of ${total} templates failed; their previous files were left as they were`);
-  else log.info(summary, `rendered ${total} templates: ${written} written, ${unchanged} unchanged`);
+  else log.info(summary, `rendered ${plural(total, 'template')}: ${written} written, ${unchanged} unchanged`);
   return failures.length > 0 ? 1 : 0;
 }
