@@ -48,8 +48,11 @@ test('a changed secret reaches a Python app after exactly one SIGHUP; an unchang
   const unchangedBefore = metricValue(await metrics(), 'template_renders_total', { result: 'unchanged' });
   t.is((await fetch(`${base}/v1/refresh`, { method: 'POST' })).status, 202);
   t.true(await eventually(async () => metricValue(await metrics(), 'template_renders_total', { result: 'unchanged' }) > unchangedBefore));
-  await new Promise((resolve) => setTimeout(resolve, 300));
-  t.is((await reads(report)).length, 2, 'an unchanged cycle notifies nobody');
+  // No fixed sleep: the cycle chose its notifiers when it counted the unchanged render; a SIGHUP of our own is
+  // then a barrier, and the app's next read must be ours (the third), not one the agent caused.
+  process.kill(Number(await readFile(pidFile, 'utf8')), 'SIGHUP');
+  t.true(await eventually(async () => (await reads(report)).length >= 3));
+  t.is((await reads(report)).length, 3, 'an unchanged cycle notifies nobody');
   t.is(metricValue(await metrics(), 'notify_total', { notifier: 'app', result: 'success' }), 1);
   t.true(metricValue(await metrics(), 'secret_requests_total', { backend: 'file', status: 'found' }) >= 3);
   t.is(metricValue(await metrics(), 'backend_up', { backend: 'file' }), 1);
@@ -114,7 +117,9 @@ test('SIGUSR1 renders now, SIGHUP reloads the configuration, and a second SIGTER
   // The reload wrote a new file, so the slow notifier is running: a clean stop would wait for it.
   t.true(await eventually(async () => (await readFile(join(dir, 'started')).then(() => true, () => false))), agent.stderr());
   agent.child.kill('SIGTERM');
-  await new Promise((resolve) => setTimeout(resolve, 200));
-  agent.child.kill('SIGTERM');
+  // No fixed sleep: SIGTERM again every 100 ms until the agent exits. 143 comes only from a SIGTERM handled after
+  // the first (a clean stop would be 0, after the 5 s grace 1), however late the first one is handled.
+  const again = setInterval(() => agent.child.kill('SIGTERM'), 100);
   t.is(await agent.exited, 143);
+  clearInterval(again);
 });

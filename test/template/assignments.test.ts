@@ -10,6 +10,11 @@ import type { Assignment } from '../../agent/template/assignments.js';
 import type { AssignmentFormat } from '../../agent/template/formats.js';
 import { dockerEnvFile, nodeParseEnv, npmDotenv, pythonDotenv, shellSource } from '../helpers/consumers.js';
 import type { EnvRecord } from '../helpers/consumers.js';
+import { needing, pythonDotenvMissing } from '../helpers/cli.js';
+
+// The tests that read files with Debian's python-dotenv are skipped with the reason without it (failed in CI):
+// a missing module must never count as "the readers disagree".
+const withPythonDotenv = needing(pythonDotenvMissing());
 
 const dir = mkdtempSync(join(tmpdir(), 'sa-assign-'));
 test.after.always(() => {
@@ -170,7 +175,7 @@ const readers: Record<AssignmentFormat, Record<string, (file: string) => EnvReco
   docker: { 'docker --env-file': (f) => dockerEnvFile(f) },
 };
 
-test('on hand-written files of the accepted subset, parseAssignments agrees with every real consumer', async (t) => {
+withPythonDotenv('on hand-written files of the accepted subset, parseAssignments agrees with every real consumer', async (t) => {
   for (const format of ['dotenv', 'shell', 'docker'] as const) {
     for (const text of handWritten[format]) {
       const ours = Object.fromEntries(parseAssignments(format, text).map((a) => [a.key, a.value]));
@@ -181,7 +186,7 @@ test('on hand-written files of the accepted subset, parseAssignments agrees with
   }
 });
 
-test('each dotenv form the parser rejects for disagreement really is read differently by the dotenv readers', async (t) => {
+withPythonDotenv('each dotenv form the parser rejects for disagreement really is read differently by the dotenv readers', async (t) => {
   const disagreements = [
     'A=1\n  \nB=2\n',
     'A=1\n  # c\nB=2\n',

@@ -16,6 +16,10 @@ import type { AssignmentFormat, Format } from '../../agent/template/formats.js';
 import { hostileValues } from '../fixtures/hostile.js';
 import { dockerEnvFile, nodeParseEnv, npmDotenv, pythonDotenvMany, shellSource } from '../helpers/consumers.js';
 import type { EnvRecord } from '../helpers/consumers.js';
+import { needing, pythonDotenvMissing } from '../helpers/cli.js';
+
+// Debian's python-dotenv is one of the dotenv consumers: without it that test is skipped with the reason (failed in CI).
+const withPythonDotenv = needing(pythonDotenvMissing());
 
 type CorpusFormat = Exclude<Format, 'raw'>;
 interface Layout {
@@ -141,7 +145,7 @@ test('rendering a corpus value either succeeds or is refused with ERR_ENCODE_REF
   t.true(hostileValues.length >= 30);
 });
 
-test('every accepted dotenv value reads back exactly in python-dotenv, both npm dotenv parsers and util.parseEnv', async (t) => {
+withPythonDotenv('every accepted dotenv value reads back exactly in python-dotenv, both npm dotenv parsers and util.parseEnv', async (t) => {
   const { cases } = corpus.dotenv;
   await assertConsumers(t, cases, {
     'python-dotenv': await pythonReader(cases),
