@@ -314,3 +314,39 @@ test('kubernetes: the kustomization lists every manifest and puts them in one na
   t.deepEqual(list(kustomization['resources']).map(str).sort(), [...k8sFiles].sort());
   for (const doc of docs.filter((item) => item['kind'] !== 'ClusterRoleBinding')) t.is(obj(doc['metadata'])['namespace'], kustomization['namespace']);
 });
+
+/** The value of an env entry of a container (a plain `value`, not a reference). */
+const envValue = (container: Json, name: string): string | undefined => {
+  const entry = list(container['env']).map(obj).find((item) => item['name'] === name);
+  return entry === undefined ? undefined : str(entry['value']);
+};
+
+test('kubernetes: an https VAULT_ADDR comes with the CA: VAULT_CACERT in a read-only ConfigMap mount, and the README says how to create it', (t) => {
+  const address = envValue(sidecar, 'VAULT_ADDR') ?? str(obj(agentK8sConfig['vault'])['address']);
+  t.regex(address, /^https?:\/\//);
+  if (!address.startsWith('https://')) return;
+  const caCert = envValue(sidecar, 'VAULT_CACERT') ?? str(obj(agentK8sConfig['vault'])['caCert']);
+  t.truthy(caCert, 'VAULT_CACERT is set: a private CA is not in the image\'s trust store');
+  t.true(posix.isAbsolute(caCert), caCert);
+  const held = volumeFor(sidecar, caCert);
+  t.truthy(held, `${caCert} is inside a volume mounted into the agent container`);
+  const mount = list(sidecar['volumeMounts']).map(obj).find((entry) => caCert.startsWith(`${str(entry['mountPath'])}/`));
+  t.is(mount?.['readOnly'], true, 'mounted read-only');
+  t.is(mount?.['subPath'], undefined, 'a directory mount (a subPath never sees an updated ConfigMap)');
+  const configMap = obj(held?.volume['configMap']);
+  const name = str(configMap['name']);
+  t.truthy(name, 'the volume is a ConfigMap');
+  // The key the file comes from: the path itself, or the item that maps a key onto it.
+  const items = list(configMap['items']).map(obj);
+  const key = items.length === 0 ? held?.relative : str(items.find((item) => item['path'] === held?.relative)?.['key']);
+  t.truthy(key, `${held?.relative ?? ''} is one of the ConfigMap's items`);
+  t.is(mountOf(app, str(mount?.['name'])), undefined, 'only the agent talks to Vault');
+  // The operator creates the ConfigMap from the CA file, in the pod's namespace, before the rollout.
+  const readme = readFileText(join(k8sDir, 'README.md')).split('\n').map((line) => line.trim());
+  const namespace = str(obj(deployment['metadata'])['namespace']);
+  const create = readme.findIndex((line) => new RegExp(`^kubectl\\b.*\\bcreate configmap ${name} .*--from-file=${key ?? '-'}=\\S+`).test(line));
+  t.true(create >= 0, `README.md shows: kubectl -n ${namespace} create configmap ${name} --from-file=${key ?? '-'}=...`);
+  t.regex(readme[create] ?? '', new RegExp(`(-n |--namespace[= ])${namespace}\\b`));
+  const apply = readme.findIndex((line) => line.startsWith('kubectl apply -k '));
+  t.true(create < apply, 'created before kubectl apply -k');
+});
