@@ -1,6 +1,8 @@
-// The `signal` notifier (docs/design.md "The output directory"): send a signal to the PID written in `pidFile`, or to the process whose
-// executable name or argv[0] is `process`, found by scanning /proc. Naming a process needs the agent and the
-// application to share a PID namespace (Kubernetes shareProcessNamespace, Compose `pid: service:<app>`).
+// The `signal` notifier (docs/operations.md "Notifiers"): send a signal to the PID written in `pidFile`, or to the
+// process whose executable name or argv[0] is `process`, found by scanning /proc. Several processes of that name
+// that form one tree (a pre-fork server's master and its workers: gunicorn, nginx, uwsgi, puma) are one target,
+// the topmost. Naming a process needs the agent and the application to share a PID namespace (Kubernetes
+// shareProcessNamespace, Compose `pid: service:<app>`).
 import { readFile, readdir, readlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Notifier } from '../config/notifiers.js';
@@ -22,6 +24,8 @@ export interface SignalOptions {
 /** What a scan saw of one process: each name it can be matched by (absent when unreadable). */
 export interface ProcessNames {
   pid: number;
+  /** The parent's pid, from /proc/<pid>/stat. */
+  ppid?: number;
   comm?: string;
   exe?: string;
   argv0?: string;
@@ -63,21 +67,68 @@ export async function readPidFile(path: string): Promise<number> {
   return pid;
 }
 
-// Why: zero or several matches mean the wrong process (or none) would be told to reload, so both are errors.
+// Why: zero matches, or several unrelated servers, mean the wrong process (or none) would be told to reload.
 async function targetsByName(name: string, all: boolean, options: SignalOptions): Promise<number[]> {
-  const pids = await findProcesses(name, options);
+  const found = await scanProcesses(name, options);
+  const pids = found.map((proc) => proc.pid);
   if (pids.length === 0) {
     throw new AgentError('ERR_NOTIFY', `no process named "${name}" is running (is the PID namespace shared? Kubernetes: shareProcessNamespace: true; Compose: pid: "service:<app>")`, { details: { process: name } });
   }
-  if (pids.length > 1 && !all) {
-    throw new AgentError('ERR_NOTIFY', `${pids.length} processes are named "${name}" (pids ${pids.join(', ')}); set all: true to signal every one, or use pidFile`, { details: { process: name, pids: pids.join(',') } });
+  if (all) return pids;
+  const roots = topmost(found, await parents(options.procRoot ?? '/proc'));
+  if (roots.length > 1) {
+    throw new AgentError('ERR_NOTIFY', `${roots.length} unrelated processes are named "${name}" (pids ${roots.join(', ')}, each the top of its own tree); set all: true to signal every one, or use pidFile`, { details: { process: name, pids: roots.join(',') } });
   }
-  return pids;
+  return roots;
+}
+
+/**
+ * The matches that have no matching ancestor: the master of each pre-fork tree. A worker is recognised by walking
+ * up its parents (through any non-matching intermediate, as uwsgi's emperor or a shell wrapper may be) to a match.
+ */
+export function topmost(found: readonly ProcessNames[], parentOf: ReadonlyMap<number, number>): number[] {
+  const matched = new Set(found.map((proc) => proc.pid));
+  const roots: number[] = [];
+  for (const proc of found) {
+    let ancestor = proc.ppid ?? parentOf.get(proc.pid);
+    let isWorker = false;
+    for (let hops = 0; ancestor !== undefined && ancestor > 1 && hops < 64; hops++) {
+      if (matched.has(ancestor)) {
+        isWorker = true;
+        break;
+      }
+      ancestor = parentOf.get(ancestor);
+    }
+    if (!isWorker) roots.push(proc.pid);
+  }
+  return roots.sort((a, b) => a - b);
+}
+
+/** pid → parent pid of every process visible in `procRoot`. */
+async function parents(procRoot: string): Promise<Map<number, number>> {
+  const entries = await readdir(procRoot).catch(() => [] as string[]);
+  const pairs = await Promise.all(entries.filter((entry) => /^[0-9]+$/.test(entry)).map(async (entry) => {
+    const stat = await readFile(join(procRoot, entry, 'stat'), 'utf8').catch(() => undefined);
+    const ppid = stat === undefined ? undefined : parentOfStat(stat);
+    return ppid === undefined ? undefined : ([Number(entry), ppid] as const);
+  }));
+  return new Map(pairs.filter((pair): pair is readonly [number, number] => pair !== undefined));
+}
+
+/** The ppid field of /proc/<pid>/stat (the 4th; after the command, which may hold spaces and parentheses). */
+function parentOfStat(stat: string): number | undefined {
+  const ppid = Number(stat.slice(stat.lastIndexOf(')') + 1).trim().split(' ')[1]);
+  return Number.isInteger(ppid) && ppid >= 0 ? ppid : undefined;
 }
 
 // Why: the scan is the whole of "find by name"; exported so tests can run it against a fake /proc tree.
 /** Pids (ascending) of live processes whose comm, executable basename or argv[0] basename is `name`. */
 export async function findProcesses(name: string, options: Pick<SignalOptions, 'procRoot' | 'selfPid'> = {}): Promise<number[]> {
+  return (await scanProcesses(name, options)).map((proc) => proc.pid);
+}
+
+/** The live processes named `name`, ascending by pid, with their parents. */
+async function scanProcesses(name: string, options: Pick<SignalOptions, 'procRoot' | 'selfPid'>): Promise<ProcessNames[]> {
   const procRoot = options.procRoot ?? '/proc';
   const selfPid = options.selfPid ?? process.pid;
   let entries: string[];
@@ -88,7 +139,7 @@ export async function findProcesses(name: string, options: Pick<SignalOptions, '
   }
   const pids = entries.filter((entry) => /^[0-9]+$/.test(entry)).map(Number).filter((pid) => pid !== selfPid);
   const seen = await Promise.all(pids.map((pid) => processNames(pid, procRoot)));
-  return seen.filter((proc): proc is ProcessNames => proc !== undefined && matches(proc, name)).map((proc) => proc.pid).sort((a, b) => a - b);
+  return seen.filter((proc): proc is ProcessNames => proc !== undefined && matches(proc, name)).sort((a, b) => a.pid - b.pid);
 }
 
 // Why: each name source fails on its own (exe needs ptrace rights, kernel threads have no cmdline); use what is readable.
@@ -104,6 +155,8 @@ export async function processNames(pid: number, procRoot = '/proc'): Promise<Pro
   if (stat === undefined && comm === undefined) return undefined;
   if (stat !== undefined && stat.slice(stat.lastIndexOf(')') + 1).trim().startsWith('Z')) return undefined;
   const names: ProcessNames = { pid };
+  const ppid = stat === undefined ? undefined : parentOfStat(stat);
+  if (ppid !== undefined) names.ppid = ppid;
   if (comm !== undefined && comm.trim() !== '') names.comm = comm.replace(/\n$/, '');
   if (exe !== undefined) names.exe = basename(exe.replace(/ \(deleted\)$/, ''));
   const argv0 = cmdline?.split('\0')[0];

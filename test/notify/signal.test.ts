@@ -3,7 +3,7 @@ import test from 'ava';
 import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isAgentError } from '../../agent/errors.js';
-import { findProcesses, processNames, readPidFile, sendSignal } from '../../agent/notify/signal.js';
+import { findProcesses, processNames, readPidFile, sendSignal, topmost } from '../../agent/notify/signal.js';
 import { startApp, tempDir, uniqueName, waitFor } from './helpers.js';
 
 test('a pidFile notifier sends the signal to the process whose pid the file holds, and it records one SIGHUP', async (t) => {
@@ -59,7 +59,7 @@ test('a process notifier with no process of that name is ERR_NOTIFY pointing at 
   t.regex(error.message, /pid: "service:/);
 });
 
-test('a process notifier matching several real processes is ERR_NOTIFY listing their pids, and signals none', async (t) => {
+test('a process notifier matching several unrelated real processes is ERR_NOTIFY listing their pids, and signals none', async (t) => {
   const dir = await tempDir(t);
   const name = uniqueName();
   const first = await startApp(t, dir, name);
@@ -67,7 +67,7 @@ test('a process notifier matching several real processes is ERR_NOTIFY listing t
   const error = await t.throwsAsync(sendSignal({ signal: 'SIGHUP', process: name, all: false }));
   t.true(isAgentError(error, 'ERR_NOTIFY'));
   const pids = [first.pid, second.pid].sort((a, b) => a - b);
-  t.is(error.message, `2 processes are named "${name}" (pids ${pids.join(', ')}); set all: true to signal every one, or use pidFile`);
+  t.is(error.message, `2 unrelated processes are named "${name}" (pids ${pids.join(', ')}, each the top of its own tree); set all: true to signal every one, or use pidFile`);
   t.is(await first.hups(), 0);
   t.is(await second.hups(), 0);
 });
@@ -115,7 +115,7 @@ test('the /proc scan matches comm, the executable basename or the argv[0] basena
 test('an executable replaced on disk still matches by its name without the " (deleted)" suffix', async (t) => {
   const root = await tempDir(t);
   await fakeProc(root, 20, { comm: 'a', exe: '/usr/sbin/nginx (deleted)', argv: ['a'] });
-  t.deepEqual(await processNames(20, root), { pid: 20, comm: 'a', exe: 'nginx', argv0: 'a' });
+  t.deepEqual(await processNames(20, root), { pid: 20, ppid: 1, comm: 'a', exe: 'nginx', argv0: 'a' });
   t.deepEqual(await findProcesses('nginx', { procRoot: root, selfPid: 1 }), [20]);
 });
 
@@ -150,4 +150,11 @@ test('a process the agent may not signal is ERR_NOTIFY suggesting the same user 
   const kill = () => { throw Object.assign(new Error('kill EPERM'), { code: 'EPERM' }); };
   const error = await t.throwsAsync(sendSignal({ signal: 'SIGHUP', process: 'app', all: false }, { procRoot: root, selfPid: 1, kill }));
   t.regex(error.message, /not permitted to signal process 40 .*CAP_KILL/);
+});
+
+test('the topmost match of one tree is the target: workers (also through a non-matching parent) are not', (t) => {
+  const found = [{ pid: 10, ppid: 1 }, { pid: 11, ppid: 10 }, { pid: 12, ppid: 10 }, { pid: 30, ppid: 20 }];
+  const parentOf = new Map([[10, 1], [11, 10], [12, 10], [20, 11], [30, 20], [40, 1]]);
+  t.deepEqual(topmost(found, parentOf), [10], 'pid 30 descends from worker 11 through a shell (20)');
+  t.deepEqual(topmost([...found, { pid: 41, ppid: 40 }], parentOf), [10, 41], 'another server is another tree');
 });

@@ -2,8 +2,10 @@
 // the built agent renders that file from a secrets file and, when a secret changes, sends SIGHUP to the master
 // named in gunicorn's --pid file. Gunicorn then replaces its workers without restarting the master.
 import { spawn } from 'node:child_process';
-import { readFile, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { ExecutionContext } from 'ava';
 import { eventually, freePort, startAgent, trackGroup } from '../helpers/agent-process.js';
 import { gunicornMissing, needing, pythonDotenvMissing, root, scratch } from '../helpers/cli.js';
 
@@ -33,8 +35,12 @@ function alive(pid: number): boolean {
 
 const hups = (log: string): number => log.split('\n').filter((line) => line.includes('Handling signal: hup')).length;
 
-// Skipped with the reason when gunicorn or python-dotenv (the app reads app.env with it) is missing; failed in CI.
-needing(gunicornMissing() ?? pythonDotenvMissing())('a changed secret reaches gunicorn workers through one SIGHUP while the master keeps its pid', async (t) => {
+/**
+ * One reload through gunicorn. `byName`: the notifier names the process (`process: <name>`) instead of the pid
+ * file; gunicorn then runs through a symlink with a unique name (its master and workers take that name, so tests
+ * running gunicorn at the same time stay unrelated trees), and the master and its two workers are one target.
+ */
+async function reload(t: ExecutionContext, byName: boolean): Promise<void> {
   const agentPort = await freePort();
   const appPort = await freePort();
   const { dir, cleanup } = await scratch({
@@ -43,17 +49,19 @@ needing(gunicornMissing() ?? pythonDotenvMissing())('a changed secret reaches gu
   });
   t.teardown(cleanup);
   const pidFile = join(dir, 'gunicorn.pid');
+  const name = `gunicorn-${randomBytes(3).toString('hex')}`;
+  await symlink(GUNICORN, join(dir, name));
   await writeFile(join(dir, 'secrets-agent.yaml'), [
     'templates: ./templates', 'output: ./out', 'backend: file', 'file: { path: ./secrets.yaml }',
     `listen: "127.0.0.1:${agentPort}"`, 'schedule: "0 0 1 1 *"', 'splay: 0s',
-    'notifiers:', `  api-server: { signal: SIGHUP, pidFile: ${pidFile} }`, '',
+    'notifiers:', byName ? `  api-server: { signal: SIGHUP, process: ${name} }` : `  api-server: { signal: SIGHUP, pidFile: ${pidFile} }`, '',
   ].join('\n'));
 
   const agent = startAgent(['--config', join(dir, 'secrets-agent.yaml')]);
   t.teardown(() => { agent.killGroup('SIGKILL'); });
   t.true(await eventually(async () => (await fetch(`http://127.0.0.1:${agentPort}/health/ready`)).status === 200), agent.stderr());
 
-  const gunicorn = spawn(GUNICORN, [
+  const gunicorn = spawn(byName ? join(dir, name) : GUNICORN, [
     '--pid', pidFile, '--bind', `127.0.0.1:${appPort}`, '--workers', '2', '--graceful-timeout', '5',
     '--chdir', join(root, 'test/fixtures/wsgi'), 'app:application',
   ], { env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', PYTHONDONTWRITEBYTECODE: '1', APP_ENV_FILE: join(dir, 'out/app.env') }, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
@@ -95,6 +103,17 @@ needing(gunicornMissing() ?? pythonDotenvMissing())('a changed secret reaches gu
   t.is(hups(log), 1, 'gunicorn handled exactly one SIGHUP');
   t.false(agent.stderr().includes('second secret key'), 'the agent never logs a value');
 
+  if (byName) t.regex(agent.stderr(), /"notifier":"api-server"/, 'the notifier ran');
   agent.child.kill('SIGTERM');
   t.is(await agent.exited, 0);
+}
+
+// Skipped with the reason when gunicorn or python-dotenv (the app reads app.env with it) is missing; failed in CI.
+needing(gunicornMissing() ?? pythonDotenvMissing())('a changed secret reaches gunicorn workers through one SIGHUP while the master keeps its pid', async (t) => {
+  await reload(t, false);
+});
+
+// A pre-fork server by name: master and workers share it; the topmost of the one tree is signalled, never a worker.
+needing(gunicornMissing() ?? pythonDotenvMissing())('a signal notifier naming gunicorn signals its master once, not its workers', async (t) => {
+  await reload(t, true);
 });
