@@ -8,8 +8,8 @@ import type { Resolution, SecretRequest, SecretStore } from './store/store.js';
 import type { Lookup } from './template/engine.js';
 import type { Template } from './template/load.js';
 import { renderTemplate } from './template/render.js';
-import { writeFileAtomic } from './write/atomic.js';
 import { assertSafeTarget, resolveDestination } from './write/destination.js';
+import { writeOutputFile } from './write/output.js';
 
 export type TemplateOutcome = 'written' | 'unchanged' | 'rendered' | 'failed';
 
@@ -86,7 +86,7 @@ async function renderOne(template: Template, options: CycleOptions, lookup: (ref
     const content = renderTemplate(template, { lookup, env: options.env });
     if (!options.write) return { template, outcome: 'rendered', path, content };
     const target = await assertSafeTarget(options.output, path);
-    const { changed } = await writeFileAtomic({ path: target, content, mode: template.mode, ...owner(template) });
+    const { changed } = await writeOutputFile(options.output, { path: target, content, mode: template.mode, ...owner(template) });
     return { template, outcome: changed ? 'written' : 'unchanged', path };
   } catch (error) {
     const failure = error instanceof AgentError ? error : new AgentError('ERR_WRITE', `${template.file}: ${(error as Error).message}`, { cause: error });

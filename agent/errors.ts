@@ -21,6 +21,7 @@ export const errorCodes = {
   ERR_PROVENANCE_FILE: { exit: 1, summary: 'the provenance kept in <output>/.secrets-agent/ cannot be read or parsed; nothing is written until it is fixed or removed' },
   ERR_BACKEND_DATA: { exit: 1, summary: 'a backend holds data of the wrong shape at a path (a map where a value was expected, or the reverse)' },
   ERR_OUTPUT_NOT_TMPFS: { exit: 1, summary: 'requireTmpfs is set and the output directory is not on tmpfs or ramfs' },
+  ERR_OUTPUT_DIR: { exit: 1, summary: 'the output directory is a symlink or not a directory, or is no longer the directory the agent started with; nothing is written there (restart to use a new one)' },
   ERR_WRITE: { exit: 1, summary: 'an output file could not be written; the previous file is untouched' },
   ERR_AUTH: { exit: 1, summary: 'authentication with a backend failed: bad or expired token, login refused, missing role, JWT or secret-id file' },
   ERR_BACKEND_RESPONSE: { exit: 1, summary: 'a backend answered with a malformed or unexpected body' },

@@ -1,6 +1,5 @@
 // What every command starts from: the merged configuration, a logger, and (for commands that need them)
 // the prepared templates and the chain of backends. Commands never read argv or process.env themselves.
-import { mkdir } from 'node:fs/promises';
 import { createChain } from '../backends/create.js';
 import { loadConfig } from '../config/load.js';
 import type { ConfigFlags } from '../config/load.js';
@@ -16,6 +15,7 @@ import type { Clock, Random } from '../util/clock.js';
 import { loadTemplates } from '../template/load.js';
 import type { LoadResult } from '../template/load.js';
 import { assertOutputFilesystem } from '../write/filesystem.js';
+import { ensureOutputDirectory, pinOutputDirectory } from '../write/output.js';
 
 /** The outside world as a command sees it; tests pass their own. */
 export interface CommandIo {
@@ -96,9 +96,20 @@ export async function loadConfiguredTemplates(context: CommandContext): Promise<
   return loadTemplates(context.config.templates);
 }
 
-/** Create the output directory when missing and warn (or refuse, with requireTmpfs) when it is on disk. */
+/**
+ * Make the output directory ready (docs/operations.md "The output directory"): created when missing, refused when it
+ * is a symlink (ERR_OUTPUT_DIR), a warning — or with requireTmpfs a refusal — when it is on disk, then pinned by
+ * (device, inode) for the life of the process. The first time a process pins it, the temp files an interrupted
+ * write left are removed; a SIGHUP reload with the same `output` only checks it is still the pinned directory.
+ */
 export async function prepareOutput(context: CommandContext): Promise<void> {
-  await mkdir(context.config.output, { recursive: true, mode: 0o700 });
-  const { warning } = await assertOutputFilesystem(context.config.output, context.config.requireTmpfs);
-  if (warning !== undefined) context.log.child({ component: 'write' }).warn({ output: context.config.output }, warning);
+  const { output, requireTmpfs } = context.config;
+  const log = context.log.child({ component: 'write' });
+  await ensureOutputDirectory(output);
+  const { warning } = await assertOutputFilesystem(output, requireTmpfs);
+  if (warning !== undefined) log.warn({ output }, warning);
+  const pinned = await pinOutputDirectory(output);
+  if (pinned.removed.length > 0) log.info({ output, removed: pinned.removed.join(', ') }, `removed ${pinned.removed.length} temp file(s) that an interrupted write left in ${output}`);
+  for (const { name, code } of pinned.failed) log.warn({ output, file: name, errno: code }, `cannot remove the temp file ${name} that an interrupted write left in ${output}: ${code}`);
+  if (pinned.warning !== undefined) log.warn({ output }, pinned.warning);
 }

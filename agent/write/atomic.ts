@@ -1,10 +1,11 @@
 // Atomic, durable, exact-mode file replacement (docs/design.md "The output directory"): readers see the old bytes or the new bytes, never a
-// mix; a file whose bytes, mode and owner already match is not touched; no temp file survives any failure.
+// mix; a file whose bytes, mode and owner already match is not touched; a failed write removes its temp file before
+// it returns, and a file that cannot fit in the free space is refused before a byte of it is written.
 import { constants } from 'node:fs';
-import { open, rename, unlink } from 'node:fs/promises';
+import { open, rename, statfs, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
-import { basename, dirname, join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { AgentError } from '../errors.js';
 
 export interface WriteFileAtomicOptions {
@@ -15,15 +16,94 @@ export interface WriteFileAtomicOptions {
   mode: number;
   uid?: number;
   gid?: number;
+  /**
+   * Where the temp file is created: a directory on the destination's filesystem (rename cannot cross filesystems).
+   * The agent passes `<output>/.secrets-agent` (agent/write/output.ts); the default is the destination's directory.
+   */
+  tempDir?: string;
+  /** The path errors name when `path` is not the one an operator knows (a path through a pinned directory handle). */
+  displayPath?: string;
+  /** Awaited right before the rename; when it throws, nothing is renamed and the temp file is removed. */
+  beforeRename?: () => Promise<void>;
+}
+
+/** Temp files of this version: `write-<16 hex>.tmp`, in the directory given as `tempDir`. */
+const TEMP_NAME = /^write-[0-9a-f]{16}\.tmp$/;
+/** Temp files of earlier versions: `.<destination name, at most 200 bytes>.<16 hex>.tmp`, next to the destination. */
+const LEGACY_TEMP_NAME = /^\.([^/]+)\.[0-9a-f]{16}\.tmp$/s;
+
+/** Why: a start removes the temp files a killed process left, and nothing else (agent/write/output.ts). */
+export function isTempName(name: string): boolean {
+  return TEMP_NAME.test(name);
+}
+
+/** Why: earlier versions left `.<name>.<hex>.tmp` beside the destination; only that exact shape is removed. */
+export function isLegacyTempName(name: string): boolean {
+  const match = LEGACY_TEMP_NAME.exec(name);
+  return match?.[1] !== undefined && Buffer.byteLength(match[1]) <= 200;
 }
 
 /** Why: every failure carries the same shape — path, operation, errno — and never the content. */
 function writeError(path: string, operation: string, cause: unknown): AgentError {
+  if (cause instanceof AgentError) return cause; // a refusal from beforeRename, already naming what it refused
   const code = (cause as NodeJS.ErrnoException | undefined)?.code ?? 'unknown error';
   return new AgentError('ERR_WRITE', `write ${path}: ${operation} failed: ${code}`, {
     cause,
     details: { path, operation, errno: code },
   });
+}
+
+/** Free bytes for this process on the filesystem of `dir` (root may use the reserved blocks); undefined when unknown. */
+async function freeBytes(dir: string): Promise<{ free: number; block: number } | undefined> {
+  try {
+    const stats = await statfs(dir);
+    if (stats.blocks <= 0 || stats.bsize <= 0) return undefined; // a filesystem that does not count its space
+    const blocks = process.getuid?.() === 0 ? stats.bfree : stats.bavail;
+    return { free: blocks * stats.bsize, block: stats.bsize };
+  } catch {
+    return undefined; // no statfs here: the write itself will say ENOSPC if it comes to that
+  }
+}
+
+/** Bytes reserved by the writes in flight, per temp directory; a write that ends wakes those waiting for space. */
+const reservations = new Map<string, { bytes: number; waiters: Array<() => void> }>();
+
+/**
+ * Why: a file larger than the free space would fill the volume with its temp file until the write fails, and every
+ * write running beside it (the other templates of the cycle) would fail with ENOSPC too (docs/operations.md "The
+ * output directory"). So a write first reserves its size: one that cannot fit even alone fails at once without writing
+ * a byte; one that fits alone but not beside the writes in flight waits for them to end, then checks again. Returns
+ * the release.
+ */
+async function reserveSpace(path: string, tempDir: string, size: number): Promise<() => void> {
+  for (;;) {
+    const space = await freeBytes(tempDir);
+    if (space === undefined) return () => undefined;
+    const needed = Math.ceil(size / space.block) * space.block;
+    const held = reservations.get(tempDir);
+    if (held !== undefined && needed + held.bytes > space.free) {
+      await new Promise<void>((resolve) => {
+        held.waiters.push(resolve);
+      });
+      continue;
+    }
+    if (needed > space.free) {
+      throw new AgentError('ERR_WRITE', `write ${path}: free space check failed: ENOSPC (${size} bytes do not fit in the ${space.free} bytes free; nothing was written)`, {
+        details: { path, operation: 'free space check', errno: 'ENOSPC', bytes: size, free: space.free },
+      });
+    }
+    const entry = held ?? { bytes: 0, waiters: [] };
+    reservations.set(tempDir, entry);
+    entry.bytes += needed;
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      entry.bytes -= needed;
+      if (entry.bytes === 0) reservations.delete(tempDir);
+      for (const wake of entry.waiters.splice(0)) wake();
+    };
+  }
 }
 
 /** Why: bad numbers must fail before any file is created, with a message that names the path. */
@@ -56,16 +136,6 @@ async function isUnchanged(options: WriteFileAtomicOptions, bytes: Buffer): Prom
   }
 }
 
-/** Why: keeps the temp name within NAME_MAX (255 bytes) even for a destination name near that limit. */
-function shortened(name: string): string {
-  let result = '';
-  for (const char of name) {
-    if (Buffer.byteLength(result + char) > 200) break;
-    result += char;
-  }
-  return result;
-}
-
 /** Why: flushes the rename itself to disk; filesystems that cannot fsync a directory (EINVAL, ENOTSUP) are tolerated. */
 async function syncDirectory(dir: string): Promise<void> {
   const handle = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
@@ -82,12 +152,32 @@ async function syncDirectory(dir: string): Promise<void> {
 /** Why: the one way the agent puts secrets on disk — atomically, with the exact mode and owner, only when changed. */
 export async function writeFileAtomic(options: WriteFileAtomicOptions): Promise<{ changed: boolean }> {
   validate(options);
-  const { path, mode, uid, gid } = options;
+  const { path } = options;
+  const shown = options.displayPath ?? path;
   const bytes = typeof options.content === 'string' ? Buffer.from(options.content, 'utf8') : options.content;
   if (await isUnchanged(options, bytes)) return { changed: false };
 
   const dir = dirname(path);
-  const tmp = join(dir, `.${shortened(basename(path))}.${randomBytes(8).toString('hex')}.tmp`);
+  const tempDir = options.tempDir ?? dir;
+  const release = await reserveSpace(shown, tempDir, bytes.length);
+  try {
+    await replace(options, bytes, tempDir, shown);
+  } finally {
+    release();
+  }
+  try {
+    // The destination's directory holds the new entry; the temp directory only lost one, which no reader needs.
+    await syncDirectory(dir);
+  } catch (error) {
+    throw writeError(shown, 'fsync directory (the file was replaced)', error);
+  }
+  return { changed: true };
+}
+
+/** Why: temp file with the final mode and owner, written, fsynced, checked, renamed; on any failure removed at once. */
+async function replace(options: WriteFileAtomicOptions, bytes: Buffer, tempDir: string, shown: string): Promise<void> {
+  const { path, mode, uid, gid } = options;
+  const tmp = join(tempDir, `write-${randomBytes(8).toString('hex')}.tmp`);
   const flags = constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW;
   let handle: FileHandle | undefined;
   let created = false;
@@ -110,24 +200,21 @@ export async function writeFileAtomic(options: WriteFileAtomicOptions): Promise<
     const closing = handle;
     handle = undefined;
     await closing.close();
+    step = 'check the output directory';
+    await options.beforeRename?.();
     step = 'rename';
     await rename(tmp, path);
     created = false;
   } catch (error) {
     await handle?.close().catch(() => undefined);
-    const failure = writeError(path, step, error);
+    const failure = writeError(shown, step, error);
+    // Removed before returning, so a write that filled the volume frees it before any other write runs into it.
     if (created) {
       await unlink(tmp).catch((unlinkError: unknown) => {
-        failure.details['tempFileLeft'] = tmp; // reported, never silently left behind
+        failure.details['tempFileLeft'] = tmp; // reported, never silently left behind (and removed at the next start)
         failure.details['tempUnlinkError'] = (unlinkError as NodeJS.ErrnoException).code;
       });
     }
     throw failure;
   }
-  try {
-    await syncDirectory(dir);
-  } catch (error) {
-    throw writeError(path, 'fsync directory (the file was replaced)', error);
-  }
-  return { changed: true };
 }

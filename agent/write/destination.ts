@@ -1,9 +1,12 @@
 // Where a template's output goes (docs/templates.md): always a regular file strictly inside the output directory,
-// reached through real directories only, never through or onto a symlink.
-import { lstat, mkdir, realpath } from 'node:fs/promises';
+// reached through real directories only, never through or onto a symlink; the output directory itself is a real
+// directory, and the one pinned at start (agent/write/output.ts).
+import { lstat, mkdir } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { AgentError } from '../errors.js';
+import { AGENT_DIR } from '../store/provenance.js';
+import { checkOutputDirectory } from './output.js';
 
 /** Why: one place builds the ERR_DESTINATION error so every refusal names the destination and the reason. */
 function refuse(destination: string, why: string): AgentError {
@@ -28,19 +31,20 @@ export function resolveDestination(outputDir: string, destination: string): stri
   const rel = relative(root, absPath);
   if (rel === '') throw refuse(destination, `it is the output directory ${root} itself, not a file inside it`);
   if (escapes(rel)) throw refuse(destination, `it resolves to ${absPath}, outside the output directory ${root}`);
+  if (rel.split(sep)[0] === AGENT_DIR) throw refuse(destination, `it is inside ${join(root, AGENT_DIR)}, the agent's own directory`);
   return absPath;
 }
 
 /** Why: lstat that turns "does not exist" into undefined and any other failure into a refusal naming the path. */
-async function lstatOrUndefined(path: string, absPath: string): Promise<Stats | undefined> {
+async function lstatOrUndefined(path: string, shown: string, absPath: string): Promise<Stats | undefined> {
   try {
     return await lstat(path);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
     if (code === 'ENOENT') return undefined;
-    throw new AgentError('ERR_DESTINATION', `destination ${absPath} refused: cannot inspect ${path}: ${code}`, {
+    throw new AgentError('ERR_DESTINATION', `destination ${absPath} refused: cannot inspect ${shown}: ${code}`, {
       cause: error,
-      details: { path: absPath, component: path },
+      details: { path: absPath, component: shown },
     });
   }
 }
@@ -53,9 +57,12 @@ function kind(stats: Stats): string {
   return 'not a regular file (device, socket or FIFO)';
 }
 
-/** Why: each intermediate directory must be real (not a symlink that could lead outside); missing ones are made 0700. */
-async function ensureRealDirectory(path: string, absPath: string): Promise<void> {
-  let stats = await lstatOrUndefined(path, absPath);
+/**
+ * Why: each intermediate directory must be real (not a symlink that could lead outside); missing ones are made 0700.
+ * `path` is where it is reached (maybe through the pinned directory's handle), `shown` the name an operator knows.
+ */
+async function ensureRealDirectory(path: string, shown: string, absPath: string): Promise<void> {
+  let stats = await lstatOrUndefined(path, shown, absPath);
   if (stats === undefined) {
     try {
       // mkdir never follows a symlink at the last component: a symlink planted here makes it fail with EEXIST.
@@ -63,57 +70,50 @@ async function ensureRealDirectory(path: string, absPath: string): Promise<void>
     } catch (error) {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') {
         const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
-        throw new AgentError('ERR_DESTINATION', `destination ${absPath} refused: cannot create directory ${path}: ${code}`, {
+        throw new AgentError('ERR_DESTINATION', `destination ${absPath} refused: cannot create directory ${shown}: ${code}`, {
           cause: error,
-          details: { path: absPath, directory: path },
+          details: { path: absPath, directory: shown },
         });
       }
     }
-    stats = await lstatOrUndefined(path, absPath);
+    stats = await lstatOrUndefined(path, shown, absPath);
     if (stats === undefined) {
-      throw new AgentError('ERR_DESTINATION', `destination ${absPath} refused: directory ${path} vanished`, { details: { path: absPath } });
+      throw new AgentError('ERR_DESTINATION', `destination ${absPath} refused: directory ${shown} vanished`, { details: { path: absPath } });
     }
   }
   if (stats.isSymbolicLink() || !stats.isDirectory()) {
-    throw new AgentError('ERR_DESTINATION', `destination ${absPath} refused: path component ${path} is ${kind(stats)}, not a real directory`, {
-      details: { path: absPath, component: path },
+    throw new AgentError('ERR_DESTINATION', `destination ${absPath} refused: path component ${shown} is ${kind(stats)}, not a real directory`, {
+      details: { path: absPath, component: shown },
     });
   }
 }
 
 /**
- * Why: resolveDestination only checks the name; this checks the filesystem right before a write.
- * Returns the target's path under the real (symlink-resolved) output directory, which is what should be written.
+ * Why: resolveDestination only checks the name; this checks the filesystem right before a write: the output
+ * directory is a real directory (the pinned one, when a command prepared it — else ERR_OUTPUT_DIR), every
+ * directory on the way is real (missing ones are created), and the target is absent or a regular file.
+ * Returns the destination's path under the output directory, which is what writeOutputFile takes.
  */
 export async function assertSafeTarget(outputDir: string, absPath: string): Promise<string> {
-  const rel = relative(resolve(outputDir), resolve(absPath));
+  const root = resolve(outputDir);
+  const rel = relative(root, resolve(absPath));
   if (rel === '' || escapes(rel)) {
     throw new AgentError('ERR_DESTINATION', `destination ${absPath} refused: it is not a file inside the output directory ${outputDir}`, {
       details: { path: absPath },
     });
   }
-  let root: string;
-  try {
-    root = await realpath(outputDir);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code ?? 'unknown error';
-    throw new AgentError('ERR_DESTINATION', `destination ${absPath} refused: output directory ${outputDir} cannot be resolved: ${code}`, {
-      cause: error,
-      details: { path: absPath },
-    });
-  }
+  const base = await checkOutputDirectory(root);
   const parts = rel.split(sep);
-  let current = root;
+  let current = '';
   for (const part of parts.slice(0, -1)) {
     current = join(current, part);
-    await ensureRealDirectory(current, absPath);
+    await ensureRealDirectory(join(base, current), join(root, current), absPath);
   }
-  const target = join(root, rel);
-  const stats = await lstatOrUndefined(target, absPath);
+  const stats = await lstatOrUndefined(join(base, rel), join(root, rel), absPath);
   if (stats !== undefined && (stats.isSymbolicLink() || !stats.isFile())) {
     throw new AgentError('ERR_DESTINATION', `destination ${absPath} refused: it exists and is ${kind(stats)}, not a regular file`, {
       details: { path: absPath },
     });
   }
-  return target;
+  return join(root, rel);
 }

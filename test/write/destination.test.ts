@@ -99,13 +99,22 @@ test('a destination that exists as a directory or whose parent is a file is refu
   t.regex(underFile.message, /is a regular file, not a real directory/);
 });
 
-test('an output directory that is itself a symlink is resolved and writes go to the real directory', async (t) => {
+test('an output directory that is itself a symlink is refused and nothing is created through it', async (t) => {
   const real = await tempDir(t);
   const links = await tempDir(t);
   const out = join(links, 'secrets');
   await symlink(real, out);
-  t.is(await assertSafeTarget(out, resolveDestination(out, 'x/app.env')), join(real, 'x/app.env'));
-  t.true((await lstat(join(real, 'x'))).isDirectory());
+  const error = await t.throwsAsync(assertSafeTarget(out, resolveDestination(out, 'x/app.env')));
+  t.true(isAgentError(error, 'ERR_OUTPUT_DIR'));
+  t.is(error.message, `output directory ${out} refused: it is a symlink to ${real}; the agent writes only into a real directory, never through a link: set output to the directory itself`);
+  t.deepEqual(await readdir(real), []);
+});
+
+test('a destination inside .secrets-agent/, the agent\'s own directory, is refused', (t) => {
+  assertRefused(t, () => resolveDestination('/secrets', '.secrets-agent/provenance.json'), '.secrets-agent/provenance.json');
+  assertRefused(t, () => resolveDestination('/secrets', './x/../.secrets-agent/write-0123456789abcdef.tmp'), './x/../.secrets-agent/write-0123456789abcdef.tmp');
+  t.is(resolveDestination('/secrets', '.secrets-agent.env'), '/secrets/.secrets-agent.env');
+  t.is(resolveDestination('/secrets', 'sub/.secrets-agent/x'), '/secrets/sub/.secrets-agent/x');
 });
 
 test('a path outside the output directory given to assertSafeTarget is refused', async (t) => {

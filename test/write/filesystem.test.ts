@@ -4,6 +4,7 @@ import { access, readFile, realpath } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { assertOutputFilesystem, checkOutputFilesystem, describeFilesystem } from '../../agent/write/filesystem.js';
 import { isAgentError } from '../../agent/errors.js';
+import { needing } from '../helpers/cli.js';
 
 /** Why: an independent oracle — the fstype /proc/self/mountinfo gives for the mount holding `dir` (Linux only). */
 async function mountType(dir: string): Promise<string | undefined> {
@@ -34,6 +35,10 @@ async function diskBackedDir(): Promise<string | undefined> {
   return undefined;
 }
 
+const noShm = await access('/dev/shm').then(() => undefined, () => '/dev/shm does not exist here');
+const diskDir = await diskBackedDir();
+const noDiskDir = diskDir === undefined ? 'every candidate directory (os.tmpdir(), the working directory, /) is memory-backed' : undefined;
+
 test('magic numbers map to filesystem names, with tmpfs and ramfs as memory', (t) => {
   t.deepEqual(describeFilesystem(0x01021994), { type: 'tmpfs', memory: true });
   t.deepEqual(describeFilesystem(0x858458f6), { type: 'ramfs', memory: true });
@@ -56,25 +61,13 @@ test('the check on os.tmpdir() agrees with /proc/self/mountinfo about being memo
   t.is(info.memory, info.type === 'tmpfs' || info.type === 'ramfs');
 });
 
-test('/dev/shm, when it exists, is tmpfs and memory-backed', async (t) => {
-  try {
-    await access('/dev/shm');
-  } catch {
-    t.log('/dev/shm does not exist here: nothing to check');
-    t.pass();
-    return;
-  }
+needing(noShm)('/dev/shm is tmpfs and memory-backed', async (t) => {
   t.deepEqual(await checkOutputFilesystem('/dev/shm'), { type: 'tmpfs', memory: true });
   t.deepEqual(await assertOutputFilesystem('/dev/shm', true), {});
 });
 
-test('a disk-backed output directory gives a warning naming the directory and filesystem', async (t) => {
-  const dir = await diskBackedDir();
-  if (dir === undefined) {
-    t.log('every candidate directory is memory-backed: nothing to check');
-    t.pass();
-    return;
-  }
+needing(noDiskDir)('a disk-backed output directory gives a warning naming the directory and filesystem', async (t) => {
+  const dir = diskDir ?? '';
   const { type } = await checkOutputFilesystem(dir);
   const { warning } = await assertOutputFilesystem(dir, false);
   t.is(
@@ -84,13 +77,8 @@ test('a disk-backed output directory gives a warning naming the directory and fi
   );
 });
 
-test('requireTmpfs throws ERR_OUTPUT_NOT_TMPFS on a disk-backed directory', async (t) => {
-  const dir = await diskBackedDir();
-  if (dir === undefined) {
-    t.log('every candidate directory is memory-backed: nothing to check');
-    t.pass();
-    return;
-  }
+needing(noDiskDir)('requireTmpfs throws ERR_OUTPUT_NOT_TMPFS on a disk-backed directory', async (t) => {
+  const dir = diskDir ?? '';
   const error = await t.throwsAsync(assertOutputFilesystem(dir, true));
   t.true(isAgentError(error, 'ERR_OUTPUT_NOT_TMPFS'));
   t.true(error.message.startsWith(`output directory ${dir} is on `));
