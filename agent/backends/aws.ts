@@ -1,19 +1,22 @@
 // The AWS Secrets Manager backend (docs/design.md "The chain"): JSON secrets read by key, plain secrets as a fallback, a
-// cycle's secrets read with BatchGetSecretValue, and the writes behind rotate, migrate and audit. The SDK
+// cycle's secrets read with BatchGetSecretValue, and, as a WritableBackend (agent/backends/writable.ts), the
+// writes, history and listing behind rotate, migrate and audit, on the same client. The SDK
 // owns credentials (its default chain), region, endpoint (AWS_ENDPOINT_URL_SECRETS_MANAGER/AWS_ENDPOINT_URL)
 // and retries; this module owns the path layout and what each failure means for the chain.
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { Config } from '../config/schema.js';
 import { AgentError, isAgentError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import type { Backend, Outcome, SecretRef } from './backend.js';
+import type { Outcome, SecretRef } from './backend.js';
 import { refKey } from './backend.js';
 import { classifyError } from './aws/failure.js';
+import { listSecrets } from './aws/listing.js';
 import { SecretReader } from './aws/reader.js';
 import type { Resolved } from './aws/resolve.js';
 import { resolveRefs } from './aws/resolve.js';
 import type { SecretMetadata, WriteContext } from './aws/writes.js';
 import { createSecret, describe, putValue } from './aws/writes.js';
+import type { SecretHistory, StoredSecret, WritableBackend } from './writable.js';
 
 export type { SecretMetadata } from './aws/writes.js';
 
@@ -27,7 +30,7 @@ export interface AwsBackendOptions {
 /** An id no one creates: reading it proves the service answers for this identity. */
 const PROBE = 'secrets-agent/health-probe';
 
-export class AwsBackend implements Backend {
+export class AwsBackend implements WritableBackend {
   readonly name = 'aws' as const;
   readonly #client: SecretsManagerClient;
   readonly #ownsClient: boolean;
@@ -80,6 +83,47 @@ export class AwsBackend implements Backend {
   /** audit: when the secret holding `path` last changed and rotated; undefined when no such secret exists. */
   async describe(path: string, options: { kind?: 'value' | 'map' } = {}): Promise<SecretMetadata | undefined> {
     return describe(await this.#writeContext(), path, options.kind ?? 'value');
+  }
+
+  /** Every key of the JSON secret `<prefix><secret>` at the configured stage, and that version; undefined when it does not exist. */
+  async readSecret(secret: string): Promise<StoredSecret | undefined> {
+    const outcome = await this.fetch({ kind: 'map', path: secret });
+    if (outcome.status === 'not_found') return undefined;
+    if (outcome.status === 'found') {
+      if (typeof outcome.data === 'string') throw new AgentError('ERR_BACKEND_DATA', `aws backend: the secret "${secret}" is a plain value, not a JSON object of keys`, { details: { backend: 'aws', path: secret } });
+      return { data: outcome.data, version: outcome.version ?? '' };
+    }
+    if (outcome.status === 'error') throw outcome.error;
+    throw new AgentError(outcome.status === 'denied' ? 'ERR_SECRET_DENIED' : 'ERR_BACKEND_UNAVAILABLE', `aws backend: cannot read "${secret}": ${outcome.reason}`, { details: { backend: 'aws', path: secret } });
+  }
+
+  // Why: AWS has no conditional put; the merge compares AWSCURRENT with the version it read before it puts.
+  /** migrate --overwrite: the keys of `data` merged into the existing JSON secret (AWSCURRENT, read again). */
+  async mergeSecret(secret: string, data: Readonly<Record<string, string>>): Promise<{ version: string }> {
+    return { version: (await this.createSecret(secret, data, { merge: true })).version };
+  }
+
+  /** rotate: see putValue. */
+  writeKey(path: string, value: string): Promise<{ version: string }> {
+    return this.putValue(path, value);
+  }
+
+  /** audit: the later of LastChangedDate and LastRotatedDate, and the VersionId at the configured stage. */
+  async history(ref: SecretRef): Promise<SecretHistory> {
+    const described = await this.describe(ref.path, { kind: ref.kind });
+    if (described === undefined) return { version: null, lastChanged: null };
+    const times = [described.lastChanged, described.lastRotated].filter((date): date is Date => date !== undefined);
+    return { version: described.version ?? null, lastChanged: times.length === 0 ? null : new Date(Math.max(...times.map((date) => date.getTime()))) };
+  }
+
+  /** Why: a value `a/b/key` lives in the JSON secret `a/b` or in a plain secret of its own, so each reference is its own. */
+  historyKey(ref: SecretRef): string {
+    return refKey(ref);
+  }
+
+  /** audit --all: ListSecrets with a name filter on this backend's client; undefined past `limit`. */
+  async listSecrets(prefix: string, limit: number): Promise<string[] | undefined> {
+    return listSecrets(await this.#writeContext(), prefix, limit);
   }
 
   /** True once BatchGetSecretValue was denied and every read uses GetSecretValue (for health and tests). */

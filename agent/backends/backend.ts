@@ -30,8 +30,9 @@ export interface ReadMeta {
 }
 
 import type { AgentError } from '../errors.js';
+import type { BackendName } from './names.js';
 
-export type BackendName = 'vault' | 'aws' | 'file' | 'env';
+export type { BackendName } from './names.js';
 
 export interface Backend {
   readonly name: BackendName;

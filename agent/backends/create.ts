@@ -3,7 +3,6 @@
 // already checked that a forced backend is configured.
 import type { Config } from '../config/schema.js';
 import type { Logger } from '../log/logger.js';
-import type { AwsBackend } from './aws.js';
 import type { Backend, BackendName } from './backend.js';
 import { EnvBackend } from './env.js';
 import { FileBackend } from './file.js';
@@ -12,11 +11,6 @@ import type { VaultBackend } from './vault.js';
 /** A backend named "vault" is always a VaultBackend: a type guard that does not load node-vault. */
 export function isVault(backend: Backend | undefined): backend is VaultBackend {
   return backend?.name === 'vault';
-}
-
-/** A backend named "aws" is always an AwsBackend: a type guard that does not load the AWS SDK. */
-export function isAws(backend: Backend | undefined): backend is AwsBackend {
-  return backend?.name === 'aws';
 }
 
 /** Which backends are configured: Vault with an address, AWS with a region, file with a path, env always. */

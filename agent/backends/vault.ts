@@ -1,18 +1,19 @@
 // The HashiCorp Vault backend (docs/configuration.md): KV v2/v1 through node-vault 0.12, a token that is renewed
 // and replaced in the background, one GET per secret however many keys are asked for, and outcomes the
-// chain can act on. `write`, `readMetadata` and `readSecret` serve `rotate` and `audit`.
+// chain can act on. As a WritableBackend (agent/backends/writable.ts) it serves `rotate`, `migrate` and `audit`.
 import type { Config } from '../config/schema.js';
 import { AgentError, isAgentError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import { systemClock, systemRandom } from '../util/clock.js';
 import type { Clock, Random } from '../util/clock.js';
-import { createAuthMethod } from '../auth/methods.js';
-import { directoryWatcher } from '../auth/token-file.js';
-import type { FileWatcher } from '../auth/token-file.js';
-import { TokenManager } from '../auth/token-manager.js';
-import type { TokenStatus } from '../auth/token-manager.js';
-import type { Backend, Outcome, SecretRef } from './backend.js';
+import { createAuthMethod } from './vault/auth/methods.js';
+import { directoryWatcher } from './vault/auth/token-file.js';
+import type { FileWatcher } from './vault/auth/token-file.js';
+import { TokenManager } from './vault/auth/token-manager.js';
+import type { TokenStatus } from './vault/auth/token-manager.js';
+import type { Outcome, SecretRef } from './backend.js';
 import { readMeta, refKey, splitPath } from './backend.js';
+import type { SecretHistory, StoredSecret, WritableBackend } from './writable.js';
 import { createNodeVaultClient } from './vault/client.js';
 import type { NodeVaultFactory } from './vault/client.js';
 import { VaultHttp } from './vault/http.js';
@@ -22,7 +23,7 @@ import { stringify } from './vault/kv.js';
 import type { SecretMetadata } from './vault/kv.js';
 import { bypassProxyForLoopback } from './vault/proxy.js';
 
-export type { TokenStatus } from '../auth/token-manager.js';
+export type { TokenStatus } from './vault/auth/token-manager.js';
 export type { SecretMetadata } from './vault/kv.js';
 
 export interface VaultBackendOptions {
@@ -36,7 +37,7 @@ export interface VaultBackendOptions {
   watchTokenFile?: FileWatcher | false;
 }
 
-export class VaultBackend implements Backend {
+export class VaultBackend implements WritableBackend {
   readonly name = 'vault' as const;
   readonly #http: VaultHttp;
   readonly #tokens: TokenManager;
@@ -133,8 +134,8 @@ export class VaultBackend implements Backend {
     return this.#kv.metadata(secretPath);
   }
 
-  /** Every key of a secret and its version (for `rotate`); undefined when not found. */
-  async readSecret(secretPath: string): Promise<{ data: Record<string, string>; version: string } | undefined> {
+  /** Every key of a secret and its version (for `rotate` and `migrate`); undefined when not found. */
+  async readSecret(secretPath: string): Promise<StoredSecret | undefined> {
     const read = await this.#kv.read(secretPath);
     if (read.kind === 'not_found') return undefined;
     if (read.kind === 'found') return { data: stringMap(read.secret.data), version: read.secret.version ?? '' };
@@ -144,6 +145,60 @@ export class VaultBackend implements Backend {
   /** Keys under a prefix (a trailing "/" marks a sub-tree), listed with GET ?list=1, never the LIST verb. */
   list(prefix: string): Promise<string[]> {
     return this.#kv.list(prefix);
+  }
+
+  // Why: KV v2 check-and-set is exact: cas=0 creates only, cas=N writes only over version N.
+  /** migrate: create `secret` only if it does not exist (cas=0). */
+  createSecret(secret: string, data: Readonly<Record<string, string>>): Promise<{ version: string }> {
+    return this.write(secret, { ...data }, { cas: 0 });
+  }
+
+  /** migrate --overwrite: the keys of `data` over `read`, written only over the version `read` holds. */
+  mergeSecret(secret: string, data: Readonly<Record<string, string>>, read: StoredSecret): Promise<{ version: string }> {
+    return this.write(secret, { ...read.data, ...data }, { cas: Number(read.version) });
+  }
+
+  /** rotate: a new version of key `key` of the existing secret `a/b`, check-and-set on the version just read. */
+  async writeKey(path: string, value: string): Promise<{ version: string }> {
+    const { secret, key } = splitPath(path);
+    if (secret === '') throw new AgentError('ERR_USAGE', `vault: "${path}" names no secret; vault paths are <secret>/<key>`, { details: { backend: 'vault', path } });
+    const current = await this.readSecret(secret);
+    // Why: rotate writes new versions of existing secrets only; creating one is migrate's job.
+    if (current === undefined) throw new AgentError('ERR_SECRET_NOT_FOUND', `vault: cannot rotate "${path}": the secret "${secret}" does not exist; rotate writes new versions of existing secrets - create it first (migrate)`, { details: { backend: 'vault', path } });
+    // Check-and-set on the version just read: a write in between fails with ERR_CAS_CONFLICT, nothing is lost.
+    return this.write(secret, { ...current.data, [key]: value }, { cas: Number(current.version) });
+  }
+
+  /** audit: KV v2 `current_version` and `updated_time` of the secret; nulls when missing or on KV v1. */
+  async history(ref: SecretRef): Promise<SecretHistory> {
+    const secret = this.historyKey(ref);
+    const metadata = secret === '' ? undefined : await this.readMetadata(secret);
+    if (metadata === undefined) return { version: null, lastChanged: null };
+    const updated = new Date(metadata.updatedTime);
+    // Why: a malformed time must read as "unknown", not as an age of NaN days.
+    return { version: metadata.version, lastChanged: Number.isNaN(updated.getTime()) ? null : updated };
+  }
+
+  /** The secret a reference names: every key of `a/b` shares the history of `a/b`. */
+  historyKey(ref: SecretRef): string {
+    return ref.kind === 'map' ? ref.path : splitPath(ref.path).secret;
+  }
+
+  // Why: Vault lists one level at a time; the prefix itself may be a secret as well as a folder.
+  /** audit --all: the secrets at and under `prefix`, walking the metadata tree; undefined past `limit`. */
+  async listSecrets(prefix: string, limit: number): Promise<string[] | undefined> {
+    const found: string[] = [];
+    if (prefix !== '' && (await this.readMetadata(prefix)) !== undefined) found.push(prefix);
+    const folders = [prefix];
+    for (let folder = folders.shift(); folder !== undefined; folder = folders.shift()) {
+      for (const key of await this.list(folder)) {
+        const path = folder === '' ? key : `${folder}/${key}`;
+        if (key.endsWith('/')) folders.push(path.slice(0, -1));
+        else found.push(path);
+        if (found.length + folders.length > limit) return undefined;
+      }
+    }
+    return found.sort();
   }
 
   /** The token's TTL, renewability and last problem, for `health` and `vault_token_ttl_seconds`. */

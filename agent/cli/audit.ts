@@ -50,7 +50,7 @@ export async function auditCommand(context: CommandContext, options: AuditOption
       context.scrubber.rotate(resolvedValues(resolutions.values()), pathSegments(resolutions.keys()));
       targets = ageTargets(loaded.templates, resolutions);
     } else {
-      targets = await listAll(store.backends, options.all === true ? '' : options.all, context.config.aws);
+      targets = await listAll(store.backends, options.all === true ? '' : options.all);
     }
     ages = await secretAges(store.backends, targets, (options.clock ?? systemClock).now());
   } finally {

@@ -4,6 +4,8 @@
 import { readFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { createChain, isConfigured } from '../backends/create.js';
+import { isWritable } from '../backends/writable.js';
+import type { WritableBackendName } from '../backends/writable.js';
 import type { Config } from '../config/schema.js';
 import { AgentError } from '../errors.js';
 import { readEnvFile } from '../ops/env-file.js';
@@ -17,7 +19,7 @@ import { plural } from './plural.js';
 
 export interface MigrateOptions {
   readonly fromEnv: string;
-  readonly to: 'vault' | 'aws';
+  readonly to: WritableBackendName;
   readonly dryRun?: boolean;
   readonly map?: string;
   readonly overwrite?: boolean;
@@ -49,8 +51,8 @@ export async function migrateCommand(context: CommandContext, options: MigrateOp
     throw new AgentError('ERR_CONFIG_INVALID', `migrate --to ${options.to}: ${key} is not set`, { details: { key } });
   }
   const [backend] = await createChain({ ...context.config, backend: options.to }, context.io.env, context.log);
-  const writer = backend === undefined ? undefined : secretWriter(backend);
-  if (backend === undefined || writer === undefined) throw new AgentError('ERR_USAGE', `migrate: --to must be vault or aws, got "${options.to}"`);
+  if (!isWritable(backend)) throw new AgentError('ERR_USAGE', `migrate: --to must be vault or aws, got "${options.to}"`);
+  const writer = secretWriter(backend);
   try {
     await backend.start?.();
     const plans = await planMigration(writer, groups, options.overwrite === true);
@@ -91,7 +93,7 @@ async function readMapFile(path: string, name: string): Promise<string> {
 }
 
 /** Why: the operator should see where the secrets land (mount and namespace, or prefix and region). */
-function describeTarget(to: 'vault' | 'aws', config: Config): string {
+function describeTarget(to: WritableBackendName, config: Config): string {
   if (to === 'vault') return `vault (mount "${config.vault.mount}"${config.vault.namespace === '' ? '' : `, namespace "${config.vault.namespace}"`})`;
   return `aws (prefix "${config.aws.prefix}"${config.aws.region === undefined ? '' : `, region ${config.aws.region}`})`;
 }

@@ -1,13 +1,14 @@
 // What the CLI says about itself beyond each command: the global flags every command takes (before or after its
 // name), the top-level help's exit codes and environment variables, and finding the command in argv.
 import { Option } from 'commander';
+import { BACKEND_NAMES } from '../backends/names.js';
 
 /** The global flags, as factories (commander options are mutable, each program gets its own). */
 export const GLOBAL_FLAGS: ReadonlyArray<() => Option> = [
   () => new Option('-c, --config <file>', 'configuration file, YAML or JSON (env SECRETS_AGENT_CONFIG)'),
   () => new Option('--templates <dir>', 'directory of *.hbs templates (env SECRETS_AGENT_TEMPLATES)'),
   () => new Option('--output <dir>', 'directory the files are written to (env SECRETS_AGENT_OUTPUT)'),
-  () => new Option('--backend <name>', 'force one backend instead of the chain (env SECRETS_AGENT_BACKEND)').choices(['auto', 'vault', 'aws', 'file', 'env']),
+  () => new Option('--backend <name>', 'force one backend instead of the chain (env SECRETS_AGENT_BACKEND)').choices(['auto', ...BACKEND_NAMES]),
   () => new Option('--log-level <level>', 'log level (env SECRETS_AGENT_LOG_LEVEL)').choices(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']),
 ];
 

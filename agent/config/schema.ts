@@ -1,11 +1,11 @@
 // The one schema of the configuration (docs/configuration.md). It validates the merged config (defaults < file < env <
 // flags), turns durations into milliseconds, fills defaults, and is the source of the published JSON Schema.
 import * as z from 'zod';
+import { BACKEND_NAMES } from '../backends/names.js';
 import { duration, filePath } from './fields.js';
 import { notifiersSchema } from './notifiers.js';
 import { cronProblem, isHttpUrl, parseListen } from './values.js';
 
-export const BACKEND_NAMES = ['vault', 'aws', 'file', 'env'] as const;
 export const LOG_LEVELS = ['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'] as const;
 export const VAULT_AUTH_METHODS = ['token', 'approle', 'kubernetes'] as const;
 

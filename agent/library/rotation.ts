@@ -1,11 +1,12 @@
 // SecretRotationManager (README.md "Library", the seed's rotation manager): write a new version of one key through
-// the backend that owns the path, with check-and-set where the backend has it, and record an audit event.
+// the backend that owns the path (its WritableBackend, agent/backends/writable.ts), with that backend's
+// check-and-set, and record an audit event.
 // `rotateKey` is the same logic for `secrets-agent rotate`, which brings its own store instead of a manager.
 import type { Backend, BackendName, SecretRef } from '../backends/backend.js';
+import { isWritable } from '../backends/writable.js';
+import type { WritableBackend } from '../backends/writable.js';
 import { AgentError, isAgentError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
-import { secretWriter } from '../ops/writer.js';
-import type { SecretWriter } from '../ops/writer.js';
 import type { Resolution } from '../store/store.js';
 import type { SecretManager } from './manager.js';
 
@@ -40,9 +41,9 @@ export async function rotateKey(source: RotationSource, path: string, value: str
   let backend = options.backend;
   try {
     const owner = await ownerOf(source, path, options.backend);
-    backend = owner.backend;
-    const { version } = await owner.setKey(path, value);
-    const result: RotationResult = { path, backend: owner.backend, version };
+    backend = owner.name;
+    const { version } = await owner.writeKey(path, value);
+    const result: RotationResult = { path, backend: owner.name, version };
     if (options.audit) auditRotation(options.audit, { ...result, outcome: 'written' });
     return result;
   } catch (error) {
@@ -60,14 +61,13 @@ function auditRotation(log: Logger, record: { path: string; backend: string | un
   else audit.warn(line, message);
 }
 
-/** The writer of the backend that holds `path` today (the chain's answer), or of the forced one. */
-async function ownerOf(source: RotationSource, path: string, backend: BackendName | undefined): Promise<SecretWriter> {
+/** The backend that holds `path` today (the chain's answer), or the forced one, when it can be written. */
+async function ownerOf(source: RotationSource, path: string, backend: BackendName | undefined): Promise<WritableBackend> {
   const resolution = await source.resolve({ kind: 'value', path }, backend);
   if (resolution.status === 'failed') throw resolution.error;
   const name = resolution.status === 'found' ? resolution.backend : backend;
   const target = source.backends.find((each) => each.name === name);
-  const writer = target === undefined ? undefined : secretWriter(target);
-  if (writer) return writer;
+  if (isWritable(target)) return target;
   if (name === undefined) throw new AgentError('ERR_SECRET_NOT_FOUND', `Secret not found: ${path} (pass a backend to add the key to an existing secret)`, { details: { path } });
   throw new AgentError('ERR_USAGE', `rotate: the ${name} backend is read-only; rotate "${path}" in Vault or AWS Secrets Manager`, { details: { path, backend: name } });
 }

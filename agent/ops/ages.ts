@@ -1,10 +1,11 @@
 // How old each secret is: the version and last-changed time of the secret behind a path, from the backend that
-// serves it (Vault KV v2 metadata `updated_time`; AWS DescribeSecret `LastChangedDate`/`LastRotatedDate`).
+// serves it (Vault KV v2 metadata `updated_time`; AWS DescribeSecret `LastChangedDate`/`LastRotatedDate`), read
+// through the writable backend's `history` (agent/backends/writable.ts); file and env keep no history.
 // Used by `secrets-agent audit`; the running agent's `secret_age_seconds{path}` takes version creation times
 // from its data reads instead (agent/runtime/secret-ages.ts), so it costs no metadata request.
-import { isAws, isVault } from '../backends/create.js';
 import type { Backend, BackendName } from '../backends/backend.js';
-import { splitPath } from '../backends/backend.js';
+import { isWritable } from '../backends/writable.js';
+import type { SecretHistory } from '../backends/writable.js';
 import { requestsOf } from '../cycle.js';
 import { requestKey } from '../store/store.js';
 import type { Resolution } from '../store/store.js';
@@ -35,11 +36,6 @@ export interface SecretAge {
   readonly error?: string;
 }
 
-interface Metadata {
-  readonly version: string | null;
-  readonly lastChanged: Date | null;
-}
-
 const DAY_SECONDS = 86_400;
 
 /** Why: the agent and `audit` know which backend served each path from a cycle's resolutions. */
@@ -61,16 +57,16 @@ export function ageTargets(templates: readonly Template[], resolutions: Readonly
  * it are listed; never throws: a failed read is reported in that entry's `error`.
  */
 export async function secretAges(backends: readonly Backend[], targets: readonly AgeTarget[], now: number): Promise<SecretAge[]> {
-  const reads = new Map<string, Promise<Metadata>>();
+  const reads = new Map<string, Promise<SecretHistory>>();
   return Promise.all(targets.map(async (target): Promise<SecretAge> => {
     const unknown = { path: target.path, kind: target.kind, backend: target.backend ?? null, version: null, lastChanged: null, ageSeconds: null, ageDays: null };
     if (target.error !== undefined) return { ...unknown, error: target.error };
     const backend = backends.find((each) => each.name === target.backend);
-    if (backend === undefined) return unknown;
-    const secret = target.kind === 'map' ? target.path : splitPath(target.path).secret;
-    const key = `${backend.name}|${isAws(backend) ? `${target.kind}:${target.path}` : secret}`;
+    if (!isWritable(backend)) return unknown;
+    const ref = { kind: target.kind, path: target.path };
+    const key = `${backend.name}|${backend.historyKey(ref)}`;
     let read = reads.get(key);
-    if (read === undefined) reads.set(key, (read = metadataOf(backend, target, secret)));
+    if (read === undefined) reads.set(key, (read = backend.history(ref)));
     try {
       const { version, lastChanged } = await read;
       if (lastChanged === null) return { ...unknown, version };
@@ -80,25 +76,4 @@ export async function secretAges(backends: readonly Backend[], targets: readonly
       return { ...unknown, error: (error as Error).message };
     }
   }));
-}
-
-/** Why: each backend keeps its history differently; file and env keep none. */
-async function metadataOf(backend: Backend, target: AgeTarget, secret: string): Promise<Metadata> {
-  if (isVault(backend)) {
-    const metadata = secret === '' ? undefined : await backend.readMetadata(secret);
-    return metadata === undefined ? { version: null, lastChanged: null } : { version: metadata.version, lastChanged: validDate(new Date(metadata.updatedTime)) };
-  }
-  if (isAws(backend)) {
-    const described = await backend.describe(target.path, { kind: target.kind });
-    if (described === undefined) return { version: null, lastChanged: null };
-    const times = [described.lastChanged, described.lastRotated].filter((date): date is Date => date !== undefined);
-    const latest = times.length === 0 ? null : new Date(Math.max(...times.map((date) => date.getTime())));
-    return { version: described.version ?? null, lastChanged: latest };
-  }
-  return { version: null, lastChanged: null };
-}
-
-/** Why: a malformed time must read as "unknown", not as an age of NaN days. */
-function validDate(date: Date): Date | null {
-  return Number.isNaN(date.getTime()) ? null : date;
 }

@@ -5,6 +5,7 @@
 import { constants } from 'node:fs';
 import { lstat, mkdir, open } from 'node:fs/promises';
 import { join } from 'node:path';
+import { BACKEND_NAMES } from '../backends/names.js';
 import type { BackendName } from '../backends/backend.js';
 import { AgentError } from '../errors.js';
 import { writeFileAtomic } from '../write/atomic.js';
@@ -12,7 +13,7 @@ import { writeFileAtomic } from '../write/atomic.js';
 /** The agent's own directory inside the output directory (0700): provenance and temp files. */
 export const AGENT_DIR = '.secrets-agent';
 const FILE = 'provenance.json';
-const NAMES: ReadonlySet<string> = new Set<BackendName>(['vault', 'aws', 'file', 'env']);
+const NAMES: ReadonlySet<string> = new Set<string>(BACKEND_NAMES);
 
 /** Keys are reference keys (`value:app/db/password`, `map:exchange/binance`), values backend names. */
 export class Provenance {

@@ -1,9 +1,9 @@
 // The Acquirer's sharing rules with fakes of its own interfaces: concurrent acquisitions share one login,
 // and a token-file change during a reload is never lost.
 import test from 'ava';
-import { Acquirer } from '../../agent/auth/acquire.js';
-import type { Grant } from '../../agent/auth/grants.js';
-import type { AuthMethod, LoginResult } from '../../agent/auth/methods.js';
+import { Acquirer } from '../../agent/backends/vault/auth/acquire.js';
+import type { Grant } from '../../agent/backends/vault/auth/grants.js';
+import type { AuthMethod, LoginResult } from '../../agent/backends/vault/auth/methods.js';
 import type { Reply, VaultHttp } from '../../agent/backends/vault/http.js';
 
 /** A method whose logins return `file.token`, each one waiting for the test to release it. */

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { renewDelay, retryDelay } from '../../agent/auth/timing.js';
+import { renewDelay, retryDelay } from '../../agent/backends/vault/auth/timing.js';
 
 test('renewal is due at 2/3 of the TTL minus up to 10% of that, exactly', (t) => {
   t.is(renewDelay(3, () => 0), 1800);

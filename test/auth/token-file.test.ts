@@ -4,7 +4,7 @@ import { mkdir, rename, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
 import { credentialFiles } from '../backends/vault/files.js';
-import { directoryWatcher } from '../../agent/auth/token-file.js';
+import { directoryWatcher } from '../../agent/backends/vault/auth/token-file.js';
 import { backendFor, captureLog, emulatorFor, targetOf } from '../backends/vault/helpers.js';
 import { FakeClock } from '../helpers/fake-clock.js';
 import { realVault } from '../backends/vault/target.js';

@@ -1,8 +1,8 @@
 // What a stored secret holds, as the agent reads it: SecretString as is, SecretBinary as UTF-8 text (or a
 // data error that says it is not text), and, for JSON secrets, an object whose values become strings.
 import { AgentError } from '../../errors.js';
-import type { CallSite } from './failure.js';
-import { subject } from './failure.js';
+import type { CallSite } from './site.js';
+import { subject } from './site.js';
 
 /** One secret version as GetSecretValue and BatchGetSecretValue return it. */
 export interface StoredValue {

@@ -1,6 +1,6 @@
 // "Could not load credentials from any providers" tells an operator nothing. This spells out what the AWS
 // SDK's default chain looked at, in order, with what is set in this process's environment.
-import type { CallSite } from './failure.js';
+import type { CallSite } from './site.js';
 
 type Env = Readonly<Record<string, string | undefined>>;
 

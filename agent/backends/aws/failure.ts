@@ -5,18 +5,13 @@
 // code: never a response body.
 import { AgentError } from '../../errors.js';
 import { noCredentialsMessage } from './credentials.js';
+import type { CallSite } from './site.js';
+import { subject } from './site.js';
 
 export type Failure =
   | { readonly status: 'not_found'; readonly code: string; readonly reason: string; readonly markedForDeletion?: true }
   | { readonly status: 'denied' | 'unavailable'; readonly code: string; readonly reason: string }
   | { readonly status: 'error'; readonly code: string; readonly error: AgentError };
-
-/** Where a call went, for messages that name the region and the secret. */
-export interface CallSite {
-  readonly operation: string;
-  readonly region: string;
-  readonly secretId?: string | undefined;
-}
 
 export type ErrorClass = 'not_found' | 'denied' | 'unavailable' | 'error';
 
@@ -85,11 +80,6 @@ export function classOf(code: string, message: string): ErrorClass {
 function sanitizeCode(raw: string): string {
   const cut = raw.split(',')[0]?.split(':')[0] ?? raw;
   return cut.slice(cut.indexOf('#') + 1).trim();
-}
-
-/** `secret "dsta/x" in us-east-1` or `us-east-1`: the subject of every message. */
-export function subject(site: CallSite): string {
-  return site.secretId === undefined ? `${site.operation} in ${site.region}` : `secret "${site.secretId}" in ${site.region}`;
 }
 
 /** Why: the same code means the same thing whether it came as an exception or as a batch `Errors` entry. */

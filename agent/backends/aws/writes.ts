@@ -6,9 +6,10 @@ import { AgentError, isAgentError } from '../../errors.js';
 import { invalidPathReason, splitPath } from '../backend.js';
 import type { StoredValue } from './content.js';
 import { jsonObject, notAnObject, secretText } from './content.js';
-import type { CallSite } from './failure.js';
-import { classifyError, failureError, subject } from './failure.js';
+import { classifyError, failureError } from './failure.js';
 import type { SecretReader } from './reader.js';
+import type { CallSite } from './site.js';
+import { subject } from './site.js';
 
 export interface WriteContext {
   readonly client: SecretsManagerClient;

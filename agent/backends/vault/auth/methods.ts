@@ -2,8 +2,8 @@
 // files read at each login) and Kubernetes (the service-account JWT re-read at each login, the auth
 // mount passed explicitly because node-vault otherwise posts to /v1/auth//login, upstream #300).
 import { readFile } from 'node:fs/promises';
-import type { Config } from '../config/schema.js';
-import type { VaultHttp } from '../backends/vault/http.js';
+import type { Config } from '../../../config/schema.js';
+import type { VaultHttp } from '../http.js';
 import { parseAuth } from './grants.js';
 import type { Grant } from './grants.js';
 

@@ -1,6 +1,6 @@
 // What Vault says about a token: the `auth` block of a login or renew-self (docs/vault.md) and the
 // `data` of lookup-self. Parsed strictly; the token itself is never part of an error message.
-import { malformed } from '../backends/vault/kv.js';
+import { malformed } from '../kv.js';
 
 /** A token and what is known about its lifetime. */
 export interface Grant {

@@ -3,7 +3,7 @@
 // AtomicWriter). Every event just asks the owner to re-read and compare content.
 import { watch } from 'node:fs';
 import { basename, dirname } from 'node:path';
-import type { Logger } from '../log/logger.js';
+import type { Logger } from '../../../log/logger.js';
 
 export interface Watch {
   close(): void;

@@ -1,6 +1,6 @@
 // When to renew and when to retry, as pure functions of the TTL, the attempt and a Random, so the
 // schedule is tested exactly and thousands of agents do not reach Vault in the same second (docs/docker.md).
-import type { Random } from '../util/clock.js';
+import type { Random } from '../../../util/clock.js';
 
 /** Login and renewal retries: 1 s doubling to 30 s, each delay jittered to 50-100% of its step. */
 export const RETRY_MIN_MS = 1000;

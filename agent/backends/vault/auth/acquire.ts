@@ -1,6 +1,6 @@
 // Getting a token, one attempt at a time: log in (or read the token), look it up, hand it over. Concurrent
 // callers share the attempt in flight, so a burst of 403s or file events costs one login, not many.
-import type { VaultHttp } from '../backends/vault/http.js';
+import type { VaultHttp } from '../http.js';
 import type { Grant } from './grants.js';
 import { parseLookup } from './grants.js';
 import type { AuthMethod, LoginResult } from './methods.js';

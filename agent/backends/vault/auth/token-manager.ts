@@ -2,10 +2,10 @@
 // log in again when renewal cannot extend it or fails, when the token file changes, or once after a
 // 403 on a read. All time goes through the Clock. A new token is swapped on the client object and
 // nothing else happens: no secret is re-fetched because the token changed.
-import { AgentError } from '../errors.js';
-import type { VaultHttp } from '../backends/vault/http.js';
-import type { Logger } from '../log/logger.js';
-import type { Clock, Random, TimerHandle } from '../util/clock.js';
+import { AgentError } from '../../../errors.js';
+import type { VaultHttp } from '../http.js';
+import type { Logger } from '../../../log/logger.js';
+import type { Clock, Random, TimerHandle } from '../../../util/clock.js';
 import type { Grant } from './grants.js';
 import { parseAuth } from './grants.js';
 import { Acquirer } from './acquire.js';
