@@ -1,6 +1,8 @@
 // The command table: commander parses argv, every command takes the same global flags before or after its name,
 // and every outcome becomes one of the exit codes of docs/commands.md (0 ok, 1 failure, 2 usage, 78 configuration).
 import { Command, CommanderError, Help, Option } from 'commander';
+import { WRITABLE_BACKEND_NAMES } from '../backends/names.js';
+import type { WritableBackendName } from '../backends/names.js';
 import { closest } from '../config/suggest.js';
 import { AgentError } from '../errors.js';
 import type { Charset } from '../ops/generate.js';
@@ -77,11 +79,11 @@ export async function runCli(io: CliIo): Promise<number> {
     });
   command('migrate', 'move the variables of a .env file into Vault or AWS Secrets Manager, one write per secret, never overwriting silently')
     .addOption(new Option('--from-env <file>', 'the .env file to read').makeOptionMandatory())
-    .addOption(new Option('--to <backend>', 'where the secrets go').choices(['vault', 'aws']).makeOptionMandatory())
+    .addOption(new Option('--to <backend>', 'where the secrets go').choices(WRITABLE_BACKEND_NAMES).makeOptionMandatory())
     .option('--dry-run', 'print the plan (secret and key names, never values) and write nothing')
     .option('--map <file>', 'YAML or JSON of VARIABLE: secret/path/key (or false) for variables the built-in layout does not place')
     .option('--overwrite', 'merge the keys into secrets that already exist with other values')
-    .action(async (flags: { fromEnv: string; to: 'vault' | 'aws'; dryRun?: boolean; map?: string; overwrite?: boolean }, cmd: Command) => {
+    .action(async (flags: { fromEnv: string; to: WritableBackendName; dryRun?: boolean; map?: string; overwrite?: boolean }, cmd: Command) => {
       exitCode = await (await import('./migrate.js')).migrateCommand(await context(cmd), { fromEnv: flags.fromEnv, to: flags.to, dryRun: flags.dryRun === true, overwrite: flags.overwrite === true, ...(flags.map === undefined ? {} : { map: flags.map }) });
     });
   command('rotate', 'write a new version of one key with check-and-set and print the new version id (never the value)')

@@ -12,6 +12,7 @@ import { StoreMemory } from '../store/memory.js';
 import type { SecretStore } from '../store/store.js';
 import { pathSegments, resolvedValues } from '../store/values.js';
 import type { Template } from '../template/load.js';
+import { checkOutputDirectory } from '../write/output.js';
 import type { CommandContext } from './context.js';
 import { crossTemplateProblems } from './problems.js';
 
@@ -60,7 +61,8 @@ export async function renderPass(options: PassOptions): Promise<PassReport> {
 
 async function keepProvenance(store: SecretStore, output: string, log: Logger): Promise<void> {
   try {
-    await store.memory.provenance.save(output);
+    // Through the directory pinned at start: a swapped or symlinked output directory never receives it.
+    await store.memory.provenance.save(await checkOutputDirectory(output));
   } catch (error) {
     // Files are still written (serving beats not serving); what is at risk is the restart guarantee, so say so.
     log.error({ code: (error as { code?: string }).code, output }, `cannot keep provenance in ${output}: ${(error as Error).message}; a restart may not know which backend served each path`);
