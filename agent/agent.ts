@@ -2,7 +2,7 @@
 // the lifecycle — start, cycle, reload, stop — and nothing else: each stage does its own work, and a cycle is the
 // same render pass as `once` (runtime/pass.ts).
 import { isVault } from './backends/create.js';
-import { createStore, createContext, prepareOutput } from './runtime/context.js';
+import { createStore, createContext, prepareOutput, withTemplatesHint } from './runtime/context.js';
 import type { CommandContext, CommandIo, CommonFlags } from './runtime/context.js';
 import { levelOf, memoryOf, renderPass } from './runtime/pass.js';
 import type { TemplateResult } from './cycle.js';
@@ -79,9 +79,10 @@ export class Agent {
   /** Load the configuration and templates, open the listener, start triggers, and begin the first render. */
   async start(): Promise<void> {
     const context = await createContext(this.#options.io, this.#options.flags, this.#scrubber);
+    // Every input is checked before anything is created: a missing templates directory leaves no output directory.
+    await withTemplatesHint(() => this.#templates.reload(context.config.templates, context.log.child({ component: 'template' })));
     await prepareOutput(context);
     this.#memory = { output: context.config.output, memory: await memoryOf(context.config.output) };
-    await this.#templates.reload(context.config.templates, context.log.child({ component: 'template' }));
     this.#wiring = await this.#wire(context);
     if (context.config.listen !== '') {
       this.#listener = await startServer(context.config.listen, this.#handlers());

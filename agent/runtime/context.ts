@@ -6,6 +6,7 @@ import type { ConfigFlags } from '../config/load.js';
 import type { Config } from '../config/schema.js';
 import { createLogger } from '../log/logger.js';
 import type { Logger } from '../log/logger.js';
+import { AgentError, isAgentError } from '../errors.js';
 import { Scrubber } from '../log/scrub.js';
 import { sendProcessWarningsTo } from '../log/warnings.js';
 import type { StoreMemory } from '../store/memory.js';
@@ -93,7 +94,21 @@ export async function createStore(context: CommandContext, setup: StoreSetup = {
 
 /** Templates of the configured directory; a template that fails to prepare is reported, not fatal. */
 export async function loadConfiguredTemplates(context: CommandContext): Promise<LoadResult> {
-  return loadTemplates(context.config.templates);
+  return withTemplatesHint(() => loadTemplates(context.config.templates));
+}
+
+/**
+ * Run `load`; a missing or empty templates directory says where the setting comes from, since the usual cause is
+ * a command started without its configuration (the default is /etc/secrets-agent/templates).
+ */
+export async function withTemplatesHint<T>(load: () => Promise<T>): Promise<T> {
+  try {
+    return await load();
+  } catch (error) {
+    if (!isAgentError(error, 'ERR_TEMPLATE_DIR')) throw error;
+    const hint = 'the templates directory is set by --templates, SECRETS_AGENT_TEMPLATES, or `templates:` in the configuration file given with --config or SECRETS_AGENT_CONFIG';
+    throw new AgentError('ERR_TEMPLATE_DIR', `${error.message} (${hint})`, { cause: error, details: error.details });
+  }
 }
 
 /**

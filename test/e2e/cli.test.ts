@@ -1,5 +1,6 @@
 // The command line as an operator meets it, through the built binary (docs/commands.md): global flags before or
 // after the command, a mistyped command, --version, offline `check`, and help that lists what applies.
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
@@ -73,4 +74,13 @@ test('README\'s command table names exactly the commands of --help', async (t) =
   const readme = await readFile(join(root, 'README.md'), 'utf8');
   const table = new Set([...readme.matchAll(/^\| `secrets-agent ([a-z]+)/gm)].map((match) => match[1]));
   t.deepEqual([...table].sort(), [...new Set(commands)].sort());
+});
+
+test('run with a missing templates directory creates nothing and says where the setting comes from', async (t) => {
+  const { dir, cleanup } = await scratch({});
+  t.teardown(cleanup);
+  const result = await runCli(['run'], { env: { SECRETS_AGENT_TEMPLATES: join(dir, 'missing'), SECRETS_AGENT_OUTPUT: join(dir, 'out'), SECRETS_AGENT_LISTEN: '' } });
+  t.is(result.code, 78, result.stderr);
+  t.regex(result.stderr, /templates directory .*missing: ENOENT \(the templates directory is set by --templates, SECRETS_AGENT_TEMPLATES, or `templates:` in the configuration file given with --config or SECRETS_AGENT_CONFIG\)/);
+  t.false(existsSync(join(dir, 'out')), 'the output directory is not created before the inputs are valid');
 });
