@@ -4,6 +4,7 @@
 import { pathOfKey } from '../backends/backend.js';
 import { runCycle } from '../cycle.js';
 import type { CycleReport } from '../cycle.js';
+import { isAgentError } from '../errors.js';
 import type { AgentError } from '../errors.js';
 import { auditRecords, writeAudit } from '../log/audit.js';
 import type { Logger } from '../log/logger.js';
@@ -64,6 +65,8 @@ async function keepProvenance(store: SecretStore, output: string, log: Logger): 
     // Through the directory pinned at start: a swapped or symlinked output directory never receives it.
     await store.memory.provenance.save(await checkOutputDirectory(output));
   } catch (error) {
+    // A replaced output directory is reported by every write of this pass; one more line would say nothing new.
+    if (isAgentError(error, 'ERR_OUTPUT_DIR')) return;
     // Files are still written (serving beats not serving); what is at risk is the restart guarantee, so say so.
     log.error({ code: (error as { code?: string }).code, output }, `cannot keep provenance in ${output}: ${(error as Error).message}; a restart may not know which backend served each path`);
   }
