@@ -11,6 +11,8 @@ export const errorCodes = {
   ERR_TEMPLATE_PARSE: { exit: 1, summary: 'a template is not valid Handlebars (file and line named)' },
   ERR_TEMPLATE_DYNAMIC_PATH: { exit: 1, summary: 'a secret path in a template is not a string literal, so it cannot be known before rendering' },
   ERR_TEMPLATE_RENDER: { exit: 1, summary: 'a template failed while rendering (file, line and cause named)' },
+  ERR_TEMPLATE_LIMIT: { exit: 1, summary: 'a template is over a limit (file, line and limit named): 1 MiB, 64 nested blocks, 2,000 expressions, refused before Handlebars parses it; or, while rendering, 20,000 helper calls and #each iterations, an output over 1 MiB (raw) or 128 KiB (other formats) or 10,000 YAML tokens; nothing is written' },
+  ERR_TEMPLATE_QUOTED: { exit: 1, summary: 'a {{x}} that quotes itself sits inside quotes the template wrote (or inside other text of one value), so the file would not read back as the value; drop the quotes (file and line named)' },
   ERR_DESTINATION: { exit: 1, summary: 'a destination resolves outside the output directory, is a symlink, or collides with another template' },
   ERR_ENCODE_REFUSED: { exit: 1, summary: 'a value cannot be written exactly in the template\'s format; nothing is written' },
   ERR_OUTPUT_INVALID: { exit: 1, summary: 'rendered output does not parse back to what the template wrote; nothing is written' },

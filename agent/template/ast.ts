@@ -5,6 +5,7 @@
 import { invalidPathReason } from '../backends/backend.js';
 import type { BackendName } from '../backends/backend.js';
 import { AgentError } from '../errors.js';
+import type { Format } from './formats.js';
 
 export type DependencyHelper = 'secret' | 'secrets' | 'exchange' | 'env';
 
@@ -28,6 +29,7 @@ const backendNames: ReadonlySet<string> = new Set(['vault', 'aws', 'file', 'env'
 interface WalkContext {
   readonly file: string;
   readonly lineOffset: number;
+  readonly format: Format;
   readonly helpers: ReadonlySet<string>;
   readonly dependencies: Dependency[];
 }
@@ -35,10 +37,11 @@ interface WalkContext {
 type Call = hbs.AST.MustacheStatement | hbs.AST.BlockStatement | hbs.AST.SubExpression;
 
 /** Validate and rewrite `program` in place; returns its dependencies in source order. */
-export function prepareProgram(program: hbs.AST.Program, options: { file: string; lineOffset: number; helpers: readonly string[] }): Dependency[] {
+export function prepareProgram(program: hbs.AST.Program, options: { file: string; lineOffset: number; format: Format; helpers: readonly string[] }): Dependency[] {
   const context: WalkContext = {
     file: options.file,
     lineOffset: options.lineOffset,
+    format: options.format,
     helpers: new Set([...options.helpers, ...builtinHelpers]),
     dependencies: [],
   };
@@ -47,7 +50,46 @@ export function prepareProgram(program: hbs.AST.Program, options: { file: string
 }
 
 function walkProgram(program: hbs.AST.Program | undefined, context: WalkContext): void {
-  for (const statement of program?.body ?? []) walkStatement(statement, context);
+  const body = program?.body ?? [];
+  body.forEach((statement, index) => {
+    if (statement.type === 'MustacheStatement') refuseQuoted(statement as hbs.AST.MustacheStatement, body[index - 1], body[index + 1], context);
+    walkStatement(statement, context);
+  });
+}
+
+/** Quote characters a template could wrap a `{{x}}` in, per format; raw writes values as they are, so none. */
+const wrappingQuotes: Readonly<Record<Format, string>> = { dotenv: `'"\``, shell: `'"`, docker: `'"`, json: `'"`, yaml: `'"`, raw: '' };
+
+/** Helpers whose output is never quoted: `envName` writes only [A-Z0-9_], `docker` writes the value verbatim. */
+const unquotedHelpers: ReadonlySet<string> = new Set(['envName', 'docker']);
+
+/**
+ * `KEY="{{x}}"`, `k: '{{x}}'`, `"k": "{{x}}"`: `{{x}}` already writes a complete literal with its own quoting
+ * (docker: the value verbatim, and docker keeps quotes), so quotes the template writes around it would be read as
+ * part of the value (docs/templates.md "Quotes"). Seen here, before anything is fetched, so `check` reports it too.
+ */
+function refuseQuoted(mustache: hbs.AST.MustacheStatement, before: hbs.AST.Statement | undefined, after: hbs.AST.Statement | undefined, context: WalkContext): void {
+  const quotes = wrappingQuotes[context.format];
+  if (!mustache.escaped || quotes === '') return;
+  const name = helperName(mustache, context);
+  if (name !== undefined && unquotedHelpers.has(name) && !(name === 'docker' && context.format === 'docker')) return;
+  const left = before?.type === 'ContentStatement' ? (before as hbs.AST.ContentStatement).value.slice(-1) : '';
+  const right = after?.type === 'ContentStatement' ? (after as hbs.AST.ContentStatement).value.slice(0, 1) : '';
+  if (left === '' || left !== right || !quotes.includes(left)) return;
+  const line = lineOf(mustache, context);
+  throw new AgentError('ERR_TEMPLATE_QUOTED', `${context.file}:${line}: {{${describeCall(mustache)}}} is wrapped in ${left} quotes the template wrote; ${quotedAdvice(context.format)}`, {
+    details: { template: context.file, line },
+  });
+}
+
+/** The advice of a quoted `{{x}}`: drop the quotes, with why for the format. */
+export function quotedAdvice(format: Format): string {
+  // Why: the same words for the static refusal here and the one at render (render.ts), so both read as one rule.
+  const why = format === 'docker'
+    ? 'docker --env-file has no quoting and would keep the quotes as part of the value'
+    : `it writes one complete ${format} literal, and quotes around it would be read as part of the value`;
+  const example = format === 'json' ? '"key": {{x}}' : format === 'yaml' ? 'key: {{x}}' : 'KEY={{x}}';
+  return `drop the quotes: {{x}} quotes itself (${why}); write ${example}, with nothing else in the value`;
 }
 
 function walkStatement(node: hbs.AST.Statement, context: WalkContext): void {
@@ -75,7 +117,10 @@ function walkStatement(node: hbs.AST.Statement, context: WalkContext): void {
 }
 
 function walkCall(call: Call, context: WalkContext): void {
+  if (call.path.type === 'PathExpression') refusePrototypePath(call.path as hbs.AST.PathExpression, context);
   const name = helperName(call, context);
+  const key = call.params[1];
+  if (name === 'lookup' && key?.type === 'StringLiteral') refusePrototypeName((key as hbs.AST.StringLiteral).value, key, context);
   if (name !== undefined) {
     if (!context.helpers.has(name)) {
       throw fail(context, call, 'ERR_TEMPLATE_PARSE', `unknown helper "${name}" - valid helpers are ${[...context.helpers].filter((h) => !h.startsWith('__')).join(', ')}`);
@@ -93,6 +138,23 @@ function pairsOf(call: Call): hbs.AST.HashPair[] {
 
 function walkExpression(node: hbs.AST.Expression, context: WalkContext): void {
   if (node.type === 'SubExpression') walkCall(node as hbs.AST.SubExpression, context);
+  if (node.type === 'PathExpression') refusePrototypePath(node as hbs.AST.PathExpression, context);
+}
+
+/** Names of the object prototype that lead to functions and constructors; Handlebars already hides them at runtime. */
+const prototypeNames: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype', '__defineGetter__', '__defineSetter__', '__lookupGetter__', '__lookupSetter__']);
+
+function refusePrototypePath(path: hbs.AST.PathExpression, context: WalkContext): void {
+  for (const part of path.parts) refusePrototypeName(part, path, context);
+}
+
+/**
+ * `{{constructor.constructor}}`, `{{lookup this "__proto__"}}`: never reachable (docs/templates.md "Hostile
+ * templates"), and refused when the template is loaded so the error names the line (at runtime Handlebars' own
+ * protection would surface as a TypeError without one).
+ */
+function refusePrototypeName(name: string, node: hbs.AST.Node, context: WalkContext): void {
+  if (prototypeNames.has(name)) throw fail(context, node, 'ERR_TEMPLATE_PARSE', `"${name}" is a prototype property, which templates can never reach`);
 }
 
 /** The helper a call invokes, or undefined when it is a plain lookup such as `{{name}}` or `{{this}}`. */

@@ -1,7 +1,7 @@
 // Escaping follows the format (docs/templates.md): `{{x}}` becomes one exact literal of the template's format, or the render fails.
 import type { Format } from './formats.js';
 import { encodeDocker, encodeDotenv, encodeShell } from './encoders/env.js';
-import { refuseUnwritable } from './encoders/refusal.js';
+import { refuseLoneSurrogate, refuseUnwritable } from './encoders/refusal.js';
 import { encodeJson, encodeYaml } from './encoders/structured.js';
 
 export { refusalReasons, type RefusalReason } from './encoders/refusal.js';
@@ -14,7 +14,11 @@ export { dockerMaxValueBytes, dotenvWhitespace, interpolation } from './encoders
  */
 export function encodeValue(format: Format, value: string): string {
   // Why: one entry point so templates, helpers and validation all encode the same way.
-  if (format === 'raw') return value;
+  if (format === 'raw') {
+    // Raw still writes UTF-8: a lone surrogate would be written as U+FFFD, another value (docs/templates.md).
+    refuseLoneSurrogate(format, value);
+    return value;
+  }
   refuseUnwritable(format, value);
   switch (format) {
     case 'dotenv':

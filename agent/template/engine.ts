@@ -6,9 +6,9 @@ import type { HelperOptions } from 'handlebars';
 import type { BackendName, SecretData, SecretRef } from '../backends/backend.js';
 import { AgentError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
-import { encodeValue } from './encoders.js';
 import type { Format } from './formats.js';
 import { ENCODE_HELPER, RAW_HELPER } from './ast.js';
+import { describeBytes, limitError, MAX_RENDER_STEPS, maxOutputBytes } from './limits.js';
 
 /** What a helper gets back for one reference: a value, nothing, or the error that stands for it. */
 export type Lookup =
@@ -25,17 +25,38 @@ export interface RenderScope {
   readonly env: Readonly<Record<string, string | undefined>>;
   lookup(ref: SecretRef, backend: BackendName | undefined): Lookup;
   /** Turns each escaped value into text; the validator swaps it to emit placeholders (see render.ts). */
-  emit(value: string, where: { line: number; label: string }): string;
-  /** Turns each raw (`{{{x}}}`) value into text; identity, except in the validator's placeholder render. */
-  emitRaw(value: string): string;
+  emit(value: string, where: Where): string;
+  /** Turns each raw (`{{{x}}}`) value into text; the value itself, except in the validator's placeholder render. */
+  emitRaw(value: string, where: Where): string;
+  /** Turns the value of an explicit encoder (`{{json x}}`) into text; `format` is the helper's, not the file's. */
+  emitExplicit(format: Format, value: string, where: Where): string;
 }
 
-let current: RenderScope | undefined;
+/** Where a value is written: the template file's line and a source-like label of the call (`secret "a/b"`). */
+export interface Where {
+  readonly line: number;
+  readonly label: string;
+}
+
+/** One render: its scope and the work it has done so far (docs/templates.md "Limits"). */
+interface Render {
+  readonly scope: RenderScope;
+  /** Helper calls and #each iterations so far. */
+  steps: number;
+  /** Characters the #each iterations wrote themselves, each counted once however deep the loops nest. */
+  loopChars: number;
+  /** Characters of the values written. */
+  valueChars: number;
+  /** For each #each iteration in progress: the characters its nested iterations returned. */
+  readonly frames: number[];
+}
+
+let current: Render | undefined;
 
 /** Run `fn` with `scope` visible to the helpers; rendering is synchronous, so scopes never interleave. */
 export function withScope<T>(scope: RenderScope, fn: () => T): T {
   const previous = current;
-  current = scope;
+  current = { scope, steps: 0, loopChars: 0, valueChars: 0, frames: [] };
   try {
     return fn();
   } finally {
@@ -43,9 +64,37 @@ export function withScope<T>(scope: RenderScope, fn: () => T): T {
   }
 }
 
-function scope(): RenderScope {
+function render(): Render {
   if (!current) throw new Error('template helper called outside a render');
   return current;
+}
+
+function scope(): RenderScope {
+  return render().scope;
+}
+
+/** Counts one helper call or iteration; a render that does too much is stopped where it is. */
+function step(options: Options): void {
+  // Why: a template of 2,000 expressions can still loop: 64 nested #each over a 2-key map is 2^64 iterations,
+  // and rendering is synchronous, so the bound is counted here rather than trusted to the data.
+  const r = render();
+  r.steps += 1;
+  if (r.steps > MAX_RENDER_STEPS) throw limitAt(options, `the render takes more than ${MAX_RENDER_STEPS} helper calls and #each iterations; loop over less`);
+}
+
+/** Counts the characters of a value about to be written; the output could not hold more than its limit anyway. */
+function spend(options: Options, text: string): string {
+  // Why: a large secret written by 2,000 expressions would be encoded 2,000 times before the output size is known.
+  const r = render();
+  r.valueChars += text.length;
+  const max = maxOutputBytes(r.scope.format);
+  if (r.valueChars > max) throw limitAt(options, `the values written are more than ${describeBytes(max)}, the largest ${r.scope.format} output`);
+  return text;
+}
+
+function limitAt(options: Options, message: string): AgentError {
+  const { file, line } = where(options);
+  return limitError(file, line, message);
 }
 
 type Options = HelperOptions & { loc?: { start: { line: number } } };
@@ -117,23 +166,51 @@ function outputText(value: unknown, label: string, options: Options): string | H
 /** The target of every rewritten `{{x}}`: one complete literal of the template's format. */
 function encodeHelper(value: unknown, label: string, options: Options): string {
   const text = outputText(value, label, options);
-  return typeof text === 'string' ? scope().emit(text, { line: where(options).line, label }) : text.toString();
+  return typeof text === 'string' ? scope().emit(spend(options, text), { line: where(options).line, label }) : text.toString();
 }
 
 /** The target of every rewritten `{{{x}}}`: the value as it is, by the template author's choice. */
 function rawHelper(value: unknown, label: string, options: Options): string {
   const text = outputText(value, label, options);
-  return typeof text === 'string' ? scope().emitRaw(text) : text.toString();
+  return typeof text === 'string' ? scope().emitRaw(spend(options, text), { line: where(options).line, label }) : text.toString();
 }
 
 /** Explicit encoders (`{{json x}}` in a YAML file): their output is final, so it is marked safe. */
 function explicitEncoder(format: Format) {
-  return (value: unknown, options: Options): Handlebars.SafeString => {
-    try {
-      return new Handlebars.SafeString(encodeValue(format, String(value)));
-    } catch (error) {
-      throw renderError('ERR_ENCODE_REFUSED', options, `${format}: ${(error as Error).message}`, error);
-    }
+  return (value: unknown, options: Options): Handlebars.SafeString => new Handlebars.SafeString(scope().emitExplicit(format, spend(options, String(value)), { line: where(options).line, label: format }));
+}
+
+/** `#each` counting its iterations and the characters they write, nested loops included (docs/templates.md "Limits"). */
+function boundedEach(builtin: Handlebars.HelperDelegate) {
+  return function each(this: unknown, context: unknown, options: Options): unknown {
+    const fn = options.fn;
+    const iteration = function (this: unknown, ...args: Parameters<typeof fn>): string {
+      step(options);
+      const r = render();
+      r.frames.push(0);
+      let out: string;
+      let nested = 0;
+      try {
+        out = fn.apply(this, args);
+      } finally {
+        nested = r.frames.pop() ?? 0;
+      }
+      r.loopChars += out.length - nested;
+      if (r.frames.length > 0) r.frames[r.frames.length - 1] = (r.frames.at(-1) ?? 0) + out.length;
+      const max = maxOutputBytes(r.scope.format);
+      if (r.loopChars > max) throw limitAt(options, `#each writes more than ${describeBytes(max)}, the largest ${r.scope.format} output; loop over less`);
+      return out;
+    };
+    return builtin.call(this, context, { ...options, fn: iteration });
+  };
+}
+
+/** Every helper counts one step; `each` also counts its iterations. */
+function counted(fn: (...args: never[]) => unknown): Handlebars.HelperDelegate {
+  const call = fn as (this: unknown, ...args: unknown[]) => unknown;
+  return function (this: unknown, ...args: unknown[]): unknown {
+    step(args.at(-1) as Options);
+    return call.apply(this, args);
   };
 }
 
@@ -169,11 +246,18 @@ const helpers = {
 /** The names templates may call, for validation and `--help`. */
 export const helperNames: readonly string[] = Object.keys(helpers);
 
-/** A fresh, isolated Handlebars with our helpers and without `log` (it would print values). */
+/** A fresh, isolated Handlebars with our helpers and without `log` (it would print values); every helper counted. */
 export function createEngine(): typeof Handlebars {
   const hbs = Handlebars.create();
   hbs.unregisterHelper('log');
-  for (const [name, fn] of Object.entries(helpers)) hbs.registerHelper(name, fn as Handlebars.HelperDelegate);
+  for (const [name, fn] of Object.entries(helpers)) hbs.registerHelper(name, counted(fn));
+  const builtins = hbs.helpers as Record<string, Handlebars.HelperDelegate | undefined>;
+  for (const name of ['if', 'unless', 'with', 'lookup'] as const) {
+    const builtin = builtins[name];
+    if (builtin) hbs.registerHelper(name, counted(builtin));
+  }
+  const each = builtins['each'];
+  if (each) hbs.registerHelper('each', counted(boundedEach(each)));
   return hbs;
 }
 

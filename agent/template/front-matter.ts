@@ -4,6 +4,7 @@ import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { AgentError } from '../errors.js';
 import { formats } from './formats.js';
+import { describeBytes, limitError, MAX_FRONT_MATTER_BYTES } from './limits.js';
 
 const frontMatterSchema = z.strictObject({
   destination: z.string().min(1).optional(),
@@ -35,6 +36,8 @@ export function splitFrontMatter(file: string, source: string): SplitTemplate {
     throw new AgentError('ERR_TEMPLATE_FRONT_MATTER', `${file}:1: front matter opened with "---" is never closed`, { details: { template: file, line: 1 } });
   }
   const yamlText = rest.slice(0, end.index);
+  // The YAML parser costs microseconds a token: front matter is a few keys, so its size is bounded (docs/templates.md "Limits").
+  if (Buffer.byteLength(yamlText, 'utf8') > MAX_FRONT_MATTER_BYTES) throw limitError(file, 1, `the front matter is over the limit of ${describeBytes(MAX_FRONT_MATTER_BYTES)}`);
   const lineOffset = 2 + countLines(yamlText);
   const doc = parseDocument(yamlText, { prettyErrors: false });
   const yamlError = doc.errors[0];

@@ -1,6 +1,6 @@
 // Discovery and preparation of templates: every `*.hbs` in the templates directory, front matter read,
 // the body parsed once, validated, rewritten for format-aware escaping and compiled (docs/templates.md).
-import { readdir, readFile } from 'node:fs/promises';
+import { open, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { BackendName } from '../backends/backend.js';
 import { AgentError } from '../errors.js';
@@ -10,6 +10,8 @@ import { compileOptions, createEngine, helperNames } from './engine.js';
 import { formatFromDestination } from './formats.js';
 import type { Format } from './formats.js';
 import { splitFrontMatter } from './front-matter.js';
+import { checkTemplateSize, MAX_TEMPLATE_BYTES, scanTemplate } from './limits.js';
+import { Preparer } from './preparer.js';
 
 /** A template ready to render; everything here is known before any secret is fetched. */
 export interface Template {
@@ -32,22 +34,29 @@ export interface Template {
 
 const engine = createEngine();
 
-/** Parse one template's source; `file` is how errors name it. */
-export function prepareTemplate(file: string, name: string, source: string): Template {
+/** A template without its compiled function: what a worker thread can hand back (see prepare-worker.ts). */
+export type TemplateInfo = Omit<Template, 'run'>;
+
+/** Check, parse, validate and rewrite one template's source; `file` is how errors name it. */
+function prepareParts(file: string, name: string, source: string): { info: TemplateInfo; program: hbs.AST.Program } {
+  // Bounded before parsing (docs/templates.md "Limits"): Handlebars is synchronous and super-linear on nesting.
+  checkTemplateSize(file, Buffer.byteLength(source, 'utf8'));
   const { meta, body, lineOffset } = splitFrontMatter(file, source);
+  scanTemplate(file, body, lineOffset);
+  const destination = meta.destination ?? name.replace(/\.hbs$/, '');
+  const format = meta.format ?? formatFromDestination(destination);
   let program;
   try {
     program = engine.parse(body);
   } catch (error) {
     throw parseError(file, lineOffset, error);
   }
-  const dependencies = prepareProgram(program, { file, lineOffset, helpers: helperNames });
-  const destination = meta.destination ?? name.replace(/\.hbs$/, '');
-  return {
+  const dependencies = prepareProgram(program, { file, lineOffset, format, helpers: helperNames });
+  const info: TemplateInfo = {
     name,
     file,
     destination,
-    format: meta.format ?? formatFromDestination(destination),
+    format,
     mode: meta.mode === undefined ? 0o600 : Number.parseInt(meta.mode, 8),
     uid: meta.uid,
     gid: meta.gid,
@@ -55,9 +64,31 @@ export function prepareTemplate(file: string, name: string, source: string): Tem
     backend: meta.backend,
     dependencies,
     lineOffset,
-    run: engine.compile(program, compileOptions),
   };
+  return { info, program };
 }
+
+/** Parse one template's source, on the calling thread; `file` is how errors name it. */
+export function prepareTemplate(file: string, name: string, source: string): Template {
+  const { info, program } = prepareParts(file, name, source);
+  return { ...info, run: engine.compile(program, compileOptions) };
+}
+
+/** Everything `prepareTemplate` does, with the function precompiled to source text a worker thread can send back. */
+export function precompileTemplate(file: string, name: string, source: string): { info: TemplateInfo; spec: string } {
+  const { info, program } = prepareParts(file, name, source);
+  return { info, spec: engine.precompile(program, compileOptions) as unknown as string };
+}
+
+/** The template of a precompiled spec: evaluating it is cheap, compiling it was the expensive part. */
+export function templateFromSpec(info: TemplateInfo, spec: string): Template {
+  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the spec is Handlebars' own output for our template, which Handlebars would evaluate the same way.
+  const evaluate = new Function(`return (${spec});`) as () => TemplateSpecification;
+  const compiled = evaluate();
+  return { ...info, run: engine.template(compiled) };
+}
+
+type TemplateSpecification = Parameters<typeof engine.template>[0];
 
 /** Every `*.hbs` directly in `dir`, sorted by name; hidden entries (Kubernetes' `..data`) are skipped. */
 export async function discoverTemplates(dir: string): Promise<string[]> {
@@ -81,19 +112,46 @@ export interface LoadResult {
   readonly errors: AgentError[];
 }
 
-/** Load every template of `dir`; one broken template does not stop the others. */
+/** Load every template of `dir`; one broken template does not stop the others. Parsing runs on a worker thread. */
 export async function loadTemplates(dir: string): Promise<LoadResult> {
   const templates: Template[] = [];
   const errors: AgentError[] = [];
-  for (const name of await discoverTemplates(dir)) {
-    const file = join(dir, name);
-    try {
-      templates.push(prepareTemplate(file, name, await readFile(file, 'utf8')));
-    } catch (error) {
-      errors.push(error instanceof AgentError ? error : new AgentError('ERR_TEMPLATE_PARSE', `${file}: ${(error as Error).message}`, { cause: error, details: { template: file } }));
+  const names = await discoverTemplates(dir);
+  const preparer = new Preparer({ local: prepareTemplate, fromSpec: templateFromSpec });
+  try {
+    for (const name of names) {
+      const file = join(dir, name);
+      try {
+        templates.push(await preparer.prepare(file, name, await readTemplate(file)));
+      } catch (error) {
+        errors.push(error instanceof AgentError ? error : new AgentError('ERR_TEMPLATE_PARSE', `${file}: ${(error as Error).message}`, { cause: error, details: { template: file } }));
+      }
     }
+  } finally {
+    await preparer.close();
   }
   return { templates, errors };
+}
+
+/** The file's text; a file over the size limit is refused from its size, and never read past the limit. */
+async function readTemplate(file: string): Promise<string> {
+  const handle = await open(file, 'r');
+  try {
+    checkTemplateSize(file, (await handle.stat()).size);
+    // Read at most one byte past the limit, so a file that grows after the stat is still bounded.
+    const buffer = Buffer.alloc(MAX_TEMPLATE_BYTES + 1);
+    let length = 0;
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+      if (length === buffer.length) break;
+    }
+    checkTemplateSize(file, length);
+    return buffer.toString('utf8', 0, length);
+  } finally {
+    await handle.close();
+  }
 }
 
 /** Handlebars' parser says "Parse error on line N:" relative to the body; report the file's line instead. */

@@ -93,9 +93,17 @@ test('strict mode: an undefined name is an error that never quotes the object it
   t.false(error.message.includes('abc123'));
 });
 
-test('prototype properties are not reachable from templates', (t) => {
+test('prototype properties are not reachable from templates: refused with the line when the template is loaded', (t) => {
   const error = t.throws(() => render('{{#with (secrets "database/postgres")}}{{constructor.name}}{{/with}}', table, { name: 'x.txt.hbs' }));
+  t.true(isAgentError(error, 'ERR_TEMPLATE_PARSE'));
+  t.regex(error.message, /^templates\/x\.txt\.hbs:1: "constructor" is a prototype property/);
+});
+
+test('a dotted path with a missing middle names the part it cannot reach, not a JavaScript TypeError', (t) => {
+  const error = t.throws(() => render('{{#with (secrets "database/postgres")}}{{nope.deeper.still}}{{/with}}', table, { name: 'x.txt.hbs' }));
   t.true(isAgentError(error, 'ERR_TEMPLATE_RENDER'));
+  t.regex(error.message, /a dotted path cannot reach "deeper"|"deeper" is not defined|nope/);
+  t.false(error.message.includes('Cannot read properties'));
 });
 
 test('explicit encoders and string helpers', (t) => {
@@ -106,4 +114,23 @@ test('explicit encoders and string helpers', (t) => {
 test('a map where a value belongs is an error naming the helper', (t) => {
   const error = t.throws(() => render('A={{secrets "exchange/binance"}}', table));
   t.regex(error.message, /:1: secrets "exchange\/binance" is a map, not a value/);
+});
+
+test('a lone surrogate is refused in every format, raw included, naming template, line and path but not the value', (t) => {
+  // On main, format raw wrote it as U+FFFD (another secret) and exited 0; so did {{{x}}} in JSON and YAML.
+  const lone = { 'app/lone': 'Zq7Marker\ud800Zq7Marker' };
+  for (const [source, name] of [
+    ['x\n{{secret "app/lone"}}', 'key.pem.hbs'],
+    ['x\n{{{secret "app/lone"}}}', 'key.pem.hbs'],
+    ['{\n"a": "{{{secret "app/lone"}}}"}', 'c.json.hbs'],
+    ['a: 1\nb: {{{secret "app/lone"}}}\n', 'c.yaml.hbs'],
+    ['A=1\nB={{{secret "app/lone"}}}\n', 'app.env.hbs'],
+    ['A=1\nB={{secret "app/lone"}}\n', 'app.sh.hbs'],
+  ] as const) {
+    const error = t.throws(() => render(source, lone, { name }), undefined, `${name}: ${source}`);
+    t.true(isAgentError(error, 'ERR_ENCODE_REFUSED'), `${name}: ${error.message}`);
+    t.true(error.message.startsWith(`templates/${name}:2: secret "app/lone": `), error.message);
+    t.regex(error.message, /unpaired UTF-16 surrogate/);
+    t.false(error.message.includes('Zq7Marker'));
+  }
 });

@@ -45,6 +45,12 @@ export function refuseUnwritable(format: Format, value: string): void {
       `if the secret is binary, encode it with the base64 helper, or deliver it as its own file (FOO_FILE=/secrets/foo) with format raw`,
     );
   }
+  refuseLoneSurrogate(format, value);
+}
+
+/** Refuses a value with a lone surrogate, in every format (raw included): UTF-8 cannot hold it unchanged. */
+export function refuseLoneSurrogate(format: Format, value: string): void {
+  // Why: the file is written as UTF-8, where a lone surrogate silently becomes U+FFFD: another secret.
   if (hasLoneSurrogate(value)) {
     refuse(
       format,

@@ -1,0 +1,191 @@
+// Bounded templates (docs/templates.md "Limits"): a template's size, its block nesting and its number of
+// Handlebars expressions are checked by one linear scan of the text before Handlebars parses it, because
+// Handlebars' parser and compiler are synchronous and super-linear on deep nesting: a hostile template must be
+// refused in milliseconds, never block the event loop (and with it /health/live) for seconds.
+import { AgentError } from '../errors.js';
+import type { Format } from './formats.js';
+
+/** Largest template file, front matter included. */
+export const MAX_TEMPLATE_BYTES = 1024 * 1024;
+/** Largest front matter (the YAML between the `---` lines). */
+export const MAX_FRONT_MATTER_BYTES = 16 * 1024;
+/** Deepest nesting of blocks (`{{#…}}`, `{{^…}}`, each `{{else …}}` of a chain) and of sub-expressions. */
+export const MAX_NESTING = 64;
+/** Most `{{…}}` expressions in one template (comments excluded). */
+export const MAX_EXPRESSIONS = 2000;
+/** Most characters inside `{{…}}` expressions in one template, all expressions together. */
+export const MAX_EXPRESSION_CHARS = 64 * 1024;
+/** Largest rendered file in format raw, which is written without being parsed back. */
+export const MAX_RAW_OUTPUT_BYTES = 1024 * 1024;
+/** Largest rendered file in the other formats: each is parsed twice per render (docs/templates.md "Validate before write"). */
+export const MAX_PARSED_OUTPUT_BYTES = 128 * 1024;
+/** Most helper calls and `#each` iterations in one render. */
+export const MAX_RENDER_STEPS = 20_000;
+/** Most YAML tokens in a rendered YAML file: the YAML parser costs microseconds a token. */
+export const MAX_YAML_TOKENS = 10_000;
+
+/** The largest output of `format`. */
+export function maxOutputBytes(format: Format): number {
+  return format === 'raw' ? MAX_RAW_OUTPUT_BYTES : MAX_PARSED_OUTPUT_BYTES;
+}
+
+const MiB = 1024 * 1024;
+
+/** `1 MiB`, `16 KiB`, or a byte count. */
+export function describeBytes(bytes: number): string {
+  // Why: limits are named in the unit an operator thinks in.
+  if (bytes % MiB === 0) return `${bytes / MiB} MiB`;
+  if (bytes % 1024 === 0) return `${bytes / 1024} KiB`;
+  return `${bytes} bytes`;
+}
+
+/** The error of every limit: `file[:line]: what; the limit`. */
+export function limitError(file: string, line: number | undefined, message: string): AgentError {
+  // Why: one code for every bound, so an operator can tell "too big" from "broken".
+  return new AgentError('ERR_TEMPLATE_LIMIT', `${file}${line === undefined ? '' : `:${line}`}: ${message}`, { details: { template: file, line } });
+}
+
+/** Refuses a template file over MAX_TEMPLATE_BYTES; `bytes` is its size on disk or its UTF-8 length. */
+export function checkTemplateSize(file: string, bytes: number): void {
+  // Why: checked from the file's size before it is read, and again on the text for callers that pass text.
+  if (bytes > MAX_TEMPLATE_BYTES) {
+    throw limitError(file, undefined, `the template is ${bytes} bytes, over the limit of ${describeBytes(MAX_TEMPLATE_BYTES)}; split it into several templates`);
+  }
+}
+
+/** A linear scan of a Handlebars body: nesting, expression count and size; throws ERR_TEMPLATE_LIMIT with the line. */
+export function scanTemplate(file: string, body: string, lineOffset: number): void {
+  // Why: this runs before Handlebars sees the text, so it must understand just enough of the syntax to count
+  // honestly: comments and escaped mustaches are text, strings inside an expression may hold "{{" or "}}".
+  const lines = new LineCounter(body, lineOffset);
+  const frames: number[] = [];
+  let depth = 0;
+  let expressions = 0;
+  let chars = 0;
+  let i = 0;
+  const open = (at: number, levels: number): void => {
+    depth += levels;
+    if (depth > MAX_NESTING) throw limitError(file, lines.at(at), `blocks nest deeper than ${MAX_NESTING} levels (this one is level ${depth}); flatten the template`);
+  };
+  for (;;) {
+    const start = body.indexOf('{{', i);
+    if (start === -1) return;
+    if (escapedAt(body, start)) {
+      // `\{{x}}` is text up to the next "{{" (Handlebars' own rule).
+      i = start + 2;
+      continue;
+    }
+    if (body.startsWith('{{{{', start)) {
+      // A raw block: its content is text up to the closing `{{{{/name}}}}`.
+      const close = body.indexOf('{{{{/', start + 4);
+      const end = close === -1 ? -1 : body.indexOf('}}}}', close);
+      if (end === -1) return; // unterminated: Handlebars reports it
+      i = end + 4;
+      continue;
+    }
+    let k = start + 2;
+    if (body[k] === '~') k += 1;
+    if (body[k] === '!') {
+      // Comments are text: `{{!-- … --}}` may hold "}}", `{{! … }}` may not.
+      const long = body.startsWith('--', k + 1);
+      const end = long ? /--~?\}\}/g : /\}\}/g;
+      end.lastIndex = long ? k + 3 : k + 1;
+      const found = end.exec(body);
+      if (!found) return;
+      i = found.index + found[0].length;
+      continue;
+    }
+    expressions += 1;
+    if (expressions > MAX_EXPRESSIONS) throw limitError(file, lines.at(start), `more than ${MAX_EXPRESSIONS} {{...}} expressions; split the template`);
+    const end = expressionEnd(body, k);
+    if (end.index === -1) return; // unterminated: Handlebars reports it
+    if (end.parens > MAX_NESTING) throw limitError(file, lines.at(start), `sub-expressions nest deeper than ${MAX_NESTING} levels; flatten the expression`);
+    chars += end.index + 2 - start;
+    if (chars > MAX_EXPRESSION_CHARS) throw limitError(file, lines.at(start), `the {{...}} expressions hold more than ${describeBytes(MAX_EXPRESSION_CHARS)} of text together; split the template`);
+    const kind = classify(body, k, end.index);
+    if (kind === 'open') {
+      frames.push(1);
+      open(start, 1);
+    } else if (kind === 'chain') {
+      // `{{else if x}}` nests a new block inside the previous one; the chain's `{{/if}}` closes them all.
+      if (frames.length > 0) frames[frames.length - 1] = (frames.at(-1) ?? 0) + 1;
+      open(start, 1);
+    } else if (kind === 'close') {
+      depth -= frames.pop() ?? 0;
+    }
+    i = end.index + 2;
+  }
+}
+
+/** True when the "{{" at `at` is escaped by one backslash (two backslashes are one literal backslash and a mustache). */
+function escapedAt(text: string, at: number): boolean {
+  // Why: Handlebars reads `\{{` as literal text and `\\{{` as a backslash followed by a real expression.
+  return text[at - 1] === '\\' && text[at - 2] !== '\\';
+}
+
+/** What a `{{…}}` does to nesting; `k` is just after `{{` and an optional `~`, `end` at its `}}`. */
+function classify(text: string, k: number, end: number): 'open' | 'chain' | 'close' | 'other' {
+  // Why: mirrors Handlebars' lexer: `{{#`, `{{^x` open; `{{/` closes; `{{^}}` and `{{else}}` are plain inverses;
+  // `{{else x}}` (anything after else) chains.
+  const ch = text[k];
+  if (ch === '#') return 'open';
+  if (ch === '/') return 'close';
+  const inner = text.slice(k, end);
+  if (ch === '^') return /^\^\s*~?$/.test(inner) ? 'other' : 'open';
+  const elseMatch = /^\s*else/.exec(inner);
+  if (elseMatch) return /^\s*~?$/.test(inner.slice(elseMatch[0].length)) ? 'other' : 'chain';
+  return 'other';
+}
+
+/** Index of the `}}` that closes an expression starting at `k`, skipping string literals and `[…]` segments. */
+function expressionEnd(text: string, k: number): { index: number; parens: number } {
+  // Why: `{{x "}}"}}` and `{{[a}}b]}}` are one expression each; a naive search would resynchronise wrongly.
+  let parens = 0;
+  let maxParens = 0;
+  for (let i = k; i < text.length; i += 1) {
+    const ch = text[i];
+    if (ch === '"' || ch === "'") {
+      const close = stringEnd(text, i + 1, ch);
+      if (close === -1) return { index: -1, parens: maxParens };
+      i = close;
+    } else if (ch === '[') {
+      const close = stringEnd(text, i + 1, ']');
+      if (close === -1) return { index: -1, parens: maxParens };
+      i = close;
+    } else if (ch === '(') {
+      parens += 1;
+      if (parens > maxParens) maxParens = parens;
+    } else if (ch === ')') {
+      parens -= 1;
+    } else if (ch === '}' && text[i + 1] === '}') {
+      return { index: i, parens: maxParens };
+    }
+  }
+  return { index: -1, parens: maxParens };
+}
+
+/** Index of the unescaped `close` character from `from`, or -1. */
+function stringEnd(text: string, from: number, close: string): number {
+  // Why: Handlebars strings and segments end at the first close character not preceded by a backslash.
+  for (let i = text.indexOf(close, from); i !== -1; i = text.indexOf(close, i + 1)) {
+    if (text[i - 1] !== '\\') return i;
+  }
+  return -1;
+}
+
+/** Line numbers of increasing offsets, counted once: the scan stays linear. */
+class LineCounter {
+  #pos = 0;
+  #line = 1;
+  constructor(
+    readonly text: string,
+    readonly offset: number,
+  ) {}
+  /** The file line of `index`; `index` never decreases between calls. */
+  at(index: number): number {
+    // Why: errors name the template file's line, front matter included.
+    for (let nl = this.text.indexOf('\n', this.#pos); nl !== -1 && nl < index; nl = this.text.indexOf('\n', nl + 1)) this.#line += 1;
+    this.#pos = Math.max(this.#pos, index);
+    return this.#line + this.offset;
+  }
+}

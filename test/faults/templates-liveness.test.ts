@@ -1,0 +1,120 @@
+// No template, however hostile, keeps /health/live from answering within 1 s (docs/templates.md "Limits"). The built
+// agent runs with its templates directory watched; the worst templates are dropped into it — beyond the limits
+// (7,000 nested blocks, a 7,000-link else-if chain, 1 MiB + 1, 2^64 #each iterations) and at them (64 levels around
+// 1 MiB and 1,800 expressions, 2,000 expressions, a YAML file at the token limit) — while /health/live is polled
+// every 100 ms. On main, the 7,000-level template alone held the event loop for about 40 s.
+// Needs `npm run build` (npm test runs it first).
+import { readdir, rename, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import test from 'ava';
+import { scratch } from '../helpers/cli.js';
+import { eventually, freePort, startAgent } from '../helpers/agent-process.js';
+
+const MiB = 1024 * 1024;
+/** The product's bound, generous against the few milliseconds a probe takes. */
+const LIVENESS_BOUND_MS = 1000;
+
+/** Lines of `{{secret}}` padded with text so the whole template is about 1 MiB. */
+function refs(count: number, line: (i: number) => string, size: number): string {
+  const pad = Math.max(0, Math.floor(size / count) - line(0).length - 1);
+  return Array.from({ length: count }, (_, i) => `${line(i)}${'x'.repeat(pad)}\n`).join('');
+}
+
+/** Each template, and what shows that the agent has handled it: its file written, or its refusal logged. */
+const hostile: ReadonlyArray<{ name: string; text: string; handled: string }> = [
+  // Beyond the limits: refused by the scan or the render budget.
+  { name: 'deep.txt.hbs', text: `${'{{#if true}}'.repeat(7000)}x${'{{/if}}'.repeat(7000)}`, handled: 'deep.txt.hbs:1: blocks nest deeper' },
+  { name: 'chain.txt.hbs', text: `{{#if a}}${'{{else if b}}'.repeat(7000)}{{/if}}`, handled: 'chain.txt.hbs:1: blocks nest deeper' },
+  { name: 'big.txt.hbs', text: 'x'.repeat(MiB + 1), handled: 'big.txt.hbs: the template is 1048577 bytes' },
+  { name: 'loops.txt.hbs', text: `${'{{#each (secrets "app/m")}}'.repeat(64)}z${'{{/each}}'.repeat(64)}`, handled: 'loops.txt.hbs:1: the render takes more than' },
+  // At the limits: accepted, prepared on the worker thread, rendered on the event loop.
+  { name: 'wide.txt.hbs', text: `${'{{#if true}}'.repeat(64)}${refs(1800, () => '{{secret "app/k"}}', MiB - 4096)}${'{{/if}}'.repeat(64)}`, handled: 'wide.txt' },
+  { name: 'refs.env.hbs', text: `${Array.from({ length: 2000 }, (_, i) => `K${i}={{secret "app/k"}}\n`).join('')}{{!-- ${'c'.repeat(MiB - 64 * 1024)} --}}`, handled: 'refs.env' },
+  { name: 'keys.yaml.hbs', text: Array.from({ length: 1300 }, (_, i) => `k${i}: {{secret "app/k"}}\n`).join(''), handled: 'keys.yaml' },
+  { name: 'keys.json.hbs', text: `{${Array.from({ length: 1999 }, (_, i) => `"k${i}": {{secret "app/k"}}`).join(',\n')} }\n`, handled: 'keys.json' },
+];
+
+interface Probe {
+  readonly at: number;
+  readonly ms: number;
+  readonly status: number | string;
+}
+
+test('the worst templates never keep /health/live from answering within 1 s', async (t) => {
+  t.timeout(120_000);
+  const port = await freePort();
+  const { dir, cleanup } = await scratch({
+    'secrets.yaml': 'app:\n  k: "v-1"\n  m:\n    a: "1"\n    b: "2"\n',
+    'templates/app.env.hbs': 'K={{secret "app/k"}}\n',
+    'config.yaml': [
+      'templates: ./templates', 'output: ./out', 'backend: file', 'file: { path: ./secrets.yaml }', `listen: "127.0.0.1:${port}"`,
+      'schedule: "0 0 1 1 *"', 'splay: 0s', 'log: { level: warn }', '',
+    ].join('\n'),
+  });
+  t.teardown(cleanup);
+  const agent = startAgent(['--config', join(dir, 'config.yaml')]);
+  // Killed when the test ends, and when this worker exits without running teardowns (a timeout).
+  const kill = (): void => {
+    agent.child.kill('SIGKILL');
+  };
+  process.once('exit', kill);
+  t.teardown(() => {
+    process.off('exit', kill);
+    kill();
+  });
+  const base = `http://127.0.0.1:${port}`;
+  t.true(await eventually(async () => (await fetch(`${base}/health/ready`)).status === 200, 20_000), agent.stderr());
+
+  // Probe every 100 ms, each timed from request to response, none waiting for another.
+  const probes: Probe[] = [];
+  const inFlight = new Set<Promise<void>>();
+  const started = performance.now();
+  const probe = (): void => {
+    const at = performance.now();
+    const done = fetch(`${base}/health/live`, { signal: AbortSignal.timeout(30_000) })
+      .then(async (response) => {
+        await response.arrayBuffer();
+        probes.push({ at: at - started, ms: performance.now() - at, status: response.status });
+      })
+      .catch((error: unknown) => {
+        probes.push({ at: at - started, ms: performance.now() - at, status: (error as Error).name });
+      });
+    inFlight.add(done);
+    void done.finally(() => inFlight.delete(done));
+  };
+  const timer = setInterval(probe, 100);
+  t.teardown(() => {
+    clearInterval(timer);
+  });
+  await new Promise((resolve) => setTimeout(resolve, 500));
+
+  // Drop the templates in one at a time (written aside and renamed, as a ConfigMap update would), each once the
+  // agent has handled the previous one: every reload then prepares, and every cycle renders for the first time, one
+  // hostile template; then drop them all again at once, for a reload and a cycle of all of them, warm.
+  const timeline: string[] = [];
+  const drop = async (name: string, text: string): Promise<void> => {
+    await writeFile(join(dir, 'templates', `.${name}.tmp`), text);
+    await rename(join(dir, 'templates', `.${name}.tmp`), join(dir, 'templates', name));
+  };
+  const isHandled = async (handled: string): Promise<boolean> => (handled.includes(':') ? agent.stderr().includes(handled) : (await readdir(join(dir, 'out'))).includes(handled));
+  for (const { name, text, handled } of hostile) {
+    const from = performance.now();
+    await drop(name, text);
+    t.true(await eventually(() => isHandled(handled), 30_000), `${name} was not handled:\n${agent.stderr().slice(-3000)}`);
+    timeline.push(`${name} at +${((from - started) / 1000).toFixed(1)} s, handled in ${((performance.now() - from) / 1000).toFixed(1)} s`);
+  }
+  for (const { name, text } of hostile) await drop(name, text);
+  await new Promise((resolve) => setTimeout(resolve, 4000));
+  clearInterval(timer);
+  await Promise.all([...inFlight]);
+
+  const sorted = probes.map((p) => p.ms).sort((a, b) => a - b);
+  const max = sorted.at(-1) ?? Infinity;
+  const p95 = sorted[Math.floor(sorted.length * 0.95)] ?? Infinity;
+  const worst = [...probes].sort((a, b) => b.ms - a.ms).slice(0, 5).map((p) => `${p.ms.toFixed(0)} ms at +${(p.at / 1000).toFixed(1)} s (${p.status})`);
+  t.log(`${probes.length} probes; max ${max.toFixed(0)} ms, p95 ${p95.toFixed(0)} ms; worst: ${worst.join(', ')}`);
+  t.log(timeline.join('; '));
+  t.true(probes.length >= 20, `only ${probes.length} probes`);
+  t.true(probes.every((p) => p.status === 200), JSON.stringify(probes.filter((p) => p.status !== 200)));
+  t.true(max < LIVENESS_BOUND_MS, `a /health/live probe took ${max.toFixed(0)} ms: ${worst.join(', ')}`);
+});
