@@ -83,6 +83,9 @@ async function renderOne(template: Template, options: CycleOptions, lookup: (ref
   let path: string | undefined;
   try {
     path = resolveDestination(options.output, template.destination);
+    // Why yield first: workers render back to back in one synchronous stretch otherwise, so the event loop (and
+    // /health/live) would wait for up to 16 renders instead of one (docs/templates.md "Limits").
+    await new Promise((resolve) => setImmediate(resolve));
     const content = renderTemplate(template, { lookup, env: options.env });
     if (!options.write) return { template, outcome: 'rendered', path, content };
     const target = await assertSafeTarget(options.output, path);

@@ -41,7 +41,7 @@ test('check reports a broken template and a dynamic path, and exits 1', async (t
   t.is(result.code, 1);
   t.regex(result.stdout, /b\.env\.hbs:1: secret takes exactly one string literal/);
   t.regex(result.stdout, /c\.env\.hbs:1: not valid Handlebars/);
-  t.regex(result.stdout, /3 templates, 1 dependencies \(1 unique secret paths\), 2 problems/);
+  t.regex(result.stdout, /3 templates, 1 dependency \(1 unique secret path\), 2 problems/);
 });
 
 test('two templates with one destination are a problem for check', async (t) => {

@@ -11,8 +11,12 @@ import { scratch } from '../helpers/cli.js';
 import { eventually, freePort, startAgent } from '../helpers/agent-process.js';
 
 const MiB = 1024 * 1024;
-/** The product's bound, generous against the few milliseconds a probe takes. */
-const LIVENESS_BOUND_MS = 1000;
+/**
+ * The product promises 1 s (measured: worst probe 0.3-0.7 s at load 8-14, docs/benchmarks.md); the test allows 2.5 s,
+ * because a test on a busy 2-core machine must not need a budget under ~2 s (docs/testing.md). A regression is
+ * seconds to minutes (main: 40 s), far above either.
+ */
+const LIVENESS_BOUND_MS = 2500;
 
 /** Lines of `{{secret}}` padded with text so the whole template is about 1 MiB. */
 function refs(count: number, line: (i: number) => string, size: number): string {
@@ -40,7 +44,7 @@ interface Probe {
   readonly status: number | string;
 }
 
-test('the worst templates never keep /health/live from answering within 1 s', async (t) => {
+test('the worst templates never keep /health/live from answering (1 s promised, 2.5 s asserted under load)', async (t) => {
   t.timeout(120_000);
   const port = await freePort();
   const { dir, cleanup } = await scratch({
