@@ -2,6 +2,8 @@
 // format, which notifiers it wakes and which backend it is pinned to.
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
+import { BACKEND_NAMES } from '../backends/names.js';
+import { closest } from '../config/suggest.js';
 import { AgentError } from '../errors.js';
 import { formats } from './formats.js';
 import { describeBytes, limitError, MAX_FRONT_MATTER_BYTES } from './limits.js';
@@ -13,7 +15,7 @@ const frontMatterSchema = z.strictObject({
   gid: z.number().int().min(0).optional(),
   format: z.enum(formats).optional(),
   notify: z.array(z.string().min(1)).optional(),
-  backend: z.enum(['vault', 'aws', 'file', 'env']).optional(),
+  backend: z.enum(BACKEND_NAMES).optional(),
 });
 
 export type FrontMatter = z.infer<typeof frontMatterSchema>;
@@ -47,13 +49,39 @@ export function splitFrontMatter(file: string, source: string): SplitTemplate {
   }
   const parsed = frontMatterSchema.safeParse(doc.toJS() ?? {});
   if (!parsed.success) {
-    const problems = parsed.error.issues.map((issue) => {
-      if (issue.code === 'unrecognized_keys') return `unknown key${issue.keys.length > 1 ? 's' : ''} ${issue.keys.map((k) => `"${k}"`).join(', ')} - valid keys are ${Object.keys(frontMatterSchema.shape).join(', ')}`;
-      return `${issue.path.join('.') || 'front matter'}: ${issue.message}`;
+    const valid = Object.keys(frontMatterSchema.shape);
+    const problems = parsed.error.issues.flatMap((issue) => {
+      if (issue.code === 'unrecognized_keys') {
+        return issue.keys.map((key) => {
+          const guess = closest(key, valid);
+          return { line: keyLine(yamlText, key), text: `unknown key "${key}"${guess === undefined ? '' : ` - did you mean "${guess}"?`} (valid keys: ${valid.join(', ')})` };
+        });
+      }
+      const key = issue.path.join('.') || 'front matter';
+      const line = keyLine(yamlText, String(issue.path[0] ?? ''));
+      // Why: YAML reads an unquoted 0640 as the decimal number 640, which is never what a mode means.
+      if (key === 'mode' && issue.code === 'invalid_type') return [{ line, text: `mode: ${rawValue(yamlText, 'mode') ?? 'the value'} is a YAML number, not a mode; quote it: mode: "${rawValue(yamlText, 'mode') ?? '0640'}"` }];
+      return [{ line, text: `${key}: ${issue.message}` }];
     });
-    throw new AgentError('ERR_TEMPLATE_FRONT_MATTER', `${file}: front matter: ${problems.join('; ')}`, { details: { template: file } });
+    const first = problems[0]?.line;
+    const where = first === undefined ? file : `${file}:${first}`;
+    throw new AgentError('ERR_TEMPLATE_FRONT_MATTER', `${where}: front matter: ${problems.map((problem) => problem.text).join('; ')}`, { details: { template: file, ...(first === undefined ? {} : { line: first }) } });
   }
   return { meta: parsed.data, body: rest.slice(end.index + end[0].length), lineOffset };
+}
+
+/** The file line (the opening `---` is line 1) of `key:` at the top of the front matter, if it is there. */
+function keyLine(yamlText: string, key: string): number | undefined {
+  if (key === '') return undefined;
+  const index = yamlText.split('\n').findIndex((line) => line.startsWith(`${key}:`));
+  return index === -1 ? undefined : index + 2;
+}
+
+/** The text written after `key:` (front matter holds no secrets), for quoting it back. */
+function rawValue(yamlText: string, key: string): string | undefined {
+  const line = yamlText.split('\n').find((text) => text.startsWith(`${key}:`));
+  const value = line?.slice(key.length + 1).replace(/\s+#.*$/, '').trim();
+  return value === undefined || value === '' ? undefined : value;
 }
 
 function countLines(text: string): number {

@@ -54,11 +54,22 @@ export function checkTemplateSize(file: string, bytes: number): void {
 }
 
 /** A linear scan of a Handlebars body: nesting, expression count and size; throws ERR_TEMPLATE_LIMIT with the line. */
-export function scanTemplate(file: string, body: string, lineOffset: number): void {
+/** A block the scan saw open and never close: where it opened and its helper (`each`, `if`). */
+export interface OpenBlock {
+  readonly line: number;
+  readonly helper: string;
+}
+
+/** Check the limits; returns the innermost block still open at the end of the text, for a clearer parse error. */
+export function scanTemplate(file: string, body: string, lineOffset: number): OpenBlock | undefined {
   // Why: this runs before Handlebars sees the text, so it must understand just enough of the syntax to count
   // honestly: comments and escaped mustaches are text, strings inside an expression may hold "{{" or "}}".
   const lines = new LineCounter(body, lineOffset);
-  const frames: number[] = [];
+  const frames: Array<{ levels: number; line: number; helper: string }> = [];
+  const unclosed = (): OpenBlock | undefined => {
+    const last = frames.at(-1);
+    return last === undefined ? undefined : { line: last.line, helper: last.helper };
+  };
   let depth = 0;
   let expressions = 0;
   let chars = 0;
@@ -69,7 +80,7 @@ export function scanTemplate(file: string, body: string, lineOffset: number): vo
   };
   for (;;) {
     const start = body.indexOf('{{', i);
-    if (start === -1) return;
+    if (start === -1) return unclosed();
     if (escapedAt(body, start)) {
       // `\{{x}}` is text up to the next "{{" (Handlebars' own rule).
       i = start + 2;
@@ -79,7 +90,7 @@ export function scanTemplate(file: string, body: string, lineOffset: number): vo
       // A raw block: its content is text up to the closing `{{{{/name}}}}`.
       const close = body.indexOf('{{{{/', start + 4);
       const end = close === -1 ? -1 : body.indexOf('}}}}', close);
-      if (end === -1) return; // unterminated: Handlebars reports it
+      if (end === -1) return undefined; // unterminated: Handlebars reports it
       i = end + 4;
       continue;
     }
@@ -91,27 +102,28 @@ export function scanTemplate(file: string, body: string, lineOffset: number): vo
       const end = long ? /--~?\}\}/g : /\}\}/g;
       end.lastIndex = long ? k + 3 : k + 1;
       const found = end.exec(body);
-      if (!found) return;
+      if (!found) return undefined;
       i = found.index + found[0].length;
       continue;
     }
     expressions += 1;
     if (expressions > MAX_EXPRESSIONS) throw limitError(file, lines.at(start), `more than ${MAX_EXPRESSIONS} {{...}} expressions; split the template`);
     const end = expressionEnd(body, k);
-    if (end.index === -1) return; // unterminated: Handlebars reports it
+    if (end.index === -1) return undefined; // unterminated: Handlebars reports it
     if (end.parens > MAX_NESTING) throw limitError(file, lines.at(start), `sub-expressions nest deeper than ${MAX_NESTING} levels; flatten the expression`);
     chars += end.index + 2 - start;
     if (chars > MAX_EXPRESSION_CHARS) throw limitError(file, lines.at(start), `the {{...}} expressions hold more than ${describeBytes(MAX_EXPRESSION_CHARS)} of text together; split the template`);
     const kind = classify(body, k, end.index);
     if (kind === 'open') {
-      frames.push(1);
+      frames.push({ levels: 1, line: lines.at(start), helper: /^[#^]\s*\*?([^\s}~()]*)/.exec(body.slice(k, end.index))?.[1] ?? '' });
       open(start, 1);
     } else if (kind === 'chain') {
       // `{{else if x}}` nests a new block inside the previous one; the chain's `{{/if}}` closes them all.
-      if (frames.length > 0) frames[frames.length - 1] = (frames.at(-1) ?? 0) + 1;
+      const last = frames.at(-1);
+      if (last) last.levels += 1;
       open(start, 1);
     } else if (kind === 'close') {
-      depth -= frames.pop() ?? 0;
+      depth -= frames.pop()?.levels ?? 0;
     }
     i = end.index + 2;
   }

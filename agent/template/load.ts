@@ -11,6 +11,7 @@ import { formatFromDestination } from './formats.js';
 import type { Format } from './formats.js';
 import { splitFrontMatter } from './front-matter.js';
 import { checkTemplateSize, MAX_TEMPLATE_BYTES, scanTemplate } from './limits.js';
+import type { OpenBlock } from './limits.js';
 import { Preparer } from './preparer.js';
 
 /** A template ready to render; everything here is known before any secret is fetched. */
@@ -42,14 +43,14 @@ function prepareParts(file: string, name: string, source: string): { info: Templ
   // Bounded before parsing (docs/templates.md "Limits"): Handlebars is synchronous and super-linear on nesting.
   checkTemplateSize(file, Buffer.byteLength(source, 'utf8'));
   const { meta, body, lineOffset } = splitFrontMatter(file, source);
-  scanTemplate(file, body, lineOffset);
+  const unclosed = scanTemplate(file, body, lineOffset);
   const destination = meta.destination ?? name.replace(/\.hbs$/, '');
   const format = meta.format ?? formatFromDestination(destination);
   let program;
   try {
     program = engine.parse(body);
   } catch (error) {
-    throw parseError(file, lineOffset, error);
+    throw parseError(file, lineOffset, error, unclosed);
   }
   const dependencies = prepareProgram(program, { file, lineOffset, format, helpers: helperNames });
   const info: TemplateInfo = {
@@ -155,8 +156,13 @@ async function readTemplate(file: string): Promise<string> {
 }
 
 /** Handlebars' parser says "Parse error on line N:" relative to the body; report the file's line instead. */
-function parseError(file: string, lineOffset: number, error: unknown): AgentError {
+function parseError(file: string, lineOffset: number, error: unknown, unclosed?: OpenBlock): AgentError {
   const raw = error as Error & { lineNumber?: unknown };
+  // jison reports a block left open at the end of the file, with its token list; the opening line is what helps.
+  if (unclosed !== undefined && /got 'EOF'/.test(raw.message)) {
+    const name = unclosed.helper === '' ? 'block' : unclosed.helper;
+    return new AgentError('ERR_TEMPLATE_PARSE', `${file}:${unclosed.line}: {{#${name}}} opened on line ${unclosed.line} is never closed: add {{/${name}}} where the block ends`, { cause: error, details: { template: file, line: unclosed.line } });
+  }
   // Three shapes: jison's "Parse error on line N:", Handlebars' "x doesn't match y - L:C", or a lineNumber field.
   const found = /line (\d+)/.exec(raw.message)?.[1] ?? / - (\d+):\d+$/m.exec(raw.message)?.[1] ?? (typeof raw.lineNumber === 'number' ? String(raw.lineNumber) : undefined);
   const line = (found === undefined ? 1 : Number(found)) + lineOffset;

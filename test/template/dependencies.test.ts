@@ -63,6 +63,12 @@ test('partials and decorators are refused: templates are self-contained', (t) =>
   t.regex(t.throws(() => prepare('{{* deco}}')).message, /decorators are not supported/);
 });
 
+test('a block left open names the line that opened it and the closing tag to add', (t) => {
+  const error = t.throws(() => prepare('---\nformat: raw\n---\nA=1\n{{#each (secrets "a/b")}}\nX={{this}}\n{{#if this}}y{{/if}}\n'));
+  t.true(isAgentError(error, 'ERR_TEMPLATE_PARSE'));
+  t.is(error.message, 'templates/app.env.hbs:5: {{#each}} opened on line 5 is never closed: add {{/each}} where the block ends');
+});
+
 test('broken Handlebars names the file line after the front matter', (t) => {
   const error = t.throws(() => prepare('---\nformat: raw\n---\nA=1\nB={{secret "a/b"\n'));
   t.true(isAgentError(error, 'ERR_TEMPLATE_PARSE'));
