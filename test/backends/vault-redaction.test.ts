@@ -17,7 +17,7 @@ maybe('tokens, credentials and values never reach a log line, a reason or an err
   server.setSecret('exchange/binance', { api_key: 'VALUE-api-key-7f3a', api_secret: 'VALUE-api-secret-19c2' });
   server.addAppRole({ roleId: 'ROLE-ID-4d1e', secretId: 'SECRET-ID-9a7c', token: { ttl: 30, maxTtl: 50, policies: ['root'] } });
   const files = await credentialFiles(t, { 'role-id': 'ROLE-ID-4d1e', 'secret-id': 'SECRET-ID-9a7c' });
-  const { backend, logText } = backendFor(targetOf(server), { timeout: '200ms', auth: { method: 'approle', roleIdFile: files.path('role-id'), secretIdFile: files.path('secret-id') } }, { clock, random: () => 0 });
+  const { backend, logText } = backendFor(targetOf(server), { timeout: '2s', auth: { method: 'approle', roleIdFile: files.path('role-id'), secretIdFile: files.path('secret-id') } }, { clock, random: () => 0 });
   const seen: string[] = [];
   const { log: errorLog, text: errorLogText } = captureLog();
   // Found outcomes carry values by design; what must stay clean is every reason and status.
@@ -36,7 +36,7 @@ maybe('tokens, credentials and values never reach a log line, a reason or an err
   keep(await backend.fetchMany([ref, { kind: 'map', path: 'exchange/binance' }]));
   server.faults.add({ kind: 'status', status: 500, errors: [`upstream said ${server.counters.requests.at(-1)?.token ?? ''}`] }, { times: 1 });
   keep(await backend.fetch(ref));
-  for (const fault of [{ kind: 'reset' }, { kind: 'rate-limit' }, { kind: 'delay', ms: 1500 }, { kind: 'status', status: 503, errors: ['Vault is sealed'] }] as const) {
+  for (const fault of [{ kind: 'reset' }, { kind: 'rate-limit' }, { kind: 'delay', ms: 10_000 }, { kind: 'status', status: 503, errors: ['Vault is sealed'] }] as const) {
     server.faults.add(fault, { times: 1 });
     keep(await backend.fetch(ref));
   }

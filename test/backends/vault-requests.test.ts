@@ -52,7 +52,8 @@ maybe('fetchMany reads at most 8 secrets at a time', async (t) => {
   const { backend } = backendFor(target, { kvVersion: 2 });
   await backend.start();
   server.counters.reset();
-  server.faults.add({ kind: 'delay', ms: 30 }, { path: /^secret\/data\/bulk\// });
+  // Each read is held 2 s: long enough that all 8 of a wave are in flight together even on a loaded machine.
+  server.faults.add({ kind: 'delay', ms: 2_000 }, { path: /^secret\/data\/bulk\// });
   const outcomes = await backend.fetchMany(many);
   t.deepEqual([...outcomes.values()].map((o) => (o.status === 'found' ? o.data : o.status)), many.map((_, i) => String(i)));
   t.is(server.counters.peakInFlight, 8);

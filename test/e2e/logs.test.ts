@@ -27,7 +27,7 @@ test('run logs one line per cycle (trigger and counts), one per refresh request,
   t.teardown(cleanup);
   await writeFile(join(dir, 'config.yaml'), ['templates: ./templates', 'output: ./out', 'backend: file', 'file: { path: ./secrets.yaml }', 'listen: ""', 'schedule: "0 0 1 1 *"', 'splay: 0s', ''].join('\n'));
   const agent = startAgent(['--config', join(dir, 'config.yaml')]);
-  t.teardown(() => agent.child.kill('SIGKILL'));
+  t.teardown(() => { agent.killGroup('SIGKILL'); });
   const cycles = (): Array<Record<string, unknown>> => logLines(agent.stderr()).filter((line) => String(line['msg']).startsWith('cycle ('));
   t.true(await eventually(() => cycles().length === 1, 20_000), agent.stderr());
   t.like(cycles()[0], { level: 'info', component: 'agent', trigger: 'start', written: 1, unchanged: 0, failed: 0 });

@@ -34,7 +34,7 @@ async function vaultWithSecret(t: ExecutionContext): Promise<VaultEmulator> {
 
 function run(t: ExecutionContext, env: Record<string, string>): AgentProcess {
   const agent = startAgent([], env);
-  t.teardown(() => agent.child.kill('SIGKILL'));
+  t.teardown(() => { agent.killGroup('SIGKILL'); });
   return agent;
 }
 

@@ -30,7 +30,7 @@ test('a changed secret reaches a Python app after exactly one SIGHUP; an unchang
     'schedule: "0 0 1 1 *"', 'splay: 0s', 'notifiers:', `  app: { signal: SIGHUP, pidFile: ${pidFile} }`, '',
   ].join('\n'));
   const agent = startAgent(['--config', join(dir, 'config.yaml')]);
-  t.teardown(() => agent.child.kill('SIGKILL'));
+  t.teardown(() => { agent.killGroup('SIGKILL'); });
   const base = `http://127.0.0.1:${port}`;
   t.true(await eventually(async () => (await fetch(`${base}/health/ready`)).status === 200), agent.stderr());
 
@@ -82,7 +82,7 @@ test('every logging path at debug level leaves no secret value in the output', a
     'notifiers:', '  broken: { command: [/bin/sh, -c, "echo $0 >&2; exit 3"] }', `  hook: { http: { url: "http://127.0.0.1:${await freePort()}/reload" }, timeout: 1s }`, '',
   ].join('\n'));
   const agent = startAgent(['--config', join(dir, 'config.yaml')], { SECRET_IN_ENV: secret });
-  t.teardown(() => agent.child.kill('SIGKILL'));
+  t.teardown(() => { agent.killGroup('SIGKILL'); });
   t.true(await eventually(() => agent.stderr().includes('ERR_OUTPUT_INVALID') && agent.stderr().includes('ERR_NOTIFY')), agent.stderr());
   await writeFile(join(dir, 'secrets.yaml'), `app:\n  secret_key: "${secret}"\n  broken: [\n`);
   t.true(await eventually(() => /cannot parse/.test(agent.stderr())), agent.stderr());
@@ -102,7 +102,7 @@ test('SIGUSR1 renders now, SIGHUP reloads the configuration, and a second SIGTER
   const config = (output: string): string => ['templates: ./templates', `output: ${output}`, 'backend: file', 'file: { path: ./secrets.yaml }', `listen: "127.0.0.1:${port}"`, 'schedule: "0 0 1 1 *"', 'notifiers:', `  slow: { command: [/bin/sh, -c, "touch ${join(dir, 'started')}; sleep 30"], timeout: 60s }`, ''].join('\n');
   await writeFile(join(dir, 'config.yaml'), config('./out'));
   const agent = startAgent(['--config', join(dir, 'config.yaml')]);
-  t.teardown(() => agent.child.kill('SIGKILL'));
+  t.teardown(() => { agent.killGroup('SIGKILL'); });
   const base = `http://127.0.0.1:${port}`;
   const metrics = async (): Promise<string> => (await fetch(`${base}/metrics`)).text();
   t.true(await eventually(async () => (await fetch(`${base}/health/ready`)).status === 200), agent.stderr());

@@ -17,7 +17,7 @@ test('2,000 POST /v1/refresh and 200 SIGUSR1 cause at most one Vault read per se
   t.teardown(cleanup);
   await writeFile(join(dir, 'config.yaml'), ['templates: ./templates', 'output: ./out', `listen: "127.0.0.1:${port}"`, 'schedule: "0 0 1 1 *"', 'splay: 0s', 'log: { level: error }', ''].join('\n'));
   const agent = startAgent(['--config', join(dir, 'config.yaml')], { VAULT_ADDR: vault.address, VAULT_TOKEN: vault.token, VAULT_NAMESPACE: 'dsta' });
-  t.teardown(() => agent.child.kill('SIGKILL'));
+  t.teardown(() => { agent.killGroup('SIGKILL'); });
   const file = join(dir, 'out/app.env');
   t.true(await eventually(async () => (await readFile(file, 'utf8').catch(() => '')).includes('flood-value-1'), 20_000), agent.stderr());
   const reads = (): number => vault.counters.count({ route: 'kv' });

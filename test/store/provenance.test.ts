@@ -156,12 +156,14 @@ test('provenance is kept in <output>/.secrets-agent/provenance.json: names only,
   t.false(text.includes('hunter2'));
   t.is((await stat(path)).mode & 0o777, 0o600);
   t.is((await stat(join(output, '.secrets-agent'))).mode & 0o777, 0o700);
-  const before = (await stat(path)).mtimeMs;
+  const before = (await stat(path)).ino;
   const loaded = await Provenance.load(output);
   t.is(loaded.owner('value:app/db/password'), 'vault');
-  await new Promise((resolve) => setTimeout(resolve, 20));
   await loaded.save(output);
-  t.is((await stat(path)).mtimeMs, before, 'an unchanged map is not written again');
+  t.is((await stat(path)).ino, before, 'an unchanged map is not written again (a write renames a new file in)');
+  loaded.record('value:app/other', 'aws');
+  await loaded.save(output);
+  t.not((await stat(path)).ino, before, 'a changed map is');
 });
 
 test('a provenance file that does not parse is ERR_PROVENANCE_FILE naming it; a symlinked .secrets-agent is refused', async (t) => {
