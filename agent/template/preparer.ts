@@ -21,8 +21,11 @@ export interface PrepareRequest {
   readonly source: string;
 }
 
-/** A template within the limits prepares in well under a second; this only catches a worker that went wrong. */
-export const PREPARE_TIMEOUT_MS = 10_000;
+/**
+ * A template within the limits prepares in well under a second; this only catches a worker that went wrong. It is
+ * generous because a starved machine (2 busy cores, measured: over 10 s) must not reject a valid template.
+ */
+export const PREPARE_TIMEOUT_MS = 120_000;
 
 /** Templates this small prepare in a few milliseconds: here, without the cost of starting a worker. */
 const LOCAL_MAX_CHARS = 64 * 1024;

@@ -45,7 +45,7 @@ interface Probe {
 }
 
 test('the worst templates never keep /health/live from answering (1 s promised, 2.5 s asserted under load)', async (t) => {
-  t.timeout(120_000);
+  t.timeout(600_000);
   const port = await freePort();
   const { dir, cleanup } = await scratch({
     'secrets.yaml': 'app:\n  k: "v-1"\n  m:\n    a: "1"\n    b: "2"\n',
@@ -104,7 +104,7 @@ test('the worst templates never keep /health/live from answering (1 s promised, 
   for (const { name, text, handled } of hostile) {
     const from = performance.now();
     await drop(name, text);
-    t.true(await eventually(() => isHandled(handled), 30_000), `${name} was not handled:\n${agent.stderr().slice(-3000)}`);
+    t.true(await eventually(() => isHandled(handled), 120_000), `${name} was not handled:\n${agent.stderr().slice(-3000)}`);
     timeline.push(`${name} at +${((from - started) / 1000).toFixed(1)} s, handled in ${((performance.now() - from) / 1000).toFixed(1)} s`);
   }
   for (const { name, text } of hostile) await drop(name, text);
