@@ -12,11 +12,12 @@ import { eventually, freePort, startAgent } from '../helpers/agent-process.js';
 
 const MiB = 1024 * 1024;
 /**
- * The product promises 1 s (measured: worst probe 0.3-0.7 s at load 8-14, docs/benchmarks.md); the test allows 2.5 s,
- * because a test on a busy 2-core machine must not need a budget under ~2 s (docs/testing.md). A regression is
- * seconds to minutes (main: 40 s), far above either.
+ * The product promises 1 s, and the figures are logged (idle machine: worst probe 0.3-0.7 s). What the test asserts
+ * is a regression bound, 10 s: with both cores kept busy by other work a probe was measured at 2.9 s, because the
+ * agent then gets a fraction of a core, and a test must not hang on a budget a starved machine cannot keep
+ * (docs/testing.md). The regressions it exists for are far above it: on main, one template held the loop 19-40 s.
  */
-const LIVENESS_BOUND_MS = 2500;
+const LIVENESS_BOUND_MS = 10_000;
 
 /** Lines of `{{secret}}` padded with text so the whole template is about 1 MiB. */
 function refs(count: number, line: (i: number) => string, size: number): string {
@@ -44,7 +45,7 @@ interface Probe {
   readonly status: number | string;
 }
 
-test('the worst templates never keep /health/live from answering (1 s promised, 2.5 s asserted under load)', async (t) => {
+test('the worst templates never keep /health/live from answering (1 s promised, 10 s asserted under any load)', async (t) => {
   t.timeout(600_000);
   const port = await freePort();
   const { dir, cleanup } = await scratch({
