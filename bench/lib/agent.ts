@@ -61,8 +61,18 @@ export async function metrics(agent: RunningAgent): Promise<string> {
   return (await fetch(`${agent.base}/metrics`)).text();
 }
 
-/** POST /v1/refresh (one cycle). */
+const lastRefresh = new WeakMap<RunningAgent, number>();
+
+/**
+ * POST /v1/refresh (one cycle). The agent starts at most one refresh cycle per second (docs/operations.md), so
+ * consecutive refreshes are spaced by a second here: a latency measured from the request is then the agent's
+ * work, never the coalescing wait.
+ */
 export async function refresh(agent: RunningAgent): Promise<void> {
+  // The first refresh waits a second too: the start cycle counts.
+  const wait = lastRefresh.has(agent) ? (lastRefresh.get(agent) ?? 0) + 1100 - Date.now() : 1100;
+  if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+  lastRefresh.set(agent, Date.now());
   const response = await fetch(`${agent.base}/v1/refresh`, { method: 'POST' });
   await response.arrayBuffer();
   if (response.status !== 202) throw new Error(`POST /v1/refresh answered ${response.status}`);
