@@ -18,9 +18,10 @@ export interface WriteFileAtomicOptions {
   gid?: number;
   /**
    * Where the temp file is created: a directory on the destination's filesystem (rename cannot cross filesystems).
-   * The agent passes `<output>/.secrets-agent` (agent/write/output.ts); the default is the destination's directory.
+   * The agent passes `<output>/.secrets-agent` (agent/write/output.ts), as a function called only when the file
+   * changed, so an unchanged file costs no directory check; the default is the destination's directory.
    */
-  tempDir?: string;
+  tempDir?: string | (() => Promise<string>);
   /** The path errors name when `path` is not the one an operator knows (a path through a pinned directory handle). */
   displayPath?: string;
   /** Awaited right before the rename; when it throws, nothing is renamed and the temp file is removed. */
@@ -158,7 +159,7 @@ export async function writeFileAtomic(options: WriteFileAtomicOptions): Promise<
   if (await isUnchanged(options, bytes)) return { changed: false };
 
   const dir = dirname(path);
-  const tempDir = options.tempDir ?? dir;
+  const tempDir = typeof options.tempDir === 'function' ? await options.tempDir() : options.tempDir ?? dir;
   const release = await reserveSpace(shown, tempDir, bytes.length);
   try {
     await replace(options, bytes, tempDir, shown);

@@ -182,13 +182,15 @@ export async function writeOutputFile(output: string, options: WriteFileAtomicOp
     throw new AgentError('ERR_DESTINATION', `destination ${options.path} refused: it is inside ${join(root, AGENT_DIR)}, the agent's own directory`, { details: { path: options.path } });
   }
   const base = await checkOutputDirectory(root);
-  let tempDir: string;
-  try {
-    tempDir = await agentDir(base);
-  } catch (error) {
-    const code = error instanceof AgentError ? 'ENOTDIR' : ((error as NodeJS.ErrnoException).code ?? 'unknown error');
-    throw new AgentError('ERR_WRITE', `write ${options.path}: create temp file failed: ${agentDirProblem(join(root, AGENT_DIR), error)}`, { cause: error, details: { path: options.path, operation: 'create temp file', errno: code } });
-  }
+  // Only a changed file needs the temp directory; an unchanged one is compared and left alone.
+  const tempDir = async (): Promise<string> => {
+    try {
+      return await agentDir(base);
+    } catch (error) {
+      const code = error instanceof AgentError ? 'ENOTDIR' : ((error as NodeJS.ErrnoException).code ?? 'unknown error');
+      throw new AgentError('ERR_WRITE', `write ${options.path}: create temp file failed: ${agentDirProblem(join(root, AGENT_DIR), error)}`, { cause: error, details: { path: options.path, operation: 'create temp file', errno: code } });
+    }
+  };
   return writeFileAtomic({
     ...options,
     path: join(base, rel),
