@@ -58,7 +58,9 @@ USER 10001:10001
 # Exec form: node is PID 1 (without --init) and receives SIGTERM, SIGINT, SIGHUP and SIGUSR1 itself; the agent
 # installs a handler for each. The defaults `templates: /etc/secrets-agent/templates` and `output: /secrets`
 # need no configuration; give one with --config FILE or SECRETS_AGENT_CONFIG.
-ENTRYPOINT ["/nodejs/bin/node", "/app/dist/agent/main.js"]
+# --max-semi-space-size=1: V8's young generation capped at 1 MiB per semi-space; idle RSS 91 -> 80 MiB, a
+# 1,000-template cycle's peak 192-207 -> 178-181 MiB at the same speed (docs/docker.md "Memory and start-up").
+ENTRYPOINT ["/nodejs/bin/node", "--max-semi-space-size=1", "/app/dist/agent/main.js"]
 CMD ["run"]
 # Needs no curl or shell: node asks the agent's own listener. Follows SECRETS_AGENT_LISTEN when it is set (a
 # wildcard host is asked on loopback); with `listen: ""` there is no listener: run with --no-healthcheck.

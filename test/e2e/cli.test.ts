@@ -1,10 +1,11 @@
 // The command line as an operator meets it, through the built binary (docs/commands.md): global flags before or
 // after the command, a mistyped command, --version, offline `check`, and help that lists what applies.
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
-import { root, runCli, scratch } from '../helpers/cli.js';
+import { cli, root, runCli, scratch } from '../helpers/cli.js';
 
 const packageVersion = (JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { version: string }).version;
 
@@ -83,4 +84,29 @@ test('run with a missing templates directory creates nothing and says where the 
   t.is(result.code, 78, result.stderr);
   t.regex(result.stderr, /templates directory .*missing: ENOENT \(the templates directory is set by --templates, SECRETS_AGENT_TEMPLATES, or `templates:` in the configuration file given with --config or SECRETS_AGENT_CONFIG\)/);
   t.false(existsSync(join(dir, 'out')), 'the output directory is not created before the inputs are valid');
+});
+
+test('the bin, run as a program (as npx runs it), starts node with the product\'s V8 setting', async (t) => {
+  const { dir, cleanup } = await scratch({ 'templates/a.env.hbs': 'A={{env "PATH"}}\n' });
+  t.teardown(cleanup);
+  const child = spawn(cli, ['run', '--templates', join(dir, 'templates'), '--output', join(dir, 'out'), '--backend', 'env', '--log-level', 'error'], { env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', SECRETS_AGENT_LISTEN: '' }, stdio: 'ignore', detached: true });
+  t.teardown(() => {
+    try {
+      if (child.pid !== undefined) process.kill(-child.pid, 'SIGKILL');
+    } catch {
+      // Already gone: the test stopped it.
+    }
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+  let cmdline = '';
+  // Until env has exec'd node (for a moment the process is `/usr/bin/env -S ...`).
+  for (const deadline = Date.now() + 20_000; !/(^|\/)node$/.test(cmdline.split('\0')[0] ?? '') && Date.now() < deadline;) {
+    cmdline = await readFile(`/proc/${child.pid ?? 0}/cmdline`, 'utf8').catch(() => '');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  t.deepEqual(cmdline.split('\0').filter(Boolean).slice(1), ['--max-semi-space-size=1', cli, 'run', '--templates', join(dir, 'templates'), '--output', join(dir, 'out'), '--backend', 'env', '--log-level', 'error']);
+  // Stopped cleanly once it has rendered (its signal handlers are in place by then).
+  for (const deadline = Date.now() + 20_000; !existsSync(join(dir, 'out/a.env')) && Date.now() < deadline;) await new Promise((resolve) => setTimeout(resolve, 50));
+  child.kill('SIGTERM');
+  t.is(await exited, 0);
 });

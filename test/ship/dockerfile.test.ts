@@ -68,7 +68,7 @@ test('every stage runs the same Node.js major, an LTS line, on the same Debian r
 
 test('the runtime needs no shell: no RUN, and ENTRYPOINT, CMD and HEALTHCHECK are in exec form', (t) => {
   t.deepEqual(only(runtime, 'RUN'), [], 'distroless has no /bin/sh for a RUN');
-  t.deepEqual(lastOf(runtime, 'ENTRYPOINT').exec, ['/nodejs/bin/node', '/app/dist/agent/main.js']);
+  t.deepEqual(lastOf(runtime, 'ENTRYPOINT').exec, ['/nodejs/bin/node', '--max-semi-space-size=1', '/app/dist/agent/main.js']);
   t.deepEqual(lastOf(runtime, 'CMD').exec, ['run']);
   const healthcheck = lastOf(runtime, 'HEALTHCHECK');
   t.true(healthcheck.rest.startsWith('CMD '), 'CMD, not CMD-SHELL');

@@ -357,7 +357,8 @@ test('every shell command line of the docs and examples runs after npm ci && npm
   const manifest = JSON.parse(await readFile(join(root, 'package.json'), 'utf8')) as { bin?: Record<string, string> };
   const bin = manifest.bin?.['secrets-agent'];
   t.is(bin, 'dist/agent/main.js');
-  t.regex((await readFile(join(root, bin ?? '-'), 'utf8')).split('\n')[0] ?? '', /^#!\/usr\/bin\/env node$/);
+  // The bin starts node with the product's V8 setting (docs/docker.md "Memory and start-up").
+  t.regex((await readFile(join(root, bin ?? '-'), 'utf8')).split('\n')[0] ?? '', /^#!\/usr\/bin\/env -S node --max-semi-space-size=1$/);
 });
 
 /** Destination basename → the formats it has in the examples' and the stock templates (front matter, else extension). */
