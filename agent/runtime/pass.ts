@@ -61,6 +61,7 @@ export async function renderPass(options: PassOptions): Promise<PassReport> {
 }
 
 async function keepProvenance(store: SecretStore, output: string, log: Logger): Promise<void> {
+  if (!store.memory.provenance.changed) return;
   try {
     // Through the directory pinned at start: a swapped or symlinked output directory never receives it.
     await store.memory.provenance.save(await checkOutputDirectory(output));

@@ -18,7 +18,8 @@ const NAMES: ReadonlySet<string> = new Set<string>(BACKEND_NAMES);
 /** Keys are reference keys (`value:app/db/password`, `map:exchange/binance`), values backend names. */
 export class Provenance {
   readonly #owners = new Map<string, BackendName>();
-  #saved = '';
+  /** True when the map differs from the file it was loaded from or last saved to. */
+  #changed = false;
 
   /** The backend that last served `key` through the chain, if any. */
   owner(key: string): BackendName | undefined {
@@ -27,7 +28,14 @@ export class Provenance {
 
   /** Remember that `backend` served `key`. */
   record(key: string, backend: BackendName): void {
+    if (this.#owners.get(key) === backend) return;
     this.#owners.set(key, backend);
+    this.#changed = true;
+  }
+
+  /** Whether `save` has anything to write: a cycle that served every path from the same backends writes nothing. */
+  get changed(): boolean {
+    return this.#changed;
   }
 
   get size(): number {
@@ -73,17 +81,16 @@ export class Provenance {
       if (typeof backend !== 'string' || !NAMES.has(backend)) throw bad(`"${key}" names an unknown backend`);
       provenance.record(key, backend as BackendName);
     }
-    provenance.#saved = provenance.serialize();
+    provenance.#changed = false;
     return provenance;
   }
 
   /** Write the map into `output` when it changed since it was loaded or last saved (atomic, 0600, in a 0700 directory). */
   async save(output: string): Promise<void> {
-    const text = this.serialize();
-    if (text === this.#saved) return;
+    if (!this.#changed) return;
     const dir = await agentDir(output);
-    await writeFileAtomic({ path: join(dir, FILE), content: text, mode: 0o600 });
-    this.#saved = text;
+    await writeFileAtomic({ path: join(dir, FILE), content: this.serialize(), mode: 0o600 });
+    this.#changed = false;
   }
 }
 
