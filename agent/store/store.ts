@@ -149,6 +149,7 @@ export class SecretStore {
 
   async #resolveFresh(entries: ReadonlyArray<readonly [string, SecretRequest]>): Promise<Map<string, Resolution>> {
     const results = new Map<string, Resolution>();
+    const requests = new Map(entries);
     let items: WalkItem[] = [];
     for (const [key, request] of entries) {
       const candidates = this.#candidates(request);
@@ -159,7 +160,7 @@ export class SecretStore {
       const outages = new Map<BackendName, { paths: string[]; reason: string }>();
       const walked = await walkChain(items, this.#hooks(outages));
       for (const [backend, outage] of outages) this.#events.onUnavailable?.({ backend, ...outage });
-      for (const [key, result] of walked) results.set(key, this.#remember(key, result));
+      for (const [key, result] of walked) results.set(key, this.#remember(key, requests.get(key), result));
       if (attempt >= this.#retry.attempts) break;
       items = items.filter((item) => { const r = walked.get(item.key); return r?.status === 'failed' && r.error.code === 'ERR_BACKEND_UNAVAILABLE'; });
       if (items.length > 0) await this.#clock.sleep(backoffDelay(this.#retry, attempt, this.#random));
@@ -168,11 +169,11 @@ export class SecretStore {
   }
 
   /** Keep a fresh value as the last good one and, for the chain, who served it; report provenance conflicts. */
-  #remember(key: string, result: Resolution): Resolution {
-    const chained = key.startsWith('*|');
+  #remember(key: string, request: SecretRequest | undefined, result: Resolution): Resolution {
     if (result.status === 'found' && !result.stale) {
       this.#memory.lastGood.set(key, { data: result.data, backend: result.backend, version: result.version, meta: result.meta });
-      if (chained) this.#memory.provenance.record(key.slice(2), result.backend);
+      // Only the chain has provenance: a pinned request asks its one backend whatever served the path before.
+      if (request !== undefined && request.backend === undefined) this.#memory.provenance.record(refKey(request.ref), result.backend);
     }
     if (result.status === 'failed' && result.error.code === 'ERR_PROVENANCE_CONFLICT') {
       const { backend, path } = result.error.details as { backend: BackendName; path: string };
