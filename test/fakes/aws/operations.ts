@@ -1,7 +1,7 @@
 // One handler per Secrets Manager operation: validate the input members the way the service does, act on
 // the model, and return the output members (dates and blobs are encoded by the wire layer).
 import type { SecretValue, SecretsState, StoredSecret, SecretVersion } from './state.js';
-import { stagesMap } from './state.js';
+import { stagesMap, tagList } from './state.js';
 import { AwsFault, optionalBlob, optionalString, requireString } from './wire.js';
 
 export interface OperationContext {
@@ -127,8 +127,57 @@ const describeSecret: Handler = (ctx, input) => {
     LastChangedDate: secret.lastChanged,
     LastAccessedDate: secret.lastAccessed,
     DeletedDate: secret.deleted,
+    Tags: tagList(secret),
     VersionIdsToStages: stagesMap(secret),
     CreatedDate: secret.created,
+  };
+};
+
+/** Why: Tags is a list of {Key, Value}; anything else is the client's error, answered before the model is touched. */
+function readTags(input: Input): { key: string; value: string }[] {
+  const tags = input['Tags'];
+  if (!Array.isArray(tags)) throw new AwsFault('InvalidParameterException', "1 validation error detected: Value at 'tags' failed to satisfy constraint: Member must not be null");
+  return tags.map((tag: unknown) => {
+    const { Key: key, Value: value } = (tag ?? {}) as { Key?: unknown; Value?: unknown };
+    if (typeof key !== 'string' || (value !== undefined && typeof value !== 'string')) throw new AwsFault('InvalidParameterException', 'Each tag needs a string Key and a string Value.');
+    return { key, value: value ?? '' };
+  });
+}
+
+/** TagResource: adds or overwrites tags; the answer has no members. */
+const tagResource: Handler = (ctx, input) => {
+  const secretId = requireString(input, 'SecretId');
+  checkAllowed(ctx, secretId, 'TagResource');
+  const tags = readTags(input);
+  ctx.state.tag(ctx.state.live(secretId), tags);
+  return {};
+};
+
+/** UntagResource: removes the keys in TagKeys; the answer has no members. */
+const untagResource: Handler = (ctx, input) => {
+  const secretId = requireString(input, 'SecretId');
+  checkAllowed(ctx, secretId, 'UntagResource');
+  const keys = input['TagKeys'];
+  if (!Array.isArray(keys) || !keys.every((key) => typeof key === 'string')) throw new AwsFault('InvalidParameterException', "1 validation error detected: Value at 'tagKeys' failed to satisfy constraint: Member must not be null");
+  ctx.state.untag(ctx.state.live(secretId), keys);
+  return {};
+};
+
+/**
+ * ListSecretVersionIds: each labelled version with its stages and CreatedDate (IncludeDeprecated adds the
+ * unlabelled ones), newest first; never a value.
+ */
+const listSecretVersionIds: Handler = (ctx, input) => {
+  const secretId = requireString(input, 'SecretId');
+  checkAllowed(ctx, secretId, 'ListSecretVersionIds');
+  const secret = ctx.state.live(secretId);
+  const all = [...secret.versions.values()].filter((version) => input['IncludeDeprecated'] === true || version.stages.size > 0).reverse();
+  const found = page(all, input, 100, 100);
+  return {
+    Versions: found.items.map((version) => ({ VersionId: version.id, VersionStages: [...version.stages], CreatedDate: version.created })),
+    NextToken: found.NextToken,
+    ARN: secret.arn,
+    Name: secret.name,
   };
 };
 
@@ -145,6 +194,7 @@ const listSecrets: Handler = (ctx, input) => {
       LastChangedDate: secret.lastChanged,
       LastAccessedDate: secret.lastAccessed,
       DeletedDate: secret.deleted,
+      Tags: tagList(secret),
       SecretVersionsToStages: stagesMap(secret),
       CreatedDate: secret.created,
     })),
@@ -166,7 +216,9 @@ const putSecretValue: Handler = (ctx, input) => {
 const createSecret: Handler = (ctx, input) => {
   const name = requireString(input, 'Name', 512);
   checkAllowed(ctx, name, 'CreateSecret');
+  const tags = input['Tags'] === undefined ? [] : readTags(input);
   const { secret, version } = ctx.state.create(name, readValue(input, false), { token: optionalString(input, 'ClientRequestToken'), description: optionalString(input, 'Description') });
+  if (tags.length > 0) ctx.state.tag(secret, tags);
   return { ARN: secret.arn, Name: secret.name, VersionId: version?.id };
 };
 
@@ -207,4 +259,7 @@ export const operations: Readonly<Record<string, Handler>> = {
   CreateSecret: createSecret,
   DeleteSecret: deleteSecret,
   RestoreSecret: restoreSecret,
+  TagResource: tagResource,
+  UntagResource: untagResource,
+  ListSecretVersionIds: listSecretVersionIds,
 };

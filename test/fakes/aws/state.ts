@@ -22,6 +22,8 @@ export interface StoredSecret {
   lastRotated?: Date;
   deleted?: Date;
   readonly versions: Map<string, SecretVersion>;
+  /** Tags by key, in the order they were first set (DescribeSecret lists them). */
+  readonly tags: Map<string, string>;
 }
 
 const NAME = /^[A-Za-z0-9/_+=.@-]{1,512}$/;
@@ -84,6 +86,7 @@ export class SecretsState {
       created: now,
       lastChanged: now,
       versions: new Map(),
+      tags: new Map(),
       ...(options.description === undefined ? {} : { description: options.description }),
     };
     this.#secrets.set(name, secret);
@@ -91,8 +94,31 @@ export class SecretsState {
     return { secret, version: this.put(secret, value, { token: options.token }) };
   }
 
+  /**
+   * TagResource: each tag set, a key already there overwritten. Why the checks: the service refuses more than 50
+   * tags on a secret, keys of 1-128 and values of 0-256 characters only, and the reserved "aws:" prefix.
+   */
+  tag(secret: StoredSecret, tags: readonly { readonly key: string; readonly value: string }[]): void {
+    for (const { key, value } of tags) {
+      if (key.length < 1 || key.length > 128 || value.length > 256) throw new AwsFault('InvalidParameterException', 'Tag keys must be 1 to 128 characters and values 0 to 256 characters.');
+      if (key.toLowerCase().startsWith('aws:')) throw new AwsFault('InvalidParameterException', 'Tag keys with the prefix aws: are reserved for AWS use.');
+    }
+    const keys = new Set([...secret.tags.keys(), ...tags.map((tag) => tag.key)]);
+    if (keys.size > 50) throw new AwsFault('LimitExceededException', 'A secret can have at most 50 tags.');
+    for (const { key, value } of tags) secret.tags.set(key, value);
+    secret.lastChanged = this.now();
+  }
+
+  /** UntagResource: the named keys removed; a key that is not there is ignored. */
+  untag(secret: StoredSecret, keys: readonly string[]): void {
+    for (const key of keys) secret.tags.delete(key);
+    secret.lastChanged = this.now();
+  }
+
   /** PutSecretValue: a new version that takes the given labels (default AWSCURRENT) from older versions. */
   put(secret: StoredSecret, value: SecretValue, options: { token?: string | undefined; stages?: readonly string[] | undefined } = {}): SecretVersion {
+    // Why: the model bounds ClientRequestToken to 32-64 characters; the SDK fills a UUID when none is given.
+    if (options.token !== undefined && (options.token.length < 32 || options.token.length > 64)) throw new AwsFault('InvalidParameterException', "1 validation error detected: Value at 'clientRequestToken' failed to satisfy constraint: Member must have length between 32 and 64");
     const id = options.token ?? randomUUID();
     const existing = secret.versions.get(id);
     if (existing) {
@@ -161,6 +187,11 @@ export class SecretsState {
   restore(secret: StoredSecret): void {
     delete secret.deleted;
   }
+}
+
+/** DescribeSecret's and ListSecrets' `Tags`: omitted when the secret has none, as the service omits empty fields. */
+export function tagList(secret: StoredSecret): { Key: string; Value: string }[] | undefined {
+  return secret.tags.size === 0 ? undefined : [...secret.tags].map(([Key, Value]) => ({ Key, Value }));
 }
 
 /** The labelled versions of a secret, as DescribeSecret's VersionIdsToStages shows them. */

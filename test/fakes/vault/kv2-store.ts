@@ -58,6 +58,19 @@ export class Kv2Store {
     return { kind: 'written', version: secret.current };
   }
 
+  /** The metadata of a key that has no version yet (a metadata write before any data write). */
+  createMetadata(path: string): Secret {
+    const now = this.#clock.now();
+    const secret: Secret = { versions: new Map(), current: 0, oldest: 0, createdTime: now, updatedTime: now, casRequired: false, maxVersions: 0, customMetadata: null };
+    this.secrets.set(path, secret);
+    return secret;
+  }
+
+  /** A metadata write or patch moves `updated_time`, not any version's `created_time`. */
+  touchMetadata(secret: Secret): void {
+    secret.updatedTime = this.#clock.now();
+  }
+
   /** Soft-delete versions (now); missing, destroyed or deleted versions are skipped. */
   softDelete(path: string, versions: readonly number[]): void {
     for (const version of this.#versions(path, versions)) if (!this.isGone(version)) version.deletionTime = this.#clock.now();

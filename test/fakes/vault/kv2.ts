@@ -24,6 +24,20 @@ function casOf(body: Record<string, unknown> | undefined): number | undefined {
   return typeof cas === 'number' || (typeof cas === 'string' && /^\d+$/.test(cas)) ? Number(cas) : Number.NaN;
 }
 
+// Why: Vault's kv-v2 docs: at most 64 keys, keys up to 128 bytes, values up to 512 bytes, strings only.
+/** What is wrong with a `custom_metadata` map, in Vault's words as near as known; undefined when it is valid. */
+function customMetadataProblem(custom: unknown): string | undefined {
+  if (!isRecord(custom)) return 'custom_metadata must be a map of strings';
+  const entries = Object.entries(custom);
+  if (entries.length > 64) return `custom_metadata: payload must contain at most 64 keys, provided ${entries.length}`;
+  for (const [key, value] of entries) {
+    if (typeof value !== 'string') return `custom_metadata: value for key "${key}" is not a string`;
+    if (Buffer.byteLength(key) > 128) return `custom_metadata: length of key "${key}" is ${Buffer.byteLength(key)} but must be 128 or less`;
+    if (Buffer.byteLength(value) > 512) return `custom_metadata: length of value for key "${key}" is ${Buffer.byteLength(value)} but must be 512 or less`;
+  }
+  return undefined;
+}
+
 /** A JSON object (not null, not an array). */
 function isRecord(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -125,12 +139,51 @@ export class Kv2Mount {
       this.store.secrets.delete(path);
       return noContent;
     }
+    if (request.method === 'PATCH') return this.#patchMetadata(request, path);
     if (request.method !== 'POST' && request.method !== 'PUT') return fail(405, 'unsupported operation');
-    if (!secret) return noContent;
     const body = request.body ?? {};
+    const custom = body['custom_metadata'];
+    const problem = custom === undefined ? undefined : customMetadataProblem(custom);
+    if (problem !== undefined) return fail(400, problem);
+    // Why: Vault's metadata write creates the key's metadata when there is none yet (no version is written).
+    const target = secret ?? this.store.createMetadata(path);
+    if (typeof body['max_versions'] === 'number') target.maxVersions = body['max_versions'];
+    if (typeof body['cas_required'] === 'boolean') target.casRequired = body['cas_required'];
+    // A metadata write replaces custom_metadata as a whole; PATCH merges into it.
+    if (isRecord(custom)) target.customMetadata = Object.keys(custom).length === 0 ? null : { ...(custom as Record<string, string>) };
+    this.store.touchMetadata(target);
+    return noContent;
+  }
+
+  /**
+   * PATCH metadata/<path>: a JSON merge patch (RFC 7386) of the metadata, as Vault's pathMetadataPatch applies it:
+   * keys of `custom_metadata` with a string value are set, with null removed, the others kept; no version is written.
+   * A missing key is a 404 with no body; the content type must be merge-patch.
+   */
+  #patchMetadata(request: VaultRequest, path: string): VaultReply {
+    const type = request.headers['content-type'] ?? '';
+    if (!type.startsWith('application/merge-patch+json')) return fail(415, `PATCH requires Content-Type of application/merge-patch+json, provided ${type}`);
+    const secret = this.store.secrets.get(path);
+    if (!secret) return { status: 404 };
+    const body = request.body ?? {};
+    const patch = body['custom_metadata'];
+    let custom = secret.customMetadata;
+    if (patch === null) custom = null;
+    else if (patch !== undefined) {
+      if (!isRecord(patch)) return fail(400, 'custom_metadata must be a map of strings');
+      const merged: Record<string, unknown> = Object.fromEntries(
+        [...Object.entries(custom ?? {}), ...Object.entries(patch)].filter(([key]) => patch[key] !== null),
+      );
+      const problem = customMetadataProblem(merged);
+      if (problem !== undefined) return fail(400, problem);
+      custom = Object.keys(merged).length === 0 ? null : (merged as Record<string, string>);
+    }
+    if (body['max_versions'] !== undefined && typeof body['max_versions'] !== 'number') return fail(400, 'max_versions must be a number');
+    if (body['cas_required'] !== undefined && typeof body['cas_required'] !== 'boolean') return fail(400, 'cas_required must be a boolean');
     if (typeof body['max_versions'] === 'number') secret.maxVersions = body['max_versions'];
     if (typeof body['cas_required'] === 'boolean') secret.casRequired = body['cas_required'];
-    if (isRecord(body['custom_metadata'])) secret.customMetadata = body['custom_metadata'] as Record<string, string>;
+    secret.customMetadata = custom;
+    this.store.touchMetadata(secret);
     return noContent;
   }
 
