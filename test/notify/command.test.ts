@@ -110,9 +110,10 @@ test('the child environment lacks VAULT_TOKEN, AWS credentials and every variabl
   const outcome = await runCommand({ command: ['/bin/sh', record, out], timeout: 30_000 }, { clock: systemClock, secretValues: () => secrets, env });
   const seen = new Map((await readFile(`${out}.env`, 'utf8')).trim().split('\n').map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
   for (const name of ['VAULT_TOKEN', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'DB_PASSWORD', 'DATABASE_URL', 'SHORT']) t.false(seen.has(name), name);
-  t.like(Object.fromEntries(seen), { PATH, HOME: '/home/app', LANG: 'C.UTF-8', AWS_ACCESS_KEY_ID: 'AKIAEXAMPLE', HAS_SHORT: 'xabcx' });
+  t.like(Object.fromEntries(seen), { PATH, HOME: '/home/app', LANG: 'C.UTF-8', HAS_SHORT: 'xabcx' });
+  t.false(seen.has('AWS_ACCESS_KEY_ID'), 'the key id goes with its key');
   t.false([...seen.values()].some((value) => value.includes('db-password-0123') || value === 'abc'));
-  t.deepEqual(outcome.envDropped, ['AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'DATABASE_URL', 'DB_PASSWORD', 'SHORT', 'VAULT_TOKEN']);
+  t.deepEqual(outcome.envDropped, ['AWS_ACCESS_KEY_ID', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'DATABASE_URL', 'DB_PASSWORD', 'SHORT', 'VAULT_TOKEN']);
 });
 
 test('the environment rule drops fixed names, exact secret values, and values containing a secret of 8+ characters', (t) => {
@@ -120,5 +121,5 @@ test('the environment rule drops fixed names, exact secret values, and values co
   const { env: kept, dropped } = childEnvironment(env, ['seven77', 'eight888', '']);
   t.deepEqual(kept, { A: 'x', EMPTY: '', CONTAINS_SHORT: '-seven77-' });
   t.deepEqual(dropped, ['AWS_SECURITY_TOKEN', 'CONTAINS_LONG', 'EXACT', 'VAULT_TOKEN']);
-  t.deepEqual([...SECRET_ENV_NAMES].sort(), ['AWS_SECRET_ACCESS_KEY', 'AWS_SECURITY_TOKEN', 'AWS_SESSION_TOKEN', 'VAULT_TOKEN']);
+  t.true(['VAULT_TOKEN', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_SECURITY_TOKEN'].every((name) => SECRET_ENV_NAMES.includes(name)));
 });
