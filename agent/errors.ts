@@ -28,6 +28,7 @@ export const errorCodes = {
   ERR_AUTH: { exit: 1, summary: 'authentication with a backend failed: bad or expired token, login refused, missing role, JWT or secret-id file' },
   ERR_BACKEND_RESPONSE: { exit: 1, summary: 'a backend answered with a malformed or unexpected body' },
   ERR_NO_CREDENTIALS: { exit: 1, summary: 'the AWS SDK found no credentials in its default chain (the message lists where it looked)' },
+  ERR_CREDENTIALS_EXPOSED: { exit: 1, summary: 'warn level, never an exit: the agent holds a Vault or AWS credential, is dumpable (started from a readable node binary, or as root) and sees processes of its UID outside its own process tree, which can read its environment, memory and files through /proc; run the image\'s execute-only node or give the application another UID' },
   ERR_CAS_CONFLICT: { exit: 1, summary: 'a check-and-set write lost a race: the secret changed between read and write; nothing was overwritten' },
   ERR_NOTIFY: { exit: 1, summary: 'a notifier failed (signal target missing, command failed or timed out, HTTP error); the agent keeps running' },
   ERR_MIGRATE_INPUT: { exit: 1, summary: 'migrate cannot use its input: the .env or --map file is unreadable, ambiguous to dotenv readers, or maps two variables to one key (file and line named); nothing is written' },
