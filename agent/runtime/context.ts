@@ -125,6 +125,8 @@ export async function prepareOutput(context: CommandContext): Promise<void> {
   if (warning !== undefined) log.warn({ output }, warning);
   const pinned = await pinOutputDirectory(output);
   if (pinned.removed.length > 0) log.info({ output, removed: pinned.removed.join(', ') }, `removed ${pinned.removed.length} temp file(s) that an interrupted write left in ${output}`);
+  const generations = pinned.removedGenerations ?? [];
+  if (generations.length > 0) log.info({ output, removed: generations.join(', ') }, `removed ${generations.length} set generation(s) that an interrupted write left in ${output} (..data points to neither)`);
   for (const { name, code } of pinned.failed) log.warn({ output, file: name, errno: code }, `cannot remove the temp file ${name} that an interrupted write left in ${output}: ${code}`);
   if (pinned.warning !== undefined) log.warn({ output }, pinned.warning);
 }

@@ -1,5 +1,5 @@
 // YAML front matter at the top of a template (docs/templates.md): where the file goes, its mode and owner, its
-// format, which notifiers it wakes and which backend it is pinned to.
+// format, which notifiers it wakes, which backend it is pinned to and which set it is written with.
 import { parseDocument } from 'yaml';
 import { z } from 'zod';
 import { BACKEND_NAMES } from '../backends/names.js';
@@ -16,6 +16,8 @@ const frontMatterSchema = z.strictObject({
   format: z.enum(formats).optional(),
   notify: z.array(z.string().min(1)).optional(),
   backend: z.enum(BACKEND_NAMES).optional(),
+  // A name, not a path: it appears in logs, check and /v1/status (docs/templates.md "Sets").
+  set: z.string().regex(/^[A-Za-z0-9][A-Za-z0-9._-]{0,62}$/, 'must be a name of letters, digits, ".", "_" or "-" (at most 63, not starting with "." or "-")').optional(),
 });
 
 export type FrontMatter = z.infer<typeof frontMatterSchema>;

@@ -12,6 +12,8 @@ import type { Format } from './formats.js';
 import { splitFrontMatter } from './front-matter.js';
 import { checkTemplateSize, MAX_TEMPLATE_BYTES, scanTemplate } from './limits.js';
 import type { OpenBlock } from './limits.js';
+import { planProgram, runPlan } from './plan.js';
+import type { Helpers, Plan, Run } from './plan.js';
 import { Preparer } from './preparer.js';
 
 /** A template ready to render; everything here is known before any secret is fetched. */
@@ -28,6 +30,8 @@ export interface Template {
   readonly gid?: number | undefined;
   readonly notify: readonly string[];
   readonly backend?: BackendName | undefined;
+  /** Written together with the other templates of this set, as one generation (agent/write/set.ts). */
+  readonly set?: string | undefined;
   readonly dependencies: readonly Dependency[];
   readonly lineOffset: number;
   readonly run: (context: object, options: object) => string;
@@ -38,8 +42,18 @@ const engine = createEngine();
 /** A template without its compiled function: what a worker thread can hand back (see prepare-worker.ts). */
 export type TemplateInfo = Omit<Template, 'run'>;
 
-/** Check, parse, validate and rewrite one template's source; `file` is how errors name it. */
-function prepareParts(file: string, name: string, source: string): { info: TemplateInfo; program: hbs.AST.Program } {
+/** The helpers a plan calls itself: our own table, each counted (engine.ts); never the block builtins. */
+const interpreted: ReadonlySet<string> = new Set(helperNames);
+
+/**
+ * Chunks are compiled from the AST the parse already stripped of whitespace (and stripped once more, as Handlebars'
+ * compile of a whole program would): standalone-line stripping must not run again on a chunk, whose first statement
+ * would look like the start of a file.
+ */
+const chunkCompileOptions = { ...compileOptions, ignoreStandalone: true };
+
+/** Check, parse, validate and rewrite one template's source, and plan its render; `file` is how errors name it. */
+function prepareParts(file: string, name: string, source: string): { info: TemplateInfo; plan: Plan<hbs.AST.Program> } {
   // Bounded before parsing (docs/templates.md "Limits"): Handlebars is synchronous and super-linear on nesting.
   checkTemplateSize(file, Buffer.byteLength(source, 'utf8'));
   const { meta, body, lineOffset } = splitFrontMatter(file, source);
@@ -63,30 +77,39 @@ function prepareParts(file: string, name: string, source: string): { info: Templ
     gid: meta.gid,
     notify: meta.notify ?? [],
     backend: meta.backend,
+    ...(meta.set === undefined ? {} : { set: meta.set }),
     dependencies,
     lineOffset,
   };
-  return { info, program };
+  // Handlebars' compile strips whitespace again on an already parsed program; done here once, on the whole program.
+  (engine.parse as unknown as (input: hbs.AST.Program) => hbs.AST.Program)(program);
+  return { info, plan: planProgram(program, { file, lineOffset, interpreted }) };
 }
 
 /** Parse one template's source, on the calling thread; `file` is how errors name it. */
 export function prepareTemplate(file: string, name: string, source: string): Template {
-  const { info, program } = prepareParts(file, name, source);
-  return { ...info, run: engine.compile(program, compileOptions) };
+  const { info, plan } = prepareParts(file, name, source);
+  return withRun(info, plan.segments, plan.chunks.map((chunk) => engine.compile(chunk, chunkCompileOptions)));
 }
 
-/** Everything `prepareTemplate` does, with the function precompiled to source text a worker thread can send back. */
-export function precompileTemplate(file: string, name: string, source: string): { info: TemplateInfo; spec: string } {
-  const { info, program } = prepareParts(file, name, source);
-  return { info, spec: engine.precompile(program, compileOptions) as unknown as string };
+/** Everything `prepareTemplate` does, with each chunk precompiled to source text a worker thread can send back. */
+export function precompileTemplate(file: string, name: string, source: string): { info: TemplateInfo; plan: Plan<string> } {
+  const { info, plan } = prepareParts(file, name, source);
+  return { info, plan: { segments: plan.segments, chunks: plan.chunks.map((chunk) => engine.precompile(chunk, { ...chunkCompileOptions }) as unknown as string) } };
 }
 
-/** The template of a precompiled spec: evaluating it is cheap, compiling it was the expensive part. */
-export function templateFromSpec(info: TemplateInfo, spec: string): Template {
-  // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the spec is Handlebars' own output for our template, which Handlebars would evaluate the same way.
-  const evaluate = new Function(`return (${spec});`) as () => TemplateSpecification;
-  const compiled = evaluate();
-  return { ...info, run: engine.template(compiled) };
+/** The template of a precompiled plan: evaluating its chunks is cheap, compiling them was the expensive part. */
+export function templateFromSpec(info: TemplateInfo, plan: Plan<string>): Template {
+  return withRun(info, plan.segments, plan.chunks.map((spec) => {
+    // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the spec is Handlebars' own output for our template, which Handlebars would evaluate the same way.
+    const evaluate = new Function(`return (${spec});`) as () => TemplateSpecification;
+    return engine.template(evaluate());
+  }));
+}
+
+function withRun(info: TemplateInfo, segments: Plan<Run>['segments'], chunks: readonly Run[]): Template {
+  const plan: Plan<Run> = { segments, chunks };
+  return { ...info, run: (context, options) => runPlan(plan, engine.helpers as Helpers, context, options) };
 }
 
 type TemplateSpecification = Parameters<typeof engine.template>[0];

@@ -1,7 +1,7 @@
 // Where a template's output goes (docs/templates.md): always a regular file strictly inside the output directory,
 // reached through real directories only, never through or onto a symlink; the output directory itself is a real
 // directory, and the one pinned at start (agent/write/output.ts).
-import { lstat, mkdir } from 'node:fs/promises';
+import { lstat, mkdir, readlink } from 'node:fs/promises';
 import type { Stats } from 'node:fs';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { AgentError } from '../errors.js';
@@ -32,6 +32,8 @@ export function resolveDestination(outputDir: string, destination: string): stri
   if (rel === '') throw refuse(destination, `it is the output directory ${root} itself, not a file inside it`);
   if (escapes(rel)) throw refuse(destination, `it resolves to ${absPath}, outside the output directory ${root}`);
   if (rel.split(sep)[0] === AGENT_DIR) throw refuse(destination, `it is inside ${join(root, AGENT_DIR)}, the agent's own directory`);
+  // `..data` and the `..<timestamp>` generations of sets live there (agent/write/set-layout.ts), as in Kubernetes volumes.
+  if (rel.startsWith('..')) throw refuse(destination, 'it starts with "..", which the output directory reserves for the agent\'s sets (..data and its generations)');
   return absPath;
 }
 
@@ -110,6 +112,9 @@ export async function assertSafeTarget(outputDir: string, absPath: string): Prom
     await ensureRealDirectory(join(base, current), join(root, current), absPath);
   }
   const stats = await lstatOrUndefined(join(base, rel), join(root, rel), absPath);
+  // The agent's own visible link of a set (`name -> ..data/name`), left when the template moved out of its set: the
+  // write renames over the link itself, never through it.
+  if (stats?.isSymbolicLink() === true && parts.length === 1 && (await readlink(join(base, rel)).catch(() => '')) === `..data/${rel}`) return join(root, rel);
   if (stats !== undefined && (stats.isSymbolicLink() || !stats.isFile())) {
     throw new AgentError('ERR_DESTINATION', `destination ${absPath} refused: it exists and is ${kind(stats)}, not a regular file`, {
       details: { path: absPath },

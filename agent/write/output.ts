@@ -17,6 +17,8 @@ import { AgentError } from '../errors.js';
 import { AGENT_DIR, agentDir } from '../store/provenance.js';
 import { isLegacyTempName, isTempName, writeFileAtomic } from './atomic.js';
 import type { WriteFileAtomicOptions } from './atomic.js';
+import { removeSetLeftovers } from './set-leftovers.js';
+import { isGenerationName } from './set-layout.js';
 
 interface Pin {
   readonly dev: bigint;
@@ -113,6 +115,8 @@ export interface PinResult {
   readonly removed: readonly string[];
   /** Temp files that could not be removed, with the errno. */
   readonly failed: ReadonlyArray<{ name: string; code: string }>;
+  /** Set generations (`..<timestamp>/`) that `..data` does not point to, left by an interrupted commit, removed. */
+  readonly removedGenerations?: readonly string[];
   /** Why `.secrets-agent/` could not be created, when it could not; every write will fail until it can. */
   readonly warning?: string;
 }
@@ -220,7 +224,7 @@ async function removeLeftovers(base: string): Promise<PinResult> {
     }
     for (const entry of entries) {
       const name = rel === '' ? entry.name : join(rel, entry.name);
-      if (entry.isDirectory()) {
+      if (entry.isDirectory() && !(rel === '' && isGenerationName(entry.name))) {
         await walk(name);
         continue;
       }
@@ -235,5 +239,9 @@ async function removeLeftovers(base: string): Promise<PinResult> {
     }
   };
   await walk('');
-  return { removed: removed.sort(), failed };
+  // A set commit interrupted (agent/write/set.ts): its temp links count as temp files; orphan generations are listed apart.
+  const sets = await removeSetLeftovers(base);
+  removed.push(...sets.links);
+  failed.push(...sets.failed);
+  return { removed: removed.sort(), failed, ...(sets.generations.length === 0 ? {} : { removedGenerations: sets.generations }) };
 }

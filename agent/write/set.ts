@@ -1,0 +1,284 @@
+// Sets (docs/templates.md "Sets", docs/design.md "Sets"): templates with the same `set:` are written together, the
+// Kubernetes AtomicWriter way. Every set of an output directory lives in one generation `<output>/..<timestamp>/`;
+// `<output>/..data` is a symlink to it, swapped by rename(2); each visible top-level name is a symlink
+// `<name> -> ..data/<name>`. A reader that resolves `..data` once sees one generation of every set.
+//
+// A commit builds the next generation from what each set wants: a set whose every template rendered brings its new
+// files; a set with a failing template keeps its files of the current generation (hard links, the same inodes), so
+// nothing of it changes; a set no template names any more is left out. When the result equals the current
+// generation, nothing is written. Otherwise the new generation is written in full (files fsynced, directories
+// fsynced), the manifest saved, the output directory checked again, `..data` swapped, the visible links made, the
+// output directory fsynced, and the previous generation removed. Everything goes through the pinned output
+// directory (agent/write/output.ts), like every other write.
+import { chmod, mkdir, readdir, readlink, rename, rm, symlink, unlink } from 'node:fs/promises';
+import { join, resolve } from 'node:path';
+import { AgentError } from '../errors.js';
+import { agentDir } from '../store/provenance.js';
+import { checkOutputDirectory } from './output.js';
+import { carryFile, createFile, currentGeneration, entryKind, listFiles, makeParents, sameFile, setWriteError, syncDirectory } from './set-files.js';
+import type { WantedFile } from './set-files.js';
+import { readManifest, saveManifest } from './set-manifest.js';
+import type { Manifest } from './set-manifest.js';
+import { DATA_LINK, generationName, tempLinkName, topOf, visibleTarget } from './set-layout.js';
+
+export type { WantedFile } from './set-files.js';
+
+export interface SetMemberInput {
+  /** The template's name (`cert.pem.hbs`). */
+  readonly template: string;
+  /** The destination relative to the output directory (`tls/cert.pem`). */
+  readonly rel: string;
+  /** The rendered file; undefined when the template failed or was refused: the set then keeps its current files. */
+  readonly file?: WantedFile | undefined;
+}
+
+export interface SetInput {
+  readonly name: string;
+  readonly members: readonly SetMemberInput[];
+}
+
+export interface WriteSetsOptions {
+  readonly output: string;
+  readonly sets: readonly SetInput[];
+  /**
+   * Does the template still exist (in the templates directory)? A member of the current generation that is not among
+   * the inputs but still exists failed to load, so its set is held; one that is gone left the set. Default: gone.
+   */
+  readonly templateExists?: (template: string) => Promise<boolean>;
+  readonly now?: () => Date;
+}
+
+export type SetOutcome = { readonly outcome: 'written' | 'unchanged' } | { readonly outcome: 'failed'; readonly error: AgentError };
+
+export interface WriteSetsReport {
+  /** Per set name given (and per held set the manifest named). */
+  readonly sets: ReadonlyMap<string, SetOutcome>;
+  /** The generation `..data` points to after the commit, if any. */
+  readonly generation?: string;
+  /** A previous generation that could not be removed (the next start removes it). */
+  readonly leftover?: string;
+}
+
+/** Output directories known to hold no set: a cycle without sets costs nothing there. */
+const noSets = new Set<string>();
+/** Commits of one output directory never overlap. */
+const queues = new Map<string, Promise<unknown>>();
+
+/** Commit the sets of `output` (see the top of this file); never throws for a set's failure (it is in the report). */
+export async function writeSets(options: WriteSetsOptions): Promise<WriteSetsReport> {
+  const root = resolve(options.output);
+  const previous = queues.get(root) ?? Promise.resolve();
+  const run = previous.catch(() => undefined).then(() => commit(root, options));
+  queues.set(root, run);
+  try {
+    return await run;
+  } finally {
+    if (queues.get(root) === run) queues.delete(root);
+  }
+}
+
+interface Planned {
+  readonly set: string;
+  readonly want?: WantedFile;
+}
+
+function incomplete(set: SetInput, reasons: readonly string[]): AgentError {
+  return new AgentError('ERR_SET_INCOMPLETE', `set "${set.name}" not written: ${reasons.join('; ')}; every file of the set keeps its current generation`, { details: { set: set.name } });
+}
+
+async function commit(root: string, options: WriteSetsOptions): Promise<WriteSetsReport> {
+  const outcomes = new Map<string, SetOutcome>();
+  if (options.sets.length === 0 && noSets.has(root)) return { sets: outcomes };
+  noSets.delete(root);
+  const base = await checkOutputDirectory(root);
+  const current = await currentGeneration(base);
+  const manifest = current === undefined ? undefined : await readManifest(base, current);
+  const oldFiles = current === undefined ? [] : await listFiles(join(base, current));
+  const sets = await withHeld(options, manifest);
+
+  // Which sets can be written, which are held (a failing template, a top-level name the link cannot replace).
+  const held = new Map<string, AgentError>();
+  for (const set of sets) {
+    const failing = set.members.filter((member) => member.file === undefined).map((member) => `${member.template} did not render`);
+    if (failing.length > 0) {
+      held.set(set.name, incomplete(set, failing));
+      continue;
+    }
+    for (const top of new Set(set.members.map((member) => topOf(member.rel)))) {
+      const kind = await entryKind(join(base, top));
+      if (kind === 'directory' || kind === 'other') {
+        held.set(set.name, new AgentError('ERR_DESTINATION', `set "${set.name}" not written: ${join(root, top)} is ${kind === 'directory' ? 'a real directory' : 'not a file'}, and a set's top-level name must be the agent's link into ${DATA_LINK}; move it away (it may hold the files of templates that were not in a set before)`, { details: { set: set.name, path: join(root, top) } }));
+        break;
+      }
+    }
+  }
+
+  // The next generation: new files of writable sets, current files of held sets.
+  const plan = new Map<string, Planned>();
+  for (const set of sets) {
+    if (held.has(set.name)) continue;
+    for (const member of set.members) if (member.file !== undefined) plan.set(member.rel, { set: set.name, want: member.file });
+  }
+  const oldSet = new Set(oldFiles);
+  for (const set of sets) {
+    if (!held.has(set.name)) continue;
+    const rels = manifest?.sets[set.name] === undefined ? set.members.map((member) => member.rel) : Object.values(manifest.sets[set.name] ?? {});
+    for (const rel of rels) if (oldSet.has(rel) && !plan.has(rel)) plan.set(rel, { set: set.name });
+  }
+
+  // What changed: a writable set changed when one of its files differs or it lost one.
+  const changed = new Set<string>();
+  const unchangedFiles = new Set<string>();
+  for (const [rel, planned] of plan) {
+    if (planned.want === undefined) continue;
+    if (current !== undefined && (await sameFile(join(base, current, rel), planned.want))) unchangedFiles.add(rel);
+    else changed.add(planned.set);
+  }
+  for (const set of sets) {
+    const before = manifest?.sets[set.name];
+    if (held.has(set.name) || before === undefined) continue;
+    if (Object.values(before).some((rel) => plan.get(rel)?.set !== set.name)) changed.add(set.name);
+  }
+  const nextManifest: Manifest = { generation: '', sets: Object.fromEntries(sets.filter((set) => !held.has(set.name) || manifest?.sets[set.name] !== undefined).map((set) => [set.name, held.has(set.name) ? (manifest?.sets[set.name] ?? {}) : Object.fromEntries(set.members.map((member) => [member.template, member.rel]))])) };
+  const sameList = oldFiles.length === plan.size && oldFiles.every((rel) => plan.has(rel));
+  for (const [name, error] of held) outcomes.set(name, { outcome: 'failed', error });
+
+  try {
+    if (changed.size === 0 && sameList) {
+      if (plan.size === 0) {
+        await removeAll(base, current);
+        if (options.sets.length === 0) noSets.add(root);
+      } else {
+        // Nothing to write; a start after a crash between the swap and the links finds them missing.
+        await ensureLinks(base, plan);
+        if (manifest !== undefined && current !== undefined && !sameManifest(manifest, nextManifest)) await saveManifest(base, { ...nextManifest, generation: current });
+      }
+      for (const set of sets) if (!held.has(set.name)) outcomes.set(set.name, { outcome: 'unchanged' });
+      return { sets: outcomes, ...(current === undefined ? {} : { generation: current }) };
+    }
+    if (plan.size === 0) {
+      await removeAll(base, current);
+      if (options.sets.length === 0) noSets.add(root);
+      return { sets: outcomes };
+    }
+  } catch (error) {
+    const failure = setWriteError(join(root, DATA_LINK), 'update the links of the sets', error);
+    for (const set of sets) if (!held.has(set.name)) outcomes.set(set.name, { outcome: 'failed', error: failure });
+    return { sets: outcomes };
+  }
+
+  const generation = generationName(options.now?.() ?? new Date());
+  try {
+    await writeGeneration(root, base, generation, current, plan, unchangedFiles);
+    await saveManifest(base, { ...nextManifest, generation });
+    await swap(root, base, generation, plan);
+  } catch (error) {
+    // Not linked yet (or the swap itself failed): the new generation is removed at once; the current one serves on.
+    if ((await currentGeneration(base).catch(() => undefined)) !== generation) await rm(join(base, generation), { recursive: true, force: true }).catch(() => undefined);
+    const failure = setWriteError(join(root, generation), 'write the generation of the sets', error);
+    for (const set of sets) if (!held.has(set.name)) outcomes.set(set.name, changed.has(set.name) ? { outcome: 'failed', error: failure } : { outcome: 'unchanged' });
+    return { sets: outcomes, ...(current === undefined ? {} : { generation: current }) };
+  }
+  for (const set of sets) if (!held.has(set.name)) outcomes.set(set.name, { outcome: changed.has(set.name) ? 'written' : 'unchanged' });
+  let leftover: string | undefined;
+  if (current !== undefined) {
+    await rm(join(base, current), { recursive: true, force: true }).catch(() => {
+      leftover = join(root, current);
+    });
+  }
+  return { sets: outcomes, generation, ...(leftover === undefined ? {} : { leftover }) };
+}
+
+/** The inputs plus the sets of the current generation whose members exist but did not load: those are held. */
+async function withHeld(options: WriteSetsOptions, manifest: Manifest | undefined): Promise<SetInput[]> {
+  const sets = options.sets.map((set) => ({ name: set.name, members: [...set.members] }));
+  if (manifest === undefined || options.templateExists === undefined) return sets;
+  const present = new Set(options.sets.flatMap((set) => set.members.map((member) => member.template)));
+  for (const [name, members] of Object.entries(manifest.sets)) {
+    for (const [template, rel] of Object.entries(members)) {
+      if (present.has(template) || !(await options.templateExists(template))) continue;
+      let set = sets.find((candidate) => candidate.name === name);
+      if (set === undefined) {
+        set = { name, members: [] };
+        sets.push(set);
+      }
+      set.members.push({ template, rel });
+    }
+  }
+  return sets;
+}
+
+async function writeGeneration(root: string, base: string, generation: string, current: string | undefined, plan: ReadonlyMap<string, Planned>, unchanged: ReadonlySet<string>): Promise<void> {
+  const dir = join(base, generation);
+  await mkdir(dir, { mode: 0o700 });
+  const made = new Set<string>();
+  for (const rel of [...plan.keys()].sort()) {
+    const planned = plan.get(rel);
+    if (planned === undefined) continue;
+    const shown = join(root, generation, rel);
+    try {
+      await makeParents(dir, rel, made);
+      if (planned.want === undefined || unchanged.has(rel)) {
+        if (current === undefined) throw new Error('no current generation to carry from');
+        await carryFile(join(base, current, rel), join(dir, rel));
+      } else {
+        await createFile(join(dir, rel), planned.want);
+      }
+    } catch (error) {
+      throw setWriteError(shown, planned.want === undefined || unchanged.has(rel) ? 'link the current file' : 'write', error);
+    }
+  }
+  for (const parent of [...made].sort((a, b) => b.length - a.length)) await syncDirectory(join(dir, parent));
+  await chmod(dir, 0o755);
+  await syncDirectory(dir);
+}
+
+/** Point `..data` at the new generation (a temp link renamed over it), then make the visible links. */
+async function swap(root: string, base: string, generation: string, plan: ReadonlyMap<string, Planned>): Promise<void> {
+  // Right before the swap, as before every rename: a replaced output directory is refused (agent/write/output.ts).
+  if ((await checkOutputDirectory(root)) !== base) throw new AgentError('ERR_OUTPUT_DIR', `output directory ${root} refused: its pin changed during a write`, { details: { path: root } });
+  await renameLink(base, generation, DATA_LINK);
+  await ensureLinks(base, plan);
+  await syncDirectory(base);
+}
+
+/** Make `name -> target` atomically: a temp symlink in `.secrets-agent/` renamed over the name (never followed). */
+async function renameLink(base: string, target: string, name: string): Promise<void> {
+  const temp = join(await agentDir(base), tempLinkName());
+  await symlink(target, temp);
+  try {
+    await rename(temp, join(base, name));
+  } catch (error) {
+    await unlink(temp).catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Every top-level name of the plan is the agent's link; the agent's links of names no longer planned are removed. */
+async function ensureLinks(base: string, plan: ReadonlyMap<string, Planned>): Promise<void> {
+  const tops = new Set([...plan.keys()].map(topOf));
+  for (const top of tops) {
+    if ((await readlink(join(base, top)).catch(() => undefined)) !== visibleTarget(top)) await renameLink(base, visibleTarget(top), top);
+  }
+  await removeStaleLinks(base, tops);
+}
+
+/** The agent's links (exactly `name -> ..data/name`) whose name no set writes now: a template left its set. */
+async function removeStaleLinks(base: string, keep: ReadonlySet<string>): Promise<void> {
+  for (const entry of await readdir(base, { withFileTypes: true })) {
+    if (!entry.isSymbolicLink() || keep.has(entry.name) || entry.name === DATA_LINK) continue;
+    if ((await readlink(join(base, entry.name)).catch(() => undefined)) === visibleTarget(entry.name)) await unlink(join(base, entry.name));
+  }
+}
+
+/** No set left: the visible links, `..data`, the generation and the manifest go, in the order a reader survives. */
+async function removeAll(base: string, current: string | undefined): Promise<void> {
+  await removeStaleLinks(base, new Set());
+  if ((await entryKind(join(base, DATA_LINK))) === 'link') await unlink(join(base, DATA_LINK));
+  if (current !== undefined) await rm(join(base, current), { recursive: true, force: true });
+  await saveManifest(base, undefined);
+}
+
+function sameManifest(a: Manifest, b: Manifest): boolean {
+  return JSON.stringify(a.sets) === JSON.stringify(b.sets);
+}
