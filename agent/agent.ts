@@ -3,6 +3,8 @@
 // same render pass as `once` (runtime/pass.ts).
 import { isVault } from './backends/create.js';
 import { createStore, createContext, prepareOutput, withTemplatesHint } from './runtime/context.js';
+import { assessExposure, exposureMessage, heldCredentials } from './runtime/exposure.js';
+import type { Exposure, ExposureOptions } from './runtime/exposure.js';
 import type { CommandContext, CommandIo, CommonFlags } from './runtime/context.js';
 import { levelOf, memoryOf, renderPass } from './runtime/pass.js';
 import type { TemplateResult } from './cycle.js';
@@ -34,6 +36,8 @@ export interface AgentOptions {
   readonly cronFactory?: CronFactory;
   /** Quiet time after a watched input changes before it is read (default 250 ms). */
   readonly watchDebounceMs?: number;
+  /** Where the start-up isolation check reads /proc and which UID it is (tests); default the real ones. */
+  readonly exposure?: ExposureOptions;
 }
 
 /** What one start or reload builds from the configuration; replaced whole on SIGHUP. */
@@ -63,6 +67,7 @@ export class Agent {
   #failures = 0;
   readonly #ages = new SecretAgeBook();
   #stopping = false;
+  #isolation: Exposure | undefined;
 
   constructor(options: AgentOptions) {
     this.#options = options;
@@ -84,6 +89,7 @@ export class Agent {
     await prepareOutput(context);
     this.#memory = { output: context.config.output, memory: await memoryOf(context.config.output) };
     this.#wiring = await this.#wire(context);
+    await this.#checkIsolation(this.#wiring);
     if (context.config.listen !== '') {
       this.#listener = await startServer(context.config.listen, this.#handlers());
       this.#wiring.log.info({ listen: this.#listener.address }, `listening on ${this.#listener.address}`);
@@ -148,7 +154,7 @@ export class Agent {
   }
 
   status(): unknown {
-    return this.#scrubber.scrubDeep({ ready: this.ready, ...this.#status.document() });
+    return this.#scrubber.scrubDeep({ ready: this.ready, ...(this.#isolation ? { isolation: this.#isolation } : {}), ...this.#status.document() });
   }
 
   async #wire(context: CommandContext): Promise<Wiring> {
@@ -238,6 +244,20 @@ export class Agent {
     }
     this.#scheduleRetry(problems.size > 0 || report.results.some((result) => result.outcome === 'failed'), wiring);
     this.#ages.record(report.resolutions);
+  }
+
+  /** Once at start: can another process of the agent's UID take its credentials through /proc? (runtime/exposure.ts) */
+  async #checkIsolation(wiring: Wiring): Promise<void> {
+    const { config } = wiring.context;
+    const credentials = heldCredentials(config, wiring.store.backends.map((backend) => backend.name), this.#options.io.env);
+    // Why never fatal: the check only reports; a /proc it cannot read leaves the agent running, and says so.
+    const isolation = await assessExposure(credentials, this.#options.exposure).catch((error: unknown): Exposure => ({ exposed: false, credentials, unknown: (error as Error).message }));
+    this.#isolation = isolation;
+    if (isolation.exposed) {
+      wiring.log.warn({ code: 'ERR_CREDENTIALS_EXPOSED', uid: isolation.uid, foreignProcesses: isolation.foreignCount, credentials: isolation.credentials.join(', ') }, exposureMessage(isolation));
+    } else if (isolation.unknown !== undefined) {
+      wiring.log.debug({ reason: isolation.unknown }, 'isolation not checked');
+    }
   }
 
   /** One info line per cycle, whatever happened: what operators grep for (trigger, counts, duration). */
