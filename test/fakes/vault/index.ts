@@ -15,6 +15,9 @@ import type { Fault } from './faults.js';
 import { Kv1Mount } from './kv1.js';
 import type { PathRule } from './policy.js';
 import { Router } from './routes.js';
+import type { DatabaseRoleSpec } from './database.js';
+import type { LeaseTable } from './leases.js';
+import type { PkiEngine, PkiRoleSpec } from './pki.js';
 import type { TokenSpec } from './tokens.js';
 import type { VaultReply, VaultRequest } from './wire.js';
 import { fail, logicalPath, parseGoBool, readBody } from './wire.js';
@@ -22,6 +25,9 @@ import { fail, logicalPath, parseGoBool, readBody } from './wire.js';
 export type { Fault, FaultMatch, RecordedRequest, CountFilter } from './faults.js';
 export type { TokenSpec } from './tokens.js';
 export type { AppRoleSpec, KubernetesRoleSpec } from './auth.js';
+export type { DatabaseRoleSpec } from './database.js';
+export type { Lease, LeaseEvent, LeaseTable } from './leases.js';
+export type { IssuedCertificate, PkiEngine, PkiRoleSpec } from './pki.js';
 
 const TLS_DIR = new URL('./tls/', import.meta.url);
 /** PEM files of the emulator's test CA, server and client certificates (valid for 127.0.0.1 and localhost). */
@@ -59,6 +65,12 @@ export interface SecretOptions {
   namespace?: string;
 }
 
+/** Where a database or PKI role lives: the mount (default `database` / `pki`) and namespace (default the emulator's). */
+export interface EngineOptions {
+  mount?: string;
+  namespace?: string;
+}
+
 export interface VaultEmulator {
   readonly address: string;
   /** The root token. */
@@ -81,6 +93,14 @@ export interface VaultEmulator {
   addKubernetesRole(spec: KubernetesRoleSpec): void;
   /** Seal or unseal: sealed, every logical request is a 503 and sys/health says so. */
   setSealed(sealed: boolean): void;
+  /** Every lease the database and PKI engines issued, on the emulator's clock: validAt, isValid, counters, events. */
+  readonly leases: LeaseTable;
+  /** Create or replace a database role (enabling the mount): `<mount>/creds/<name>` then makes credentials. */
+  addDatabaseRole(name: string, spec?: DatabaseRoleSpec, options?: EngineOptions): void;
+  /** Create or replace a PKI role (enabling the mount and its CA): `<mount>/issue/<name>` then issues certificates. */
+  addPkiRole(name: string, spec?: PkiRoleSpec, options?: EngineOptions): void;
+  /** The PKI engine of a mount (enabled on first use): its CA certificate and the certificates it issued. */
+  pki(options?: EngineOptions): PkiEngine;
   close(): Promise<void>;
 }
 
@@ -142,11 +162,15 @@ export async function startVaultEmulator(options: VaultEmulatorOptions = {}): Pr
       store.destroy(path, versions ?? [current]);
     },
     createToken: (spec = {}) => router.tokens.create(spec).id,
-    revokeToken: (token) => { router.tokens.revoke(token); },
+    revokeToken: (token) => { router.tokens.revoke(token); router.engines.leases.revokeByToken(token); },
     setPolicy: (name, policy) => { router.policies.set(name, policy); },
     addAppRole: (spec) => { router.auth.addAppRole(spec); },
     addKubernetesRole: (spec) => { router.auth.addKubernetesRole(spec); },
     setSealed: (sealed) => { router.sealed = sealed; },
+    leases: router.engines.leases,
+    addDatabaseRole: (name, spec, opts = {}) => { router.engines.database(opts.namespace ?? defaultNamespace, opts.mount ?? 'database').setRole(name, spec); },
+    addPkiRole: (name, spec, opts = {}) => { router.engines.pki(opts.namespace ?? defaultNamespace, opts.mount ?? 'pki').setRole(name, spec); },
+    pki: (opts = {}) => router.engines.pki(opts.namespace ?? defaultNamespace, opts.mount ?? 'pki'),
     async close() {
       for (const timer of pending) clearTimeout(timer);
       server.closeAllConnections();
@@ -173,7 +197,8 @@ async function serve(incoming: IncomingMessage, response: ServerResponse, contex
   const namespaceHeader = header('x-vault-namespace');
   const bearer = /^Bearer (.+)$/.exec(header('authorization') ?? '')?.[1];
   const method = incoming.method ?? 'GET';
-  context.counters.record({ method, path, url: incoming.url ?? '', route: routeOf(path), token: header('x-vault-token') ?? bearer, namespaceHeader, contentType: header('content-type'), body });
+  const namespace = (namespaceHeader ?? '').replace(/^\/+|\/+$/g, '');
+  context.counters.record({ method, path, url: incoming.url ?? '', route: context.router.engines.routeName(namespace, path) ?? routeOf(path), token: header('x-vault-token') ?? bearer, namespaceHeader, contentType: header('content-type'), body });
   const fault = context.faults.take(method, path);
   if (fault?.kind === 'reset') return void incoming.socket.destroy();
   if (fault?.kind === 'hang') return;
@@ -190,8 +215,8 @@ async function serve(incoming: IncomingMessage, response: ServerResponse, contex
   else if (!METHODS.has(method) || parsedList === undefined) reply = fail(method === 'GET' ? 400 : 405);
   else if (bad) reply = fail(400, 'error parsing JSON');
   else {
-    const request: VaultRequest = { method: method === 'HEAD' ? 'GET' : method, path, query: url.searchParams, list: parsedList && method === 'GET', token: header('x-vault-token') ?? bearer, namespace: (namespaceHeader ?? '').replace(/^\/+|\/+$/g, ''), headers: incoming.headers, body };
-    reply = context.router.route(request);
+    const request: VaultRequest = { method: method === 'HEAD' ? 'GET' : method, path, query: url.searchParams, list: parsedList && method === 'GET', token: header('x-vault-token') ?? bearer, namespace, headers: incoming.headers, body };
+    reply = await context.router.route(request);
   }
   write(response, reply, fault?.kind === 'malformed');
 }

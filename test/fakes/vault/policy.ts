@@ -15,6 +15,10 @@ export const DEFAULT_POLICY: readonly PathRule[] = [
   { path: 'auth/token/lookup-self', capabilities: ['read'] },
   { path: 'auth/token/renew-self', capabilities: ['update'] },
   { path: 'auth/token/revoke-self', capabilities: ['update'] },
+  // Vault's default policy lets a token renew and look up a lease it knows the id of (not revoke it).
+  { path: 'sys/renew', capabilities: ['update'] },
+  { path: 'sys/leases/renew', capabilities: ['update'] },
+  { path: 'sys/leases/lookup', capabilities: ['update'] },
 ];
 
 // Why: tests apply the very HCL that docs/vault.md shows, so the documented policies are the tested ones.

@@ -2,6 +2,7 @@
 // sys/internal/ui/mounts, policies, mounts, then the KV mounts of the request's namespace behind ACLs.
 import type { Clock } from '../../../agent/util/clock.js';
 import { AuthMounts } from './auth.js';
+import { Engines } from './engines.js';
 import { Kv1Mount } from './kv1.js';
 import { Kv2Mount } from './kv2.js';
 import type { Capability } from './policy.js';
@@ -61,6 +62,8 @@ export class Router {
   readonly tokens: TokenStore;
   readonly policies = new PolicyStore();
   readonly auth: AuthMounts;
+  /** Database and PKI mounts and their lease table (sys/leases). */
+  readonly engines: Engines;
   sealed = false;
   /** Emulate Vault Enterprise: root-only paths answer only in the root namespace. */
   enterprise = false;
@@ -73,6 +76,7 @@ export class Router {
     this.#defaultMounts = defaultMounts;
     this.tokens = new TokenStore(clock);
     this.auth = new AuthMounts(this.tokens);
+    this.engines = new Engines(clock);
   }
 
   /** The KV mounts of a namespace, created from the default mounts the first time it is used. */
@@ -95,8 +99,8 @@ export class Router {
     return best;
   }
 
-  /** Answer one request. */
-  route(request: VaultRequest): VaultReply {
+  /** Answer one request (a PKI issue answers once its key is generated, off the event loop). */
+  route(request: VaultRequest): VaultReply | Promise<VaultReply> {
     const { path } = request;
     if (this.enterprise && request.namespace !== '' && isRootOnly(path)) return unsupportedPath();
     if (path === 'sys/health') return this.#health();
@@ -116,6 +120,8 @@ export class Router {
     }
     const mount = /^sys\/mounts\/(.+)$/.exec(path);
     if (mount && request.method === 'POST') return this.#enable(request, mount[1] ?? '');
+    const engine = this.engines.handle(request, token, allowed);
+    if (engine) return engine;
     const found = this.findMount(request.namespace, path);
     if (found) return found.mount.handle(request, found.rest);
     return fail(404, `no handler for route "${path}". route entry not found.`);
@@ -144,6 +150,7 @@ export class Router {
     }
     if (path === 'auth/token/revoke-self' && allowed(path, 'update')) {
       this.tokens.revoke(token.id);
+      this.engines.leases.revokeByToken(token.id);
       return noContent;
     }
     if (path === 'auth/token/create' && allowed(path, ['create', 'update'])) {
@@ -160,6 +167,10 @@ export class Router {
 
   /** sys/internal/ui/mounts: the mount's type and options, or Vault's preflight 403. */
   #mountInfo(request: VaultRequest, path: string, token: TokenEntry): VaultReply {
+    const engine = this.engines.find(request.namespace, path.endsWith('/') ? path : `${path}/`);
+    if (engine && this.policies.touchesMount(token.policies, engine.name)) {
+      return ok({ data: { accessor: `${engine.engine.type}_${engine.name.length.toString(16).padStart(8, '0')}`, config: { default_lease_ttl: 0, force_no_cache: false, max_lease_ttl: 0 }, description: '', external_entropy_access: false, local: false, options: null, path: `${engine.name}/`, seal_wrap: false, type: engine.engine.type, uuid: '5f0c1d5e-0000-4000-8000-000000000001' } });
+    }
     const found = this.findMount(request.namespace, path);
     if (!found || !this.policies.touchesMount(token.policies, found.name)) {
       return fail(403, `preflight capability check returned 403, please ensure client's policies grant access to path "${path.endsWith('/') ? path : `${path}/`}"`);
@@ -168,10 +179,16 @@ export class Router {
     return ok({ data: { accessor: `kv_${found.name.length.toString(16).padStart(8, '0')}`, config: { default_lease_ttl: 0, force_no_cache: false, max_lease_ttl: 0 }, description: '', external_entropy_access: false, local: false, options, path: `${found.name}/`, seal_wrap: false, type: 'kv', uuid: '5f0c1d5e-0000-4000-8000-000000000000' } });
   }
 
-  /** POST sys/mounts/<name>: enable a KV mount (`options.version` "2" for v2). */
+  /** POST sys/mounts/<name>: enable a KV mount (`options.version` "2" for v2), or `type` database or pki. */
   #enable(request: VaultRequest, name: string): VaultReply {
     const mounts = this.mounts(request.namespace);
-    if (mounts.has(name)) return fail(400, `path is already in use at ${name}/`);
+    if (mounts.has(name) || this.engines.find(request.namespace, `${name}/`)) return fail(400, `path is already in use at ${name}/`);
+    const type = request.body?.['type'];
+    if (type === 'database' || type === 'pki') {
+      if (type === 'database') this.engines.database(request.namespace, name);
+      else this.engines.pki(request.namespace, name);
+      return noContent;
+    }
     const options = request.body?.['options'];
     const version = typeof options === 'object' && options !== null && (options as Record<string, unknown>)['version'] === '2' ? 2 : 1;
     mounts.set(name, this.#newMount(version));
