@@ -10,6 +10,7 @@ import type { Template } from './template/load.js';
 import { renderTemplate } from './template/render.js';
 import { assertSafeTarget, resolveDestination } from './write/destination.js';
 import { writeOutputFile } from './write/output.js';
+import { writeSetResults } from './write/set-results.js';
 
 export type TemplateOutcome = 'written' | 'unchanged' | 'rendered' | 'failed';
 
@@ -35,6 +36,10 @@ export interface CycleOptions {
    * and the provenance of what was fetched must be on disk before a file holds it.
    */
   readonly onResolved?: (resolutions: Map<string, Resolution>) => void | Promise<void>;
+  /** Members of sets refused before rendering (agent/runtime/problems.ts): their sets are not written. */
+  readonly refusedSetMembers?: readonly Template[];
+  /** Does a template still exist in the templates directory (one that failed to load holds its set)? */
+  readonly templateExists?: (template: string) => Promise<boolean>;
 }
 
 export interface CycleReport {
@@ -68,14 +73,27 @@ export async function runCycle(options: CycleOptions): Promise<CycleReport> {
   // A few workers overlap one template's writes with the next one's render; results keep the templates' order.
   // Two templates never share a destination (crossTemplateProblems runs first), so the order of writes is free.
   const results = new Array<TemplateResult>(options.templates.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    for (let index = next++; index < options.templates.length; index = next++) {
-      const template = options.templates[index];
-      if (template !== undefined) results[index] = await renderOne(template, options, lookup);
-    }
+  const each = async (indexes: readonly number[], render: (template: Template) => Promise<TemplateResult>): Promise<void> => {
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      for (let at = next++; at < indexes.length; at = next++) {
+        const index = indexes[at];
+        const template = index === undefined ? undefined : options.templates[index];
+        if (index !== undefined && template !== undefined) results[index] = await render(template);
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(RENDER_WORKERS, indexes.length) }, worker));
   };
-  await Promise.all(Array.from({ length: Math.min(RENDER_WORKERS, options.templates.length) }, worker));
+  const indexes = options.templates.map((_, index) => index);
+  const inSet = indexes.filter((index) => options.templates[index]?.set !== undefined);
+  // Sets first (docs/templates.md "Sets"): rendered in memory, then written as one generation; before the other files,
+  // so a template that left its set finds the set's link already gone.
+  await each(inSet, (template) => renderOne(template, { ...options, write: false }, lookup));
+  if (options.write) {
+    const written = await writeSetResults({ output: options.output, refused: options.refusedSetMembers, templateExists: options.templateExists }, inSet.map((index) => results[index]).filter((result) => result !== undefined));
+    for (const [at, index] of inSet.entries()) if (written[at] !== undefined) results[index] = written[at];
+  }
+  await each(indexes.filter((index) => options.templates[index]?.set === undefined), (template) => renderOne(template, options, lookup));
   return { results, resolutions };
 }
 

@@ -1,6 +1,8 @@
 // One render pass, the same code for `run`, `once` and `check --diff` (docs/design.md "The pipeline"): the
 // cross-template checks, one fetch of every dependency through the store, the scrubber told every value before
 // anything can log it, render and validate, write (unless dry), the audit records, and the provenance kept.
+import { access } from 'node:fs/promises';
+import { join } from 'node:path';
 import { pathOfKey } from '../backends/backend.js';
 import { runCycle } from '../cycle.js';
 import type { CycleReport } from '../cycle.js';
@@ -14,6 +16,7 @@ import type { SecretStore } from '../store/store.js';
 import { pathSegments, resolvedValues } from '../store/values.js';
 import type { Template } from '../template/load.js';
 import { checkOutputDirectory } from '../write/output.js';
+import { setProblems } from '../write/set-problems.js';
 import type { CommandContext } from './context.js';
 import { crossTemplateProblems } from './problems.js';
 
@@ -23,6 +26,8 @@ export interface PassOptions {
   readonly templates: readonly Template[];
   /** false: render and validate in memory only (check --diff); nothing is written, provenance included. */
   readonly write: boolean;
+  /** Only some templates (a `vault` helper call was replaced): the scrubber keeps every value it holds and adds these. */
+  readonly partial?: boolean;
 }
 
 export interface PassReport extends CycleReport {
@@ -38,6 +43,7 @@ export async function renderPass(options: PassOptions): Promise<PassReport> {
   const { config } = context;
   const log = context.log.child({ component: 'store' });
   const problems = crossTemplateProblems(options.templates, config);
+  for (const [name, problem] of setProblems(options.templates.filter((template) => !problems.has(template.name)), config.output)) problems.set(name, problem);
   const templates = options.templates.filter((template) => !problems.has(template.name));
   const report = await runCycle({
     templates,
@@ -45,8 +51,12 @@ export async function renderPass(options: PassOptions): Promise<PassReport> {
     output: config.output,
     env: context.io.env,
     write,
+    // A set with a refused member, or a member that no longer loads, is held as a whole (docs/templates.md "Sets").
+    refusedSetMembers: options.templates.filter((template) => template.set !== undefined && problems.has(template.name)),
+    templateExists: async (name) => access(join(config.templates, name)).then(() => true, () => false),
     onResolved: async (resolutions) => {
-      context.scrubber.rotate(resolvedValues(resolutions.values()), pathSegments(resolutions.keys()));
+      if (options.partial === true) context.scrubber.add(resolvedValues(resolutions.values()));
+      else context.scrubber.rotate(resolvedValues(resolutions.values()), pathSegments(resolutions.keys()));
       for (const [key, resolution] of resolutions) {
         const path = pathOfKey(key);
         if (resolution.status === 'found' && resolution.stale) log.warn({ path, backend: resolution.backend, version: resolution.version }, `serving the last good value of "${path}" from ${resolution.backend} (stale): ${resolution.stale.reason}`);
@@ -78,7 +88,7 @@ export async function memoryOf(output: string): Promise<StoreMemory> {
   return new StoreMemory(await Provenance.load(output));
 }
 
-/** The log level of a template failure: a provenance conflict is the file deliberately kept, so a warning. */
+/** The log level of a template failure: a provenance conflict or an ended lease is the file deliberately kept, so a warning. */
 export function levelOf(error: AgentError): 'warn' | 'error' {
-  return error.code === 'ERR_PROVENANCE_CONFLICT' ? 'warn' : 'error';
+  return error.code === 'ERR_PROVENANCE_CONFLICT' || error.code === 'ERR_LEASE_EXPIRED' ? 'warn' : 'error';
 }
