@@ -1,7 +1,8 @@
 // Bounded templates (docs/templates.md "Limits"): a template's size, its block nesting and its number of
 // Handlebars expressions are checked by one linear scan of the text before Handlebars parses it, because
 // Handlebars' parser and compiler are synchronous and super-linear on deep nesting: a hostile template must be
-// refused in milliseconds, never block the event loop (and with it /health/live) for seconds.
+// refused in milliseconds, never block the event loop (and with it /health/live) for seconds. What Handlebars
+// compiles is bounded after parsing, by plan.ts (MAX_COMPILED_EXPRESSIONS).
 import { AgentError } from '../errors.js';
 import type { Format } from './formats.js';
 
@@ -11,16 +12,21 @@ export const MAX_TEMPLATE_BYTES = 1024 * 1024;
 export const MAX_FRONT_MATTER_BYTES = 16 * 1024;
 /** Deepest nesting of blocks (`{{#…}}`, `{{^…}}`, each `{{else …}}` of a chain) and of sub-expressions. */
 export const MAX_NESTING = 64;
-/** Most `{{…}}` expressions in one template (comments excluded). */
-export const MAX_EXPRESSIONS = 2000;
-/** Most characters inside `{{…}}` expressions in one template, all expressions together. */
-export const MAX_EXPRESSION_CHARS = 64 * 1024;
+/** Most `{{…}}` expressions in one template (comments excluded): the contract's 50,000 references. */
+export const MAX_EXPRESSIONS = 50_000;
+/**
+ * Most expressions Handlebars compiles in one template: those in blocks or reading the context, with their
+ * sub-expressions (plan.ts renders top-level helper calls with literal arguments without compiling them).
+ */
+export const MAX_COMPILED_EXPRESSIONS = 2000;
+/** Most expressions in one compiled chunk of top-level statements (a single block may hold more). */
+export const MAX_CHUNK_EXPRESSIONS = 100;
 /** Largest rendered file in format raw, which is written without being parsed back. */
 export const MAX_RAW_OUTPUT_BYTES = 1024 * 1024;
 /** Largest rendered file in the other formats: each is parsed twice per render (docs/templates.md "Validate before write"). */
 export const MAX_PARSED_OUTPUT_BYTES = 128 * 1024;
-/** Most helper calls and `#each` iterations in one render. */
-export const MAX_RENDER_STEPS = 20_000;
+/** Most helper calls and `#each` iterations in one render: 50,000 references of up to four helper calls each. */
+export const MAX_RENDER_STEPS = 200_000;
 /** Most YAML tokens in a rendered YAML file: the YAML parser costs microseconds a token. */
 export const MAX_YAML_TOKENS = 10_000;
 
@@ -53,7 +59,7 @@ export function checkTemplateSize(file: string, bytes: number): void {
   }
 }
 
-/** A linear scan of a Handlebars body: nesting, expression count and size; throws ERR_TEMPLATE_LIMIT with the line. */
+/** A linear scan of a Handlebars body: nesting and expression count; throws ERR_TEMPLATE_LIMIT with the line. */
 /** A block the scan saw open and never close: where it opened and its helper (`each`, `if`). */
 export interface OpenBlock {
   readonly line: number;
@@ -72,7 +78,6 @@ export function scanTemplate(file: string, body: string, lineOffset: number): Op
   };
   let depth = 0;
   let expressions = 0;
-  let chars = 0;
   let i = 0;
   const open = (at: number, levels: number): void => {
     depth += levels;
@@ -111,8 +116,6 @@ export function scanTemplate(file: string, body: string, lineOffset: number): Op
     const end = expressionEnd(body, k);
     if (end.index === -1) return undefined; // unterminated: Handlebars reports it
     if (end.parens > MAX_NESTING) throw limitError(file, lines.at(start), `sub-expressions nest deeper than ${MAX_NESTING} levels; flatten the expression`);
-    chars += end.index + 2 - start;
-    if (chars > MAX_EXPRESSION_CHARS) throw limitError(file, lines.at(start), `the {{...}} expressions hold more than ${describeBytes(MAX_EXPRESSION_CHARS)} of text together; split the template`);
     const kind = classify(body, k, end.index);
     if (kind === 'open') {
       frames.push({ levels: 1, line: lines.at(start), helper: /^[#^]\s*\*?([^\s}~()]*)/.exec(body.slice(k, end.index))?.[1] ?? '' });

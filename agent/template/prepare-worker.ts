@@ -7,8 +7,8 @@ import type { PrepareReply, PrepareRequest } from './preparer.js';
 parentPort?.on('message', (request: PrepareRequest) => {
   let reply: PrepareReply;
   try {
-    const { info, spec } = precompileTemplate(request.file, request.name, request.source);
-    reply = { ok: true, info, spec };
+    const { info, plan } = precompileTemplate(request.file, request.name, request.source);
+    reply = { ok: true, info, plan };
   } catch (error) {
     reply = error instanceof AgentError
       ? { ok: false, code: error.code, message: error.message, details: error.details }

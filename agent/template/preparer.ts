@@ -7,11 +7,12 @@ import { AgentError, errorCodes } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
 import { limitError } from './limits.js';
 import type { Template, TemplateInfo } from './load.js';
+import type { Plan } from './plan.js';
 
 /** What the worker answers for one template; `{ ready: true }` first, once its modules are loaded. */
 export type PrepareReply =
   | { readonly ready: true }
-  | { readonly ok: true; readonly info: TemplateInfo; readonly spec: string }
+  | { readonly ok: true; readonly info: TemplateInfo; readonly plan: Plan<string> }
   | { readonly ok: false; readonly code: string; readonly message: string; readonly details: Record<string, string | number | boolean | undefined> };
 
 /** What the worker is asked. */
@@ -68,7 +69,7 @@ export class Preparer {
   constructor(
     private readonly fallback: {
       local(file: string, name: string, source: string): Template;
-      fromSpec(info: TemplateInfo, spec: string): Template;
+      fromSpec(info: TemplateInfo, plan: Plan<string>): Template;
     },
   ) {}
 
@@ -108,7 +109,7 @@ export class Preparer {
       this.#settle((pending) => {
         if (reply.ok) {
           try {
-            pending.resolve(this.fallback.fromSpec(reply.info, reply.spec));
+            pending.resolve(this.fallback.fromSpec(reply.info, reply.plan));
           } catch (error) {
             pending.reject(error);
           }

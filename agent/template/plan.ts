@@ -1,0 +1,239 @@
+// How a prepared template renders (docs/templates.md "Limits"): Handlebars compiles a template into one JavaScript
+// function whose size grows with its expressions, and that function costs about 36 KiB of memory per reference to
+// compile and run (50,000 references: 1.5 GiB, seconds of V8 work on the event loop). Most references sit at the
+// top level of a template as a helper call with literal arguments (`KEY={{secret "a/b"}}`); those need no compiled
+// code at all: the plan calls the same registered helpers with the same arguments and options Handlebars would.
+// Everything else (blocks, lookups in the context) is compiled by Handlebars in chunks of a few statements, so no
+// compiled function grows with the template. The top-level statements of a template are independent (the context
+// is the same empty object for each), so concatenating their outputs in order is the template's output.
+import { limitError, MAX_CHUNK_EXPRESSIONS, MAX_COMPILED_EXPRESSIONS } from './limits.js';
+
+/** A literal argument, as Handlebars pushes it: the StringLiteral's, NumberLiteral's or BooleanLiteral's value. */
+export type Literal = string | number | boolean;
+
+/** A helper call whose arguments are literals or calls: `secret "a/b" default="x"`, `upper (env "HOME")`. */
+export interface Call {
+  readonly helper: string;
+  readonly params: readonly Argument[];
+  /** Hash pairs in source order; undefined when there are none. */
+  readonly hash?: ReadonlyArray<readonly [string, Argument]> | undefined;
+  /** The call's `loc` as [start line, start column, end line, end column] (Handlebars' numbering: line 1, column 0). */
+  readonly loc: readonly [number, number, number, number];
+}
+
+export type Argument = Literal | Call;
+
+/** One piece of the output: text, a call, or the index of a compiled chunk. */
+export type Segment = string | Call | number;
+
+/** What a worker thread hands back: plain data, structured-cloneable. */
+export interface Plan<Chunk> {
+  readonly segments: readonly Segment[];
+  readonly chunks: readonly Chunk[];
+}
+
+/** A compiled chunk, called as Handlebars calls a template: `(context, runtimeOptions)`. */
+export type Run = (context: object, options: object) => string;
+
+/**
+ * Split a prepared program (validated, rewritten and whitespace-stripped) into text, calls and compiled chunks;
+ * `interpreted` are the helpers the plan may call itself (our own table, never the block builtins). Refuses a template
+ * whose compiled part is over MAX_COMPILED_EXPRESSIONS, naming the line of the expression that crosses it.
+ */
+export function planProgram(program: hbs.AST.Program, options: { file: string; lineOffset: number; interpreted: ReadonlySet<string> }): Plan<hbs.AST.Program> {
+  const segments: Segment[] = [];
+  const chunks: hbs.AST.Program[] = [];
+  let text = '';
+  let chunk: hbs.AST.Statement[] = [];
+  let chunkExpressions = 0;
+  let compiled = 0;
+  const flushText = (): void => {
+    if (text !== '') segments.push(text);
+    text = '';
+  };
+  const flushChunk = (): void => {
+    if (chunk.length === 0) return;
+    segments.push(chunks.length);
+    chunks.push(programOf(chunk));
+    chunk = [];
+    chunkExpressions = 0;
+  };
+  for (const statement of program.body) {
+    if (statement.type === 'ContentStatement' && chunk.length === 0) {
+      text += (statement as hbs.AST.ContentStatement).value;
+      continue;
+    }
+    if (statement.type === 'CommentStatement') continue; // Handlebars writes nothing for a comment
+    const call = statement.type === 'MustacheStatement' ? simpleCall(statement as hbs.AST.MustacheStatement, options.interpreted) : undefined;
+    if (call !== undefined) {
+      flushChunk();
+      flushText();
+      segments.push(call);
+      continue;
+    }
+    if (statement.type === 'ContentStatement') {
+      // Text between compiled statements stays in their chunk: fewer, larger chunks.
+      chunk.push(statement);
+      continue;
+    }
+    flushText();
+    const expressions = countExpressions(statement, false);
+    compiled += expressions;
+    if (compiled > MAX_COMPILED_EXPRESSIONS) {
+      throw limitError(options.file, statement.loc.start.line + options.lineOffset, `more than ${MAX_COMPILED_EXPRESSIONS} expressions in blocks or reading the context (only top-level {{helper "literal"}} calls are not counted); split the template`);
+    }
+    if (chunkExpressions > 0 && chunkExpressions + expressions > MAX_CHUNK_EXPRESSIONS) flushChunk();
+    chunk.push(statement);
+    chunkExpressions += expressions;
+  }
+  flushChunk();
+  flushText();
+  return { segments, chunks };
+}
+
+/** A program of some top-level statements, for Handlebars to compile on its own. */
+function programOf(body: hbs.AST.Statement[]): hbs.AST.Program {
+  const first = body[0];
+  const last = body.at(-1);
+  const loc = first && last ? { source: first.loc.source, start: first.loc.start, end: last.loc.end } : undefined;
+  return { type: 'Program', body, blockParams: [], strip: {}, loc } as unknown as hbs.AST.Program;
+}
+
+/**
+ * The call of a rewritten top-level `{{__enc (helper "literal" …) "label"}}` when every part of it is a call of an
+ * interpreted helper or a literal; undefined when Handlebars must compile it (a path, a data variable, a builtin).
+ */
+function simpleCall(mustache: hbs.AST.MustacheStatement, interpreted: ReadonlySet<string>): Call | undefined {
+  // The rewrite (ast.ts) made every output mustache an unescaped call of __enc or __raw with parameters.
+  if (mustache.escaped || mustache.params.length === 0) return undefined;
+  return callOf(mustache, interpreted);
+}
+
+function callOf(node: hbs.AST.MustacheStatement | hbs.AST.SubExpression, interpreted: ReadonlySet<string>): Call | undefined {
+  if (node.path.type !== 'PathExpression') return undefined;
+  const path = node.path as hbs.AST.PathExpression;
+  // `{{./secret}}`, `{{@secret}}`, `{{this.secret}}` are lookups, not helper calls.
+  if (path.data || path.depth !== 0 || path.parts.length !== 1 || path.original !== path.parts[0] || !interpreted.has(path.original)) return undefined;
+  const params: Argument[] = [];
+  for (const param of node.params) {
+    const argument = argumentOf(param, interpreted);
+    if (argument === undefined) return undefined;
+    params.push(argument);
+  }
+  let hash: Array<readonly [string, Argument]> | undefined;
+  for (const pair of (node.hash as hbs.AST.Hash | undefined)?.pairs ?? []) {
+    const argument = argumentOf(pair.value, interpreted);
+    if (argument === undefined) return undefined;
+    (hash ??= []).push([pair.key, argument]);
+  }
+  const { start, end } = node.loc;
+  return { helper: path.original, params, hash, loc: [start.line, start.column, end.line, end.column] };
+}
+
+function argumentOf(node: hbs.AST.Expression, interpreted: ReadonlySet<string>): Argument | undefined {
+  switch (node.type) {
+    case 'StringLiteral':
+      return (node as hbs.AST.StringLiteral).value;
+    case 'NumberLiteral':
+      return (node as hbs.AST.NumberLiteral).value;
+    case 'BooleanLiteral':
+      return (node as hbs.AST.BooleanLiteral).value;
+    case 'SubExpression':
+      return callOf(node as hbs.AST.SubExpression, interpreted);
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * What a statement costs Handlebars to compile, in expressions: every `{{…}}` tag (a block's open, `{{else}}` and
+ * close tags included, as the scan of limits.ts counts them) and every sub-expression `( … )` inside one.
+ */
+function countExpressions(node: hbs.AST.Node, chained: boolean): number {
+  switch (node.type) {
+    case 'MustacheStatement': {
+      const mustache = node as hbs.AST.MustacheStatement;
+      // The rewrite wrapped the template's own call in a sub-expression: that one is the tag, not an extra.
+      return 1 + mustache.params.reduce((n, param) => n + subExpressions(param, param === mustache.params[0]), 0) + hashExpressions(mustache.hash);
+    }
+    case 'BlockStatement': {
+      const block = node as hbs.AST.BlockStatement;
+      const inverse = block.inverse as hbs.AST.Program | undefined;
+      const chain = (inverse as { chained?: boolean } | undefined)?.chained === true;
+      let n = 1 + (chained ? 0 : 1) + block.params.reduce((sum, param) => sum + subExpressions(param, false), 0) + hashExpressions(block.hash);
+      for (const statement of (block.program as hbs.AST.Program | undefined)?.body ?? []) n += countExpressions(statement, false);
+      if (inverse) {
+        // `{{else}}` is a tag; `{{else if x}}` is the nested block's own open tag, and the chain shares one close tag.
+        if (block.program !== undefined && !chain) n += 1;
+        for (const statement of inverse.body) n += countExpressions(statement, chain);
+      }
+      return n;
+    }
+    default:
+      return 0;
+  }
+}
+
+function subExpressions(node: hbs.AST.Expression, wrapped: boolean): number {
+  if (node.type !== 'SubExpression') return 0;
+  const sub = node as hbs.AST.SubExpression;
+  return (wrapped ? 0 : 1) + sub.params.reduce((n, param) => n + subExpressions(param, false), 0) + hashExpressions(sub.hash);
+}
+
+function hashExpressions(hash: hbs.AST.Hash | undefined): number {
+  return (hash?.pairs ?? []).reduce((n, pair) => n + subExpressions(pair.value, false), 0);
+}
+
+/** What a call needs at render time: the registered (counted) helpers of the engine. */
+export type Helpers = Readonly<Record<string, ((this: unknown, ...args: unknown[]) => unknown) | undefined>>;
+
+/**
+ * Render a plan: text as it is, each call as Handlebars would make it, each chunk by its compiled function. Values are
+ * appended as Handlebars appends an unescaped mustache's: nothing for null or undefined, the string otherwise.
+ */
+export function runPlan(plan: Plan<Run>, helpers: Helpers, context: object, options: object): string {
+  // Handlebars gives helpers the data frame `{ root: context }` of a template called without data.
+  const data = { root: context };
+  let out = '';
+  for (const segment of plan.segments) {
+    if (typeof segment === 'string') {
+      out += segment;
+    } else if (typeof segment === 'number') {
+      const chunk = plan.chunks[segment];
+      if (chunk === undefined) throw new Error(`template plan: chunk ${segment} is missing`);
+      out += chunk(context, options);
+    } else {
+      const value = invoke(segment, helpers, context, data);
+      if (value !== undefined && value !== null) out += String(value);
+    }
+  }
+  return out;
+}
+
+/** One helper call: parameters in order, then hash values in reverse order, as Handlebars' generated code does. */
+function invoke(call: Call, helpers: Helpers, context: object, data: object): unknown {
+  const helper = helpers[call.helper];
+  if (helper === undefined) throw new Error(`template plan: helper ${call.helper} is not registered`);
+  const args = call.params.map((param) => evaluate(param, helpers, context, data));
+  // Handlebars' compiler assigns hash pairs last to first into one object literal: the keys come out in reverse
+  // order, a repeated key keeps the first pair's value (the others are never evaluated), and `__proto__` is dropped
+  // (assigning a string to it is ignored).
+  const order: string[] = [];
+  const values = new Map<string, Argument>();
+  const pairs = call.hash ?? [];
+  for (let i = pairs.length - 1; i >= 0; i -= 1) {
+    const pair = pairs[i];
+    if (pair === undefined || pair[0] === '__proto__') continue;
+    if (!values.has(pair[0])) order.push(pair[0]);
+    values.set(pair[0], pair[1]);
+  }
+  const hash: Record<string, unknown> = {};
+  for (const key of order) hash[key] = evaluate(values.get(key) ?? '', helpers, context, data);
+  const [line, column, endLine, endColumn] = call.loc;
+  const options = { name: call.helper, hash, data, loc: { start: { line, column }, end: { line: endLine, column: endColumn } } };
+  return helper.call(context, ...args, options);
+}
+
+function evaluate(argument: Argument, helpers: Helpers, context: object, data: object): unknown {
+  return typeof argument === 'object' ? invoke(argument, helpers, context, data) : argument;
+}
