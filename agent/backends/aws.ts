@@ -16,6 +16,7 @@ import type { Resolved } from './aws/resolve.js';
 import { resolveRefs } from './aws/resolve.js';
 import type { SecretMetadata, WriteContext } from './aws/writes.js';
 import { createSecret, describe, putValue } from './aws/writes.js';
+import { currentCreated, replaceValue, setTags } from './aws/rotation.js';
 import type { SecretHistory, StoredSecret, WritableBackend } from './writable.js';
 
 export type { SecretMetadata } from './aws/writes.js';
@@ -108,12 +109,31 @@ export class AwsBackend implements WritableBackend {
     return this.putValue(path, value);
   }
 
-  /** audit: the later of LastChangedDate and LastRotatedDate, and the VersionId at the configured stage. */
+  /**
+   * audit: the VersionId at the configured stage, when the AWSCURRENT version was created (ListSecretVersionIds;
+   * LastChangedDate also moves with tags), and the tags; LastChangedDate when no version lists a creation time.
+   */
   async history(ref: SecretRef): Promise<SecretHistory> {
     const described = await this.describe(ref.path, { kind: ref.kind });
     if (described === undefined) return { version: null, lastChanged: null };
-    const times = [described.lastChanged, described.lastRotated].filter((date): date is Date => date !== undefined);
-    return { version: described.version ?? null, lastChanged: times.length === 0 ? null : new Date(Math.max(...times.map((date) => date.getTime()))) };
+    const created = await currentCreated(await this.#writeContext(), described.secretId);
+    const lastChanged = created ?? described.lastChanged ?? null;
+    return { version: described.version ?? null, lastChanged, secret: described.secretId, ...(described.tags === undefined ? {} : { labels: described.tags }) };
+  }
+
+  /** rotate --every: the policy as tags of the secret that holds `ref` (TagResource / UntagResource), other tags kept. */
+  async setLabels(ref: SecretRef, labels: Readonly<Record<string, string | null>>): Promise<void> {
+    const described = await this.describe(ref.path, { kind: ref.kind });
+    if (described === undefined) throw new AgentError('ERR_SECRET_NOT_FOUND', `aws backend: cannot record a rotation policy for "${ref.path}": no secret holds it`, { details: { backend: 'aws', path: ref.path } });
+    const present = described.tags ?? {};
+    // Why: only tags that exist are untagged, so recording the same policy twice makes no request at all for them.
+    const changes = Object.fromEntries(Object.entries(labels).filter(([key, value]) => (value === null ? Object.hasOwn(present, key) : present[key] !== value)));
+    await setTags(await this.#writeContext(), described.secretId, changes);
+  }
+
+  /** Auto-rotation: a new value put only over AWSCURRENT `expected`, with a ClientRequestToken derived from both. */
+  async replaceKey(path: string, value: string, expected: string): Promise<{ version: string }> {
+    return replaceValue(await this.#writeContext(), path, value, expected);
   }
 
   /** Why: a value `a/b/key` lives in the JSON secret `a/b` or in a plain secret of its own, so each reference is its own. */

@@ -27,6 +27,8 @@ export interface ReadMeta {
   readonly secret: string;
   /** ISO 8601 creation time of the version served (Vault KV v2 `created_time`, AWS `CreatedDate`). */
   readonly createdAt?: string;
+  /** The `rotation-*` entries of the secret's KV v2 `custom_metadata`, which the data read carries (agent/rotation/policy.ts). */
+  readonly rotation?: Readonly<Record<string, string>>;
 }
 
 import type { AgentError } from '../errors.js';
@@ -63,9 +65,11 @@ export function pathOfKey(key: string): string {
 }
 
 /** What a read reports about itself; a creation time that does not parse is left out rather than guessed. */
-export function readMeta(secret: string, created: string | Date | undefined): ReadMeta {
+export function readMeta(secret: string, created: string | Date | undefined, custom?: Readonly<Record<string, string>>): ReadMeta {
   const at = created === undefined ? Number.NaN : new Date(created).getTime();
-  return Number.isNaN(at) ? { secret } : { secret, createdAt: new Date(at).toISOString() };
+  const rotation = custom === undefined ? [] : Object.entries(custom).filter(([key]) => key.startsWith('rotation-'));
+  const base: ReadMeta = rotation.length === 0 ? { secret } : { secret, rotation: Object.fromEntries(rotation) };
+  return Number.isNaN(at) ? base : { ...base, createdAt: new Date(at).toISOString() };
 }
 
 /** Split `a/b/key` into the secret `a/b` and the key `key`; a one-segment path has an empty secret. */

@@ -16,6 +16,7 @@ import { readMeta, refKey, splitPath } from './backend.js';
 import type { SecretHistory, StoredSecret, WritableBackend } from './writable.js';
 import { createNodeVaultClient } from './vault/client.js';
 import type { NodeVaultFactory } from './vault/client.js';
+import { DynamicClient } from './vault/dynamic-client.js';
 import { VaultHttp } from './vault/http.js';
 import { KvClient } from './vault/kv-client.js';
 import type { ReadOutcome } from './vault/kv-client.js';
@@ -42,6 +43,8 @@ export class VaultBackend implements WritableBackend {
   readonly #http: VaultHttp;
   readonly #tokens: TokenManager;
   readonly #kv: KvClient;
+  /** Any read or write and the lease calls, for the `vault` template helper (agent/dynamic/). */
+  readonly dynamic: DynamicClient;
 
   constructor(options: VaultBackendOptions) {
     const { config } = options;
@@ -61,6 +64,7 @@ export class VaultBackend implements WritableBackend {
     const watcher = options.watchTokenFile === false ? undefined : options.watchTokenFile ?? directoryWatcher(log);
     this.#tokens = new TokenManager({ method: createAuthMethod(config.auth, loginHttp), http: this.#http, log, clock: options.clock ?? systemClock, random: options.random ?? systemRandom, watcher });
     this.#kv = new KvClient({ http: this.#http, session: this.#tokens, mount: config.mount, kvVersion: config.kvVersion, log });
+    this.dynamic = new DynamicClient({ http: this.#http, session: this.#tokens });
   }
 
   /** Authenticate, look the token up and schedule its renewal; throws ERR_AUTH or ERR_BACKEND_UNAVAILABLE. */
@@ -169,14 +173,34 @@ export class VaultBackend implements WritableBackend {
     return this.write(secret, { ...current.data, [key]: value }, { cas: Number(current.version) });
   }
 
-  /** audit: KV v2 `current_version` and `updated_time` of the secret; nulls when missing or on KV v1. */
+  /**
+   * audit: KV v2 `current_version`, the `created_time` of that version (a metadata write moves `updated_time`,
+   * so that is only the fallback) and `custom_metadata`; nulls when missing or on KV v1.
+   */
   async history(ref: SecretRef): Promise<SecretHistory> {
     const secret = this.historyKey(ref);
     const metadata = secret === '' ? undefined : await this.readMetadata(secret);
     if (metadata === undefined) return { version: null, lastChanged: null };
-    const updated = new Date(metadata.updatedTime);
+    const created = new Date(metadata.versionCreatedTime ?? metadata.updatedTime);
     // Why: a malformed time must read as "unknown", not as an age of NaN days.
-    return { version: metadata.version, lastChanged: Number.isNaN(updated.getTime()) ? null : updated };
+    return { version: metadata.version, lastChanged: Number.isNaN(created.getTime()) ? null : created, secret, ...(metadata.customMetadata === undefined ? {} : { labels: metadata.customMetadata }) };
+  }
+
+  /** rotate --every: a metadata PATCH of the secret's `custom_metadata` (null removes a key, the others are kept). */
+  async setLabels(ref: SecretRef, labels: Readonly<Record<string, string | null>>): Promise<void> {
+    const secret = this.historyKey(ref);
+    if (secret === '') throw new AgentError('ERR_USAGE', `vault: "${ref.path}" names no secret; vault paths are <secret>/<key>`, { details: { backend: 'vault', path: ref.path } });
+    await this.#kv.patchMetadata(secret, labels);
+  }
+
+  /** Auto-rotation: key `key` of secret `a/b` replaced, written with `cas` = `expected`; ERR_CAS_CONFLICT when it moved. */
+  async replaceKey(path: string, value: string, expected: string): Promise<{ version: string }> {
+    const { secret, key } = splitPath(path);
+    const current = secret === '' ? undefined : await this.readSecret(secret);
+    if (current === undefined) throw new AgentError('ERR_SECRET_NOT_FOUND', `vault: cannot rotate "${path}": the secret "${secret}" does not exist`, { details: { backend: 'vault', path } });
+    // Why: the other keys come from this read; were it newer than `expected`, the cas below would refuse it anyway.
+    if (current.version !== expected) throw new AgentError('ERR_CAS_CONFLICT', `vault: "${secret}" is at version ${current.version}, not ${expected}: someone rotated it first`, { details: { backend: 'vault', path, cas: Number(expected) } });
+    return this.write(secret, { ...current.data, [key]: value }, { cas: Number(expected) });
   }
 
   /** The secret a reference names: every key of `a/b` shares the history of `a/b`. */
@@ -256,7 +280,7 @@ function toOutcome(read: ReadOutcome, secret: string, key: string | undefined): 
     case 'unavailable': return { status: 'unavailable', reason: read.reason };
     case 'found': break;
   }
-  const version = { ...(read.secret.version === undefined ? {} : { version: read.secret.version }), meta: readMeta(secret, read.secret.createdTime) };
+  const version = { ...(read.secret.version === undefined ? {} : { version: read.secret.version }), meta: readMeta(secret, read.secret.createdTime, read.secret.customMetadata) };
   if (key === undefined) return { status: 'found', data: stringMap(read.secret.data), ...version };
   const value = Object.hasOwn(read.secret.data, key) ? stringify(read.secret.data[key]) : undefined;
   if (value === undefined) return { status: 'not_found', reason: `secret "${secret}" has no key "${key}"` };

@@ -17,7 +17,12 @@ export interface StoredSecret {
 /** The version and last change of the secret behind a reference, for `audit`; null where it is not known. */
 export interface SecretHistory {
   readonly version: string | null;
+  /** When the current version was written (Vault: its `created_time`; AWS: the AWSCURRENT version's CreatedDate). */
   readonly lastChanged: Date | null;
+  /** The secret's labels: Vault KV v2 `custom_metadata`, AWS tags (where the rotation policy lives); undefined when none. */
+  readonly labels?: Readonly<Record<string, string>>;
+  /** The backend's name for the secret that holds the reference (Vault secret path, AWS SecretId). */
+  readonly secret?: string;
 }
 
 export interface WritableBackend extends Backend {
@@ -39,6 +44,18 @@ export interface WritableBackend extends Backend {
   writeKey(path: string, value: string): Promise<{ version: string }>;
   /** audit: the version and last change of the secret that holds `ref`; both null when there is none. */
   history(ref: SecretRef): Promise<SecretHistory>;
+  /**
+   * rotate --every: set (string) or remove (null) labels on the secret that holds `ref`, every other label kept
+   * (Vault: a metadata PATCH of `custom_metadata`; AWS: TagResource/UntagResource); no version is written.
+   * ERR_SECRET_NOT_FOUND when no secret holds it.
+   */
+  setLabels(ref: SecretRef, labels: Readonly<Record<string, string | null>>): Promise<void>;
+  /**
+   * Auto-rotation: a new version of key `a/b/key` (or of the plain secret) written only over version `expected`
+   * (Vault: `cas` = expected; AWS: a ClientRequestToken derived from the secret and `expected`), so racing writers
+   * make one version. ERR_CAS_CONFLICT when another writer won.
+   */
+  replaceKey(path: string, value: string, expected: string): Promise<{ version: string }>;
   /** The stored secret whose history `history(ref)` reads: references with the same key share one read. */
   historyKey(ref: SecretRef): string;
   /**
@@ -48,7 +65,7 @@ export interface WritableBackend extends Backend {
   listSecrets(prefix: string, limit: number): Promise<string[] | undefined>;
 }
 
-const METHODS = ['readSecret', 'createSecret', 'mergeSecret', 'writeKey', 'history', 'historyKey', 'listSecrets'] as const;
+const METHODS = ['readSecret', 'createSecret', 'mergeSecret', 'writeKey', 'history', 'historyKey', 'listSecrets', 'setLabels', 'replaceKey'] as const;
 
 /** True for a backend the operator commands can write to; a structural check that loads neither node-vault nor the AWS SDK. */
 export function isWritable(backend: Backend | undefined): backend is WritableBackend {

@@ -86,15 +86,17 @@ export async function runCli(io: CliIo): Promise<number> {
     .action(async (flags: { fromEnv: string; to: WritableBackendName; dryRun?: boolean; map?: string; overwrite?: boolean }, cmd: Command) => {
       exitCode = await (await import('./migrate.js')).migrateCommand(await context(cmd), { fromEnv: flags.fromEnv, to: flags.to, dryRun: flags.dryRun === true, overwrite: flags.overwrite === true, ...(flags.map === undefined ? {} : { map: flags.map }) });
     });
-  command('rotate', 'write a new version of one key with check-and-set and print the new version id (never the value)')
+  command('rotate', 'write a new version of one key with check-and-set and print the new version id (never the value); --every records its rotation period')
     .argument('<path>', 'the key to rotate, such as exchange/binance/api_key')
     .option('--value-stdin', 'read the new value from stdin (one trailing newline is dropped)')
     .option('--generate <n>', 'generate a random value of n characters with the system CSPRNG')
     .addOption(new Option('--charset <name>', 'characters of a generated value (default base62)').choices(['base62', 'hex']))
-    .action(async (path: string, flags: { valueStdin?: boolean; generate?: string; charset?: Charset }, cmd: Command) => {
-      const { valueStdin, generate, charset } = flags;
+    .option('--every <duration>', 'record the secret\'s rotation period with the secret (Vault custom_metadata, AWS tags), such as 90d')
+    .option('--auto', 'let running agents with rotation.auto: true generate its next values when due (needs --every and --generate N)')
+    .action(async (path: string, flags: { valueStdin?: boolean; generate?: string; charset?: Charset; every?: string; auto?: boolean }, cmd: Command) => {
+      const { valueStdin, generate, charset, every, auto } = flags;
       const { backend } = cmd.optsWithGlobals<CommonFlags>();
-      exitCode = await (await import('./rotate.js')).rotateCommand(await context(cmd), path, { stdin: io.stdin ?? process.stdin, ...(valueStdin === undefined ? {} : { valueStdin }), ...(generate === undefined ? {} : { generate }), ...(charset === undefined ? {} : { charset }), ...(backend === undefined ? {} : { backend }) });
+      exitCode = await (await import('./rotate.js')).rotateCommand(await context(cmd), path, { stdin: io.stdin ?? process.stdin, ...(valueStdin === undefined ? {} : { valueStdin }), ...(generate === undefined ? {} : { generate }), ...(charset === undefined ? {} : { charset }), ...(every === undefined ? {} : { every }), ...(auto === undefined ? {} : { auto }), ...(backend === undefined ? {} : { backend }) });
     });
   command('audit', 'list every secret the templates use with its version and last-changed time; exit 1 when any is older than --max-age')
     .option('--max-age <duration>', 'the rotation policy (default 90d)')

@@ -1,6 +1,7 @@
 // How old each secret is: the version and last-changed time of the secret behind a path, from the backend that
-// serves it (Vault KV v2 metadata `updated_time`; AWS DescribeSecret `LastChangedDate`/`LastRotatedDate`), read
-// through the writable backend's `history` (agent/backends/writable.ts); file and env keep no history.
+// serves it (the creation of the current version: Vault KV v2 metadata `versions[current].created_time`; AWS the
+// AWSCURRENT version's CreatedDate), read through the writable backend's `history` (agent/backends/writable.ts);
+// file and env keep no history.
 // Used by `secrets-agent audit`; the running agent's `secret_age_seconds{path}` takes version creation times
 // from its data reads instead (agent/runtime/secret-ages.ts), so it costs no metadata request.
 import type { Backend, BackendName } from '../backends/backend.js';

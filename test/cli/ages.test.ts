@@ -34,7 +34,7 @@ async function backends(t: import('ava').ExecutionContext, clock: FakeClock) {
   return { vaultServer, awsServer, vault, aws, env: new EnvBackend({ env: { APP_SECRET_KEY: 'x' }, prefix: '', map: {} }) };
 }
 
-test('ages come from Vault updated_time and AWS LastChangedDate, measured on the caller\'s clock', async (t) => {
+test('ages come from the creation of the current version (Vault created_time, AWS AWSCURRENT CreatedDate), measured on the caller\'s clock', async (t) => {
   const clock = new FakeClock(Date.UTC(2026, 0, 1));
   const { vaultServer, awsServer, vault, aws, env } = await backends(t, clock);
   vaultServer.setSecret('exchange/binance', { api_key: 'k', api_secret: 's' });
@@ -58,12 +58,14 @@ test('ages come from Vault updated_time and AWS LastChangedDate, measured on the
   t.is(vaultServer.counters.count({ method: 'GET', path: 'secret/metadata/exchange/binance' }), 1, 'one metadata read for both paths of one secret');
 });
 
-test('AWS LastRotatedDate counts when it is later than the last change', async (t) => {
+test('AWS: the age is the AWSCURRENT version\'s creation; tags and LastRotatedDate do not make a secret young', async (t) => {
   const clock = new FakeClock(Date.UTC(2026, 0, 1));
   const { awsServer, aws } = await backends(t, clock);
   awsServer.putSecret('dsta/app', { secret_key: 'x' }, { lastRotated: new Date(Date.UTC(2026, 1, 1)) });
+  await clock.advance(20 * DAY);
+  await aws.setLabels({ kind: 'value', path: 'app/secret_key' }, { owner: 'ops' });
   const [age] = await secretAges([aws], [{ path: 'app/secret_key', kind: 'value', backend: 'aws' }], Date.UTC(2026, 1, 11));
-  t.like(age, { lastChanged: new Date(Date.UTC(2026, 1, 1)).toISOString(), ageDays: 10 });
+  t.like(age, { lastChanged: new Date(Date.UTC(2026, 0, 1)).toISOString(), ageDays: 41 });
 });
 
 test('a failed metadata read is reported in its entry and never throws; an unresolved path carries its reason', async (t) => {

@@ -117,7 +117,7 @@ test('rotate refuses bad usage with exit 2, a read-only backend with exit 2, and
   const { env } = await vault(t);
   const neither = await runCli(['rotate', 'exchange/binance/api_key'], { env });
   t.is(neither.code, 2);
-  t.regex(neither.stderr, /give exactly one of --value-stdin .* or --generate N/);
+  t.regex(neither.stderr, /give --value-stdin or --generate N to write a new value, or --every 90d to record the rotation period/);
   t.is((await runCliWithInput(['rotate', 'exchange/binance/api_key', '--generate', '32', '--value-stdin'], { env, input: 'x' })).code, 2);
   const short = await runCli(['rotate', 'exchange/binance/api_key', '--generate', '8'], { env });
   t.is(short.code, 2);

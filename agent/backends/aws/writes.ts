@@ -26,6 +26,10 @@ export interface SecretMetadata {
   readonly lastRotated?: Date;
   /** The VersionId that carries the configured version stage. */
   readonly version?: string;
+  /** The VersionId that carries AWSCURRENT (what a write replaces). */
+  readonly currentVersion?: string;
+  /** The secret's tags (where its rotation policy lives); undefined when it has none. */
+  readonly tags?: Readonly<Record<string, string>>;
 }
 
 /** Why: every write names its target before touching AWS, and a bad path never becomes a secret name. */
@@ -139,8 +143,12 @@ export async function describe(ctx: WriteContext, path: string, kind: 'value' | 
     }
     if (answer.DeletedDate !== undefined) continue;
     const version = Object.entries(answer.VersionIdsToStages ?? {}).find(([, stages]) => stages.includes(ctx.versionStage))?.[0];
+    const currentVersion = Object.entries(answer.VersionIdsToStages ?? {}).find(([, stages]) => stages.includes('AWSCURRENT'))?.[0];
+    const tags = answer.Tags === undefined || answer.Tags.length === 0 ? undefined : Object.fromEntries(answer.Tags.flatMap((tag) => (tag.Key === undefined ? [] : [[tag.Key, tag.Value ?? '']])));
     return {
       secretId,
+      ...(currentVersion === undefined ? {} : { currentVersion }),
+      ...(tags === undefined ? {} : { tags }),
       ...(answer.LastChangedDate === undefined ? {} : { lastChanged: answer.LastChangedDate }),
       ...(answer.LastRotatedDate === undefined ? {} : { lastRotated: answer.LastRotatedDate }),
       ...(version === undefined ? {} : { version }),

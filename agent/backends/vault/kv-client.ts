@@ -3,6 +3,7 @@
 // that name the address and path — never a value or the token.
 import { AgentError } from '../../errors.js';
 import type { Logger } from '../../log/logger.js';
+import type { NodeVaultClient } from './client.js';
 import type { Reply, VaultHttp } from './http.js';
 import type { KvVersion, SecretMetadata, SecretRead } from './kv.js';
 import { apiPath, encodePath, goneReason, parseKeys, parseMetadata, parseMountVersion, parseSecret, parseWrite, secretPathProblem } from './kv.js';
@@ -80,6 +81,24 @@ export class KvClient {
     if (reply.kind === 'ok') return parseMetadata(reply.body, this.#http.where('GET', path));
     if (reply.kind === 'not_found') return undefined;
     throw this.#error(reply, secret, 'read the metadata of', 2);
+  }
+
+  /**
+   * PATCH metadata/<secret> (JSON merge patch, Vault 1.9+): `custom_metadata` keys with a string are set, with null
+   * removed, every other key kept; no version is written. ERR_SECRET_NOT_FOUND when the secret has no metadata.
+   */
+  async patchMetadata(secret: string, customMetadata: Readonly<Record<string, string | null>>): Promise<void> {
+    const version = await this.#versionOrThrow(secret);
+    if (version === 1) throw new AgentError('ERR_BACKEND_DATA', `vault: mount "${this.#mount}" is KV v1, which keeps no metadata; a rotation policy for "${secret}" needs KV v2`, { details: { backend: 'vault', path: secret } });
+    const path = apiPath(this.#mount, 2, 'metadata', secret);
+    // Why: node-vault's update() is its PATCH with the merge-patch content type; the agent's client type leaves it out.
+    const client = this.#http.client as NodeVaultClient & { update(path: string, data: unknown): Promise<unknown> };
+    const reply = await this.#authed('PATCH', path, () => this.#http.call('PATCH', path, () => client.update(path, { custom_metadata: customMetadata })));
+    if (reply.kind === 'ok') return;
+    if (reply.kind === 'not_found' || (reply.kind === 'unavailable' && reply.reason.includes('HTTP 404'))) {
+      throw new AgentError('ERR_SECRET_NOT_FOUND', `vault: cannot record metadata on "${secret}": the secret does not exist (mount "${this.#mount}")`, { details: { backend: 'vault', path: secret } });
+    }
+    throw this.#error(reply, secret, 'patch the metadata of', 2);
   }
 
   /** Keys under a prefix (`exchange` → `binance`, `kraken/`), through `?list=1`; [] when there are none. */

@@ -11,6 +11,14 @@ export interface SecretRead {
   readonly version: string | undefined;
   /** KV v2 `data.metadata.created_time` of the version read (RFC 3339); undefined on KV v1. */
   readonly createdTime?: string;
+  /** KV v2 `data.metadata.custom_metadata` (Vault 1.9+ sends it with every data read); undefined when none. */
+  readonly customMetadata?: Readonly<Record<string, string>>;
+}
+
+/** A `custom_metadata` object as a string map; undefined when absent or null (non-string values are left out). */
+function customMetadataOf(value: unknown): Readonly<Record<string, string>> | undefined {
+  if (!isRecord(value)) return undefined;
+  return Object.fromEntries(Object.entries(value).filter((entry): entry is [string, string] => typeof entry[1] === 'string'));
 }
 
 /** Why a secret path cannot be sent, or undefined: empty, "." and ".." segments would be re-routed by URL parsing. */
@@ -64,7 +72,8 @@ export function parseSecret(body: unknown, version: KvVersion, where: string): S
   const metadata = data['metadata'];
   const number = isRecord(metadata) ? metadata['version'] : undefined;
   const created = isRecord(metadata) ? metadata['created_time'] : undefined;
-  return { data: inner, version: typeof number === 'number' ? String(number) : undefined, ...(typeof created === 'string' ? { createdTime: created } : {}) };
+  const custom = isRecord(metadata) ? customMetadataOf(metadata['custom_metadata']) : undefined;
+  return { data: inner, version: typeof number === 'number' ? String(number) : undefined, ...(typeof created === 'string' ? { createdTime: created } : {}), ...(custom === undefined ? {} : { customMetadata: custom }) };
 }
 
 /** For a KV v2 404 with an envelope (a deleted or destroyed version), why it is gone. */
@@ -96,14 +105,20 @@ export interface SecretMetadata {
   readonly version: string;
   readonly createdTime: string;
   readonly updatedTime: string;
+  /** `created_time` of the current version (a metadata write moves `updated_time`, never this); undefined when Vault lists no such version. */
+  readonly versionCreatedTime?: string;
+  readonly customMetadata?: Readonly<Record<string, string>>;
 }
 
-/** current_version, created_time and updated_time from GET metadata/<secret>. */
+/** current_version, created_time, updated_time, the current version's created_time and custom_metadata from GET metadata/<secret>. */
 export function parseMetadata(body: unknown, where: string): SecretMetadata {
   const data = envelopeData(body, where);
-  const { current_version: version, created_time: created, updated_time: updated } = data;
+  const { current_version: version, created_time: created, updated_time: updated, versions } = data;
   if (typeof version !== 'number' || typeof created !== 'string' || typeof updated !== 'string') return malformedThrow(where, 'metadata lacks current_version, created_time or updated_time');
-  return { version: String(version), createdTime: created, updatedTime: updated };
+  const current = isRecord(versions) ? versions[String(version)] : undefined;
+  const versionCreated = isRecord(current) ? current['created_time'] : undefined;
+  const custom = customMetadataOf(data['custom_metadata']);
+  return { version: String(version), createdTime: created, updatedTime: updated, ...(typeof versionCreated === 'string' ? { versionCreatedTime: versionCreated } : {}), ...(custom === undefined ? {} : { customMetadata: custom }) };
 }
 
 /** The keys of a list response. */

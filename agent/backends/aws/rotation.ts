@@ -1,0 +1,103 @@
+// The AWS side of scheduled rotation (docs/operations.md "Rotation"): the policy as tags on the secret that holds a
+// path (TagResource/UntagResource, other tags kept), when the AWSCURRENT version was created (ListSecretVersionIds,
+// no value read), and the auto-rotation write: PutSecretValue with a ClientRequestToken derived from the secret and
+// the VersionId it replaces, so every replica that races for the same rotation names the same new version and
+// Secrets Manager keeps exactly one (the same token with other data is ResourceExistsException).
+import { createHash } from 'node:crypto';
+import { ListSecretVersionIdsCommand, PutSecretValueCommand, TagResourceCommand, UntagResourceCommand } from '@aws-sdk/client-secrets-manager';
+import { AgentError } from '../../errors.js';
+import { invalidPathReason, splitPath } from '../backend.js';
+import type { StoredValue } from './content.js';
+import { jsonObject, notAnObject } from './content.js';
+import { classifyError, failureError } from './failure.js';
+import type { CallSite } from './site.js';
+import { subject } from './site.js';
+import type { WriteContext } from './writes.js';
+
+/** Why: one wrapper maps every SDK failure to the AgentError it means. */
+async function call<T>(site: CallSite, send: () => Promise<T>): Promise<T> {
+  try {
+    return await send();
+  } catch (error) {
+    throw failureError(classifyError(error, site), site);
+  }
+}
+
+/** Set (string) or remove (null) tags on `secretId`; tags not named are kept. */
+export async function setTags(ctx: WriteContext, secretId: string, labels: Readonly<Record<string, string | null>>): Promise<void> {
+  const set = Object.entries(labels).flatMap(([Key, Value]) => (Value === null ? [] : [{ Key, Value }]));
+  const remove = Object.entries(labels).flatMap(([key, value]) => (value === null ? [key] : []));
+  if (set.length > 0) await call({ operation: 'TagResource', region: ctx.region, secretId }, () => ctx.client.send(new TagResourceCommand({ SecretId: secretId, Tags: set })));
+  if (remove.length > 0) await call({ operation: 'UntagResource', region: ctx.region, secretId }, () => ctx.client.send(new UntagResourceCommand({ SecretId: secretId, TagKeys: remove })));
+}
+
+// Why: LastChangedDate moves when tags change (AWS: "modified in any way"), so the age of a secret is the
+// creation of the version it serves, which only a new value moves.
+/** CreatedDate of the version with AWSCURRENT; undefined when none is listed. */
+export async function currentCreated(ctx: WriteContext, secretId: string): Promise<Date | undefined> {
+  const site: CallSite = { operation: 'ListSecretVersionIds', region: ctx.region, secretId };
+  let token: string | undefined;
+  for (let page = 0; page < 10; page += 1) {
+    const answer = await call(site, () => ctx.client.send(new ListSecretVersionIdsCommand({ SecretId: secretId, ...(token === undefined ? {} : { NextToken: token }) })));
+    const current = answer.Versions?.find((version) => version.VersionStages?.includes('AWSCURRENT'));
+    if (current) return current.CreatedDate;
+    token = answer.NextToken;
+    if (token === undefined) break;
+  }
+  return undefined;
+}
+
+/**
+ * The ClientRequestToken of "the rotation that replaces `versionId` of `secretId`": the same for every replica,
+ * shaped as a UUID (36 characters, within the 32-64 the API allows), and telling nothing about the value.
+ */
+export function rotationToken(secretId: string, versionId: string): string {
+  const hex = createHash('sha256').update(`secrets-agent rotation\0${secretId}\0${versionId}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
+}
+
+/** Read AWSCURRENT of `secretId`; undefined when the secret does not exist. */
+async function current(ctx: WriteContext, secretId: string): Promise<StoredValue | undefined> {
+  const result = await ctx.reader.getOne(secretId, 'AWSCURRENT');
+  if (result.status === 'found') return result.value;
+  if (result.status === 'not_found') return undefined;
+  throw failureError(result, { operation: 'GetSecretValue', region: ctx.region, secretId });
+}
+
+/** The conflict a losing replica reports: someone else's version replaced `expected` first. */
+function conflict(ctx: WriteContext, secretId: string, expected: string, now: string | undefined): AgentError {
+  const site: CallSite = { operation: 'PutSecretValue', region: ctx.region, secretId };
+  return new AgentError('ERR_CAS_CONFLICT', `aws backend: ${subject(site)} was rotated by another writer (AWSCURRENT is ${now ?? 'another version'}, not ${expected}); nothing was written`, { details: { backend: 'aws', region: ctx.region, secretId } });
+}
+
+/**
+ * Auto-rotation: key `key` of the JSON secret `<prefix><secret>` (or the plain secret `<prefix><path>`) replaced,
+ * only while AWSCURRENT is `expected`, put with rotationToken(secret, expected).
+ */
+export async function replaceValue(ctx: WriteContext, path: string, value: string, expected: string): Promise<{ version: string }> {
+  const reason = invalidPathReason(path);
+  if (reason !== undefined) throw new AgentError('ERR_USAGE', `aws backend: invalid secret path "${path}": ${reason}`, { details: { backend: 'aws', path } });
+  const { secret, key } = splitPath(path);
+  let stored = secret === '' ? undefined : await current(ctx, `${ctx.prefix}${secret}`);
+  let text = value;
+  if (stored) {
+    const object = jsonObject(typeof stored.secretString === 'string' ? stored.secretString : '');
+    if (object === undefined) throw notAnObject(stored, ctx.region, { key });
+    text = JSON.stringify(Object.fromEntries([...Object.entries(object).map(([name, old]) => [name, name === key ? value : old] as const), ...(Object.hasOwn(object, key) ? [] : [[key, value] as const])]));
+  } else {
+    stored = await current(ctx, `${ctx.prefix}${path}`);
+    if (!stored) throw new AgentError('ERR_SECRET_NOT_FOUND', `aws backend: cannot rotate "${path}": no secret holds it in ${ctx.region}`, { details: { backend: 'aws', region: ctx.region, path } });
+  }
+  if (stored.versionId !== expected) throw conflict(ctx, stored.id, expected, stored.versionId);
+  const token = rotationToken(stored.id, expected);
+  try {
+    const answer = await ctx.client.send(new PutSecretValueCommand({ SecretId: stored.id, SecretString: text, ClientRequestToken: token }));
+    return { version: answer.VersionId ?? token };
+  } catch (error) {
+    const site: CallSite = { operation: 'PutSecretValue', region: ctx.region, secretId: stored.id };
+    const failure = classifyError(error, site);
+    // The same token with other data: another replica's put of this very rotation landed first.
+    if (failure.code === 'ResourceExistsException') throw conflict(ctx, stored.id, expected, token);
+    throw failureError(failure, site);
+  }
+}
