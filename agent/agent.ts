@@ -8,6 +8,8 @@ import type { Exposure, ExposureOptions } from './runtime/exposure.js';
 import type { CommandContext, CommandIo, CommonFlags } from './runtime/context.js';
 import { levelOf, memoryOf, renderPass } from './runtime/pass.js';
 import type { TemplateResult } from './cycle.js';
+import { LeaseKeeper } from './dynamic/keeper.js';
+import type { Template } from './template/load.js';
 import type { Logger } from './log/logger.js';
 import { Scrubber } from './log/scrub.js';
 import { NotifyDispatcher } from './notify/dispatcher.js';
@@ -67,6 +69,10 @@ export class Agent {
   #failures = 0;
   readonly #ages = new SecretAgeBook();
   #stopping = false;
+  /** Held responses of `vault` helper calls and their timers; kept across reloads (docs/vault.md "Dynamic secrets"). */
+  #keeper: LeaseKeeper | undefined;
+  /** Calls replaced (or ended) since the last cycle: a cycle asked only for them renders only their templates. */
+  readonly #changedCalls = new Set<string>();
   #isolation: Exposure | undefined;
 
   constructor(options: AgentOptions) {
@@ -78,6 +84,7 @@ export class Agent {
     this.metrics.onScrape(() => {
       this.#sampleTokenTtl();
       this.#ages.sample(this.metrics.secretAge, this.#clock.now());
+      this.#sampleLeases();
     });
   }
 
@@ -141,8 +148,12 @@ export class Agent {
     this.#stopping = true;
     this.#serial.stop();
     this.#retry?.cancel();
+    this.#keeper?.close();
     if (this.#wiring) {
       await this.#unwire(this.#wiring);
+      await this.#serial.idle();
+      // Why before the store closes: a revocation needs the token. Without the option leases are left to expire.
+      if (this.#wiring.context.config.vault.revokeOnShutdown) await this.#keeper?.revokeAll();
       await this.#release(this.#wiring);
     }
     await this.#listener?.close();
@@ -154,7 +165,7 @@ export class Agent {
   }
 
   status(): unknown {
-    return this.#scrubber.scrubDeep({ ready: this.ready, ...(this.#isolation ? { isolation: this.#isolation } : {}), ...this.#status.document() });
+    return this.#scrubber.scrubDeep({ ready: this.ready, ...(this.#isolation ? { isolation: this.#isolation } : {}), ...this.#status.document(), dynamic: this.#keeper?.status() ?? [] });
   }
 
   async #wire(context: CommandContext): Promise<Wiring> {
@@ -175,6 +186,7 @@ export class Agent {
         },
       },
     });
+    store.useCalls(this.#leaseKeeper(context));
     const dispatcher = new NotifyDispatcher({
       notifiers: config.notifiers,
       wait: config.wait,
@@ -189,6 +201,24 @@ export class Agent {
     const watcher = this.#watch(context);
     await watcher?.ready;
     return { context, log, store, dispatcher, stopSchedule: () => { schedule.stop(); }, watcher };
+  }
+
+  /** The one lease keeper of the process, created with the first configuration's `retry`. */
+  #leaseKeeper(context: CommandContext): LeaseKeeper {
+    this.#keeper ??= new LeaseKeeper({
+      clock: this.#clock,
+      random: this.#random,
+      retry: context.config.retry,
+      log: context.log.child({ component: 'dynamic' }),
+      events: {
+        onChange: (identities) => {
+          for (const identity of identities) this.#changedCalls.add(identity);
+          this.trigger('lease');
+        },
+        onRenewal: (result) => { this.metrics.leaseRenewals.inc({ result }); },
+      },
+    });
+    return this.#keeper;
   }
 
   /** Stop a wiring's triggers; its backends stay open for a cycle still using them (see #release). */
@@ -231,11 +261,21 @@ export class Agent {
     const wasReady = this.ready;
     const started = this.#clock.now();
     log.debug({ reasons }, `cycle started (${reasons.join(', ')})`);
-    const report = await renderPass({ context, store: wiring.store, templates: this.#templates.all, write: true });
+    const changedCalls = new Set(this.#changedCalls);
+    this.#changedCalls.clear();
+    // Why: a replaced lease changes the files of the templates that use it, and nothing else; a full cycle
+    // would read every other secret again for nothing.
+    const partial = reasons.every((reason) => reason === 'lease');
+    const all = this.#templates.all;
+    const chosen = partial ? all.filter((template) => usesAny(template, changedCalls)) : all;
+    const report = await renderPass({ context, store: wiring.store, templates: chosen, write: true, partial });
     const { problems, templates } = report;
     for (const problem of problems.values()) log.error({ code: problem.code, ...problem.details }, problem.message);
     this.#status.record(report.results, report.resolutions, this.#clock.now());
-    this.#status.retain(templates);
+    if (!partial) {
+      this.#status.retain(templates);
+      this.#keeper?.retain(all.flatMap((template) => template.dependencies.filter((dep) => dep.helper === 'vault').map((dep) => dep.path)));
+    }
     this.#logResults(log, report.results);
     this.#logCycle(log, reasons, report.results, problems.size, this.#clock.now() - started);
     const changed = report.results.filter((result) => result.outcome === 'written');
@@ -243,7 +283,7 @@ export class Agent {
       void wiring.dispatcher.notify(changed.map((result) => ({ template: result.template.name, notify: result.template.notify })));
     }
     this.#scheduleRetry(problems.size > 0 || report.results.some((result) => result.outcome === 'failed'), wiring);
-    this.#ages.record(report.resolutions);
+    if (!partial) this.#ages.record(report.resolutions);
   }
 
   /** Once at start: can another process of the agent's UID take its credentials through /proc? (runtime/exposure.ts) */
@@ -289,6 +329,15 @@ export class Agent {
     }, delay);
   }
 
+  /** vault_lease_ttl_seconds and certificate_expiry_timestamp_seconds, exact at scrape time like the token's TTL. */
+  #sampleLeases(): void {
+    this.metrics.leaseTtl.reset();
+    this.metrics.certificateExpiry.reset();
+    if (!this.#keeper) return;
+    for (const [path, seconds] of this.#keeper.leaseTtls()) this.metrics.leaseTtl.set({ path }, seconds);
+    for (const [path, at] of this.#keeper.certificateExpiries()) this.metrics.certificateExpiry.set({ path }, at);
+  }
+
   /** vault_token_ttl_seconds is read at scrape time, so it is exact whatever the renewal schedule. */
   #sampleTokenTtl(): void {
     const vault = this.#wiring?.store.backends.find(isVault);
@@ -308,4 +357,9 @@ export class Agent {
       },
     };
   }
+}
+
+/** True when `template` makes one of the `vault` helper calls in `identities`. */
+function usesAny(template: Template, identities: ReadonlySet<string>): boolean {
+  return template.dependencies.some((dep) => dep.helper === 'vault' && identities.has(dep.path));
 }

@@ -54,6 +54,7 @@ const vaultSchema = z
     clientKey: filePath().optional(),
     tlsSkipVerify: z.boolean().default(false),
     timeout: duration().prefault('10s'),
+    revokeOnShutdown: z.boolean().default(false).describe('revoke the leases of vault helper calls on SIGTERM'),
     auth: vaultAuthSchema.prefault({}),
   })
   .superRefine((vault, ctx) => {

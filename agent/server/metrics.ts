@@ -13,6 +13,10 @@ export class AgentMetrics {
   readonly vaultTokenTtl = new Gauge({ name: 'vault_token_ttl_seconds', help: 'Remaining TTL of the Vault token.', registers: [] });
   readonly secretAge = new Gauge({ name: 'secret_age_seconds', help: 'Seconds since the served version of a secret was written (Vault KV v2 created_time, AWS CreatedDate), at scrape time; absent where the backend keeps no history.', labelNames: ['path'], registers: [this.registry] });
   readonly provenanceConflicts = new Counter({ name: 'secret_provenance_conflicts_total', help: 'Reads where the backend that served a path said it no longer exists; the file kept its content and no lower backend served it.', labelNames: ['path'], registers: [this.registry] });
+  // Dynamic secrets (docs/vault.md "Dynamic secrets"): the label is the call's Vault path, never its parameters.
+  readonly leaseTtl = new Gauge({ name: 'vault_lease_ttl_seconds', help: 'Seconds left on the lease of a vault helper call, at scrape time (the shortest when several calls share a path).', labelNames: ['path'], registers: [this.registry] });
+  readonly leaseRenewals = new Counter({ name: 'vault_lease_renewals_total', help: 'Lease work by result: renewed, max_ttl (renewed, but capped), refused, failed (retried), replaced (a new lease, read or certificate).', labelNames: ['result'], registers: [this.registry] });
+  readonly certificateExpiry = new Gauge({ name: 'certificate_expiry_timestamp_seconds', help: 'Unix time at which the certificate of a vault helper call expires.', labelNames: ['path'], registers: [this.registry] });
   readonly backendUp = new Gauge({ name: 'backend_up', help: '1 when the backend answered its last request, 0 when it was unavailable.', labelNames: ['backend'], registers: [this.registry] });
 
   readonly #samplers: (() => void)[] = [];

@@ -6,6 +6,10 @@
 // (docs/design.md "The chain", "Provenance", "The store"). Every command and the library resolve through it.
 import type { Backend, BackendName, Outcome, SecretRef } from '../backends/backend.js';
 import { refKey } from '../backends/backend.js';
+import { isCallIdentity } from '../dynamic/identity.js';
+import { LeaseKeeper } from '../dynamic/keeper.js';
+import type { CallSource } from '../dynamic/keeper.js';
+import type { DynamicClient } from '../backends/vault/dynamic-client.js';
 import { AgentError } from '../errors.js';
 import { backoffDelay } from '../util/backoff.js';
 import { systemClock, systemRandom } from '../util/clock.js';
@@ -54,6 +58,8 @@ export interface StoreOptions {
   random?: Random;
   /** Last good values and provenance; the running agent passes the same one to every store of an output directory. */
   memory?: StoreMemory;
+  /** Where `vault` helper calls go (default: asked once per resolution, nothing kept); `run` passes its lease keeper. */
+  calls?: LeaseKeeper;
 }
 
 /** The identity of a request: `file|value:app/secret_key`, or `*|…` for the chain. */
@@ -83,6 +89,7 @@ export class SecretStore {
   readonly #memory: StoreMemory;
   readonly #inflight = new Map<string, Promise<Resolution>>();
   readonly #starting = new Map<Backend, Promise<string | undefined>>();
+  #calls: LeaseKeeper;
 
   constructor(options: StoreOptions) {
     this.#chain = options.chain;
@@ -92,6 +99,12 @@ export class SecretStore {
     this.#clock = options.clock ?? systemClock;
     this.#random = options.random ?? systemRandom;
     this.#memory = options.memory ?? new StoreMemory();
+    this.#calls = options.calls ?? new LeaseKeeper({ keep: false, clock: this.#clock, random: this.#random });
+  }
+
+  /** Send `vault` helper calls to `keeper` (the running agent's lease keeper, which outlives reloads). */
+  useCalls(keeper: LeaseKeeper): void {
+    this.#calls = keeper;
   }
 
   /** What this store remembers between cycles (last good values, provenance). */
@@ -147,8 +160,11 @@ export class SecretStore {
     return (await this.resolveAll([request])).get(requestKey(request)) ?? notAnswered(requestKey(request));
   }
 
-  async #resolveFresh(entries: ReadonlyArray<readonly [string, SecretRequest]>): Promise<Map<string, Resolution>> {
-    const results = new Map<string, Resolution>();
+  async #resolveFresh(all: ReadonlyArray<readonly [string, SecretRequest]>): Promise<Map<string, Resolution>> {
+    // `vault` helper calls never walk the chain: they go to Vault through the lease keeper (docs/vault.md "Dynamic secrets").
+    const calls = all.filter(([, request]) => isDynamicCall(request));
+    const entries = calls.length === 0 ? all : all.filter(([, request]) => !isDynamicCall(request));
+    const results = calls.length === 0 ? new Map<string, Resolution>() : await this.#resolveCalls(calls);
     const requests = new Map(entries);
     let items: WalkItem[] = [];
     for (const [key, request] of entries) {
@@ -165,6 +181,16 @@ export class SecretStore {
       items = items.filter((item) => { const r = walked.get(item.key); return r?.status === 'failed' && r.error.code === 'ERR_BACKEND_UNAVAILABLE'; });
       if (items.length > 0) await this.#clock.sleep(backoffDelay(this.#retry, attempt, this.#random));
     }
+    return results;
+  }
+
+  async #resolveCalls(calls: ReadonlyArray<readonly [string, SecretRequest]>): Promise<Map<string, Resolution>> {
+    const vault = this.#chain.find((backend): backend is Backend & { dynamic: DynamicClient } => backend.name === 'vault' && 'dynamic' in backend);
+    const source: CallSource | undefined = vault === undefined ? undefined : { client: vault.dynamic, start: () => this.start(vault) };
+    const resolved = await this.#calls.resolve(calls.map(([, request]) => request.ref.path), source);
+    const results = new Map<string, Resolution>();
+    // Why no onFetch: a held lease is served without a request; the keeper counts what it sends (vault_lease_renewals_total).
+    for (const [key, request] of calls) results.set(key, resolved.get(request.ref.path) ?? notAnswered(key));
     return results;
   }
 
@@ -207,6 +233,11 @@ export class SecretStore {
     const names = this.#chain.map((backend) => backend.name).join(', ');
     return new AgentError('ERR_BACKEND_UNAVAILABLE', `backend "${request.backend}" is not configured (configured: ${names}) for "${request.ref.path}"`, { details: { backend: request.backend, path: request.ref.path } });
   }
+}
+
+/** A `vault` helper call (its path is the call's identity, `GET database/creds/x`), always pinned to Vault. */
+function isDynamicCall(request: SecretRequest): boolean {
+  return request.backend === 'vault' && isCallIdentity(request.ref.path);
 }
 
 function notAnswered(key: string): Resolution {

@@ -1,13 +1,15 @@
 // Every value a set of resolutions holds, for the scrubber and for keeping secrets out of child environments.
 import { pathOfKey } from '../backends/backend.js';
+import { stringLeaves } from '../dynamic/response.js';
 import type { Resolution } from './store.js';
 
 export function resolvedValues(resolutions: Iterable<Resolution>): string[] {
   const values: string[] = [];
   for (const resolution of resolutions) {
     if (resolution.status !== 'found') continue;
+    // A vault helper's `data` may nest (a PKI `ca_chain` array): every string inside it is a value.
     if (typeof resolution.data === 'string') values.push(resolution.data);
-    else values.push(...Object.values(resolution.data));
+    else stringLeaves(resolution.data, values);
   }
   return values;
 }

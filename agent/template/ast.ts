@@ -5,9 +5,11 @@
 import { invalidPathReason } from '../backends/backend.js';
 import type { BackendName } from '../backends/backend.js';
 import { AgentError } from '../errors.js';
+import { callIdentity } from '../dynamic/identity.js';
+import type { CallParam, VaultCall } from '../dynamic/identity.js';
 import type { Format } from './formats.js';
 
-export type DependencyHelper = 'secret' | 'secrets' | 'exchange' | 'env';
+export type DependencyHelper = 'secret' | 'secrets' | 'exchange' | 'env' | 'vault';
 
 /** A secret (or environment variable) a template reads, known before rendering. */
 export interface Dependency {
@@ -18,11 +20,13 @@ export interface Dependency {
   readonly hasDefault: boolean;
   /** The template file's line. */
   readonly line: number;
+  /** A `vault` helper call (its `path` is then the call's identity, `PUT pki/issue/x common_name="a"`). */
+  readonly call?: VaultCall | undefined;
 }
 
 export const ENCODE_HELPER = '__enc';
 export const RAW_HELPER = '__raw';
-const dependencyHelpers: ReadonlySet<string> = new Set(['secret', 'secrets', 'exchange', 'env']);
+const dependencyHelpers: ReadonlySet<string> = new Set(['secret', 'secrets', 'exchange', 'env', 'vault']);
 const builtinHelpers = ['if', 'unless', 'each', 'with', 'lookup'] as const;
 const backendNames: ReadonlySet<string> = new Set(['vault', 'aws', 'file', 'env']);
 
@@ -168,6 +172,7 @@ function helperName(call: Call, context: WalkContext): string | undefined {
 }
 
 function readDependency(helper: DependencyHelper, call: Call, context: WalkContext): Dependency {
+  if (helper === 'vault') return readVaultCall(call, context);
   const first = call.params[0];
   if (first?.type !== 'StringLiteral' || call.params.length !== 1) {
     throw fail(context, call, 'ERR_TEMPLATE_DYNAMIC_PATH', `${helper} takes exactly one string literal (such as ${helper} "${example(helper)}") so its dependency is known before rendering`);
@@ -189,6 +194,30 @@ function readDependency(helper: DependencyHelper, call: Call, context: WalkConte
     }
   }
   return { helper, path, backend, hasDefault, line: lineOf(call, context) };
+}
+
+// Why literals only: the call is the identity one response is shared by (docs/templates.md "The vault helper"), and it
+// must be known before rendering so a cycle makes each call once and `check` lists it.
+/** `vault "database/creds/x"` (a GET) or `vault "pki/issue/x" common_name="a" ttl="72h"` (a PUT of those parameters). */
+function readVaultCall(call: Call, context: WalkContext): Dependency {
+  const first = call.params[0];
+  if (first?.type !== 'StringLiteral' || call.params.length !== 1) {
+    throw fail(context, call, 'ERR_TEMPLATE_DYNAMIC_PATH', 'vault takes exactly one string literal path (such as vault "database/creds/api-server") so the call is known before rendering');
+  }
+  const path = (first as hbs.AST.StringLiteral).value;
+  const reason = invalidPathReason(path);
+  if (reason !== undefined) throw fail(context, call, 'ERR_TEMPLATE_PARSE', `vault "${path}": ${reason}`);
+  const params: Record<string, CallParam> = {};
+  for (const pair of pairsOf(call)) {
+    const value = pair.value;
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(pair.key) || prototypeNames.has(pair.key)) throw fail(context, call, 'ERR_TEMPLATE_PARSE', `vault "${path}": "${pair.key}" is not a Vault parameter name (letters, digits and "_")`);
+    if (value.type !== 'StringLiteral' && value.type !== 'NumberLiteral' && value.type !== 'BooleanLiteral') {
+      throw fail(context, call, 'ERR_TEMPLATE_DYNAMIC_PATH', `vault "${path}": ${pair.key}= must be a literal (a quoted string, a number or true/false) so the call is known before rendering`);
+    }
+    params[pair.key] = (value as hbs.AST.StringLiteral | hbs.AST.NumberLiteral | hbs.AST.BooleanLiteral).value;
+  }
+  const method = Object.keys(params).length === 0 ? 'GET' : 'PUT';
+  return { helper: 'vault', path: callIdentity(path, params), backend: 'vault', hasDefault: false, line: lineOf(call, context), call: { method, path, params } };
 }
 
 /**
@@ -226,7 +255,7 @@ function envNameReason(name: string): string | undefined {
 }
 
 function example(helper: DependencyHelper): string {
-  return { secret: 'app/secret_key', secrets: 'exchange/binance', exchange: 'binance', env: 'HOSTNAME' }[helper];
+  return { secret: 'app/secret_key', secrets: 'exchange/binance', exchange: 'binance', env: 'HOSTNAME', vault: 'database/creds/api-server' }[helper];
 }
 
 function describeNode(type: string): string {

@@ -7,6 +7,7 @@ import type { BackendName, SecretData, SecretRef } from '../backends/backend.js'
 import { AgentError } from '../errors.js';
 import type { ErrorCode } from '../errors.js';
 import type { Format } from './formats.js';
+import { callIdentity } from '../dynamic/identity.js';
 import { ENCODE_HELPER, RAW_HELPER } from './ast.js';
 import { describeBytes, limitError, MAX_RENDER_STEPS, maxOutputBytes } from './limits.js';
 
@@ -154,6 +155,17 @@ function envHelper(name: string, options: Options): string {
   throw renderError('ERR_TEMPLATE_RENDER', options, `env "${name}": the variable is not set and no default= is given`);
 }
 
+/** `vault "path" [param=literal ...]`: the `data` of the cycle's one response to that call (docs/templates.md "The vault helper"). */
+function vaultHelper(path: string, options: Options): unknown {
+  const label = `vault "${path}"`;
+  // The same identity ast.ts gave the dependency, so every template making this call reads the one response.
+  const result = scope().lookup({ kind: 'map', path: callIdentity(path, hashOf(options)) }, 'vault');
+  if (result.status === 'found') return result.data;
+  if (result.status === 'not_found') throw renderError('ERR_SECRET_NOT_FOUND', options, `${label}: Vault has nothing at this path`);
+  const { file, line } = where(options);
+  throw new AgentError(result.error.code, `${file}:${line}: ${label}: ${result.error.message}`, { cause: result.error, details: { ...result.error.details, template: file, line } });
+}
+
 /** The text of a value a template outputs; maps and missing values are template mistakes, named by label. */
 function outputText(value: unknown, label: string, options: Options): string | Handlebars.SafeString {
   if (value instanceof Handlebars.SafeString) return value;
@@ -228,6 +240,7 @@ const helpers = {
   secrets: secretsHelper,
   exchange: exchangeHelper,
   env: envHelper,
+  vault: vaultHelper,
   [ENCODE_HELPER]: encodeHelper,
   [RAW_HELPER]: rawHelper,
   dotenv: explicitEncoder('dotenv'),

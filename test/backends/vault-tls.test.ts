@@ -77,6 +77,6 @@ maybe('a client certificate is presented when Vault requires one', async (t) => 
 
 maybe('an unreadable CA file is a configuration error naming the key and path', (t) => {
   const { log } = captureLog();
-  const error = t.throws(() => new VaultBackend({ config: { address: 'https://127.0.0.1:1', namespace: '', mount: 'secret', kvVersion: 2, caCert: '/nonexistent/ca.pem', tlsSkipVerify: false, timeout: 1000, auth: { method: 'token', token: 't', jwtFile: '/x', mountPath: 'token' } }, log }));
+  const error = t.throws(() => new VaultBackend({ config: { address: 'https://127.0.0.1:1', namespace: '', mount: 'secret', kvVersion: 2, caCert: '/nonexistent/ca.pem', tlsSkipVerify: false, timeout: 1000, revokeOnShutdown: false, auth: { method: 'token', token: 't', jwtFile: '/x', mountPath: 'token' } }, log }));
   t.like(error, { code: 'ERR_CONFIG_INVALID', message: 'vault.caCert: cannot read /nonexistent/ca.pem: ENOENT' });
 });

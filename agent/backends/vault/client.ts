@@ -16,6 +16,8 @@ export interface NodeVaultClient {
   read(path: string, requestOptions?: Record<string, unknown>): Promise<unknown>;
   write(path: string, data: unknown, requestOptions?: Record<string, unknown>): Promise<unknown>;
   list(path: string, requestOptions?: Record<string, unknown>): Promise<unknown>;
+  /** Any method; `path` starts with "/". TLS comes from the client's agent, the timeout must be given per call. */
+  request(options: { path: string; method: string; json?: unknown; headers?: Record<string, unknown>; timeout?: number }): Promise<unknown>;
   health(args?: Record<string, unknown>): Promise<unknown>;
   approleLogin(args: { role_id: string; secret_id: string; mount_point: string }): Promise<unknown>;
   kubernetesLogin(args: { role: string; jwt: string; mount_point: string }): Promise<unknown>;

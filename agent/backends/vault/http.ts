@@ -64,6 +64,14 @@ export class VaultHttp {
     return this.call('POST', path, () => client.write(path, body, headersFor(sent)));
   }
 
+  /** PUT a JSON body to `/v1/<path>` (dynamic-secret writes, `sys/leases/renew|revoke`, as Vault documents them). */
+  put(path: string, body: unknown, token?: string): Promise<Reply> {
+    const { client, token: sent } = this.#route(path, token);
+    // Why request(): node-vault's write() is a POST; its request() takes the method but not the client's
+    // requestOptions, so the timeout is passed here (TLS lives in the client's https agent either way).
+    return this.call('PUT', path, () => client.request({ path: `/${path}`, method: 'PUT', json: body, timeout: this.#timeout, ...headersFor(sent) }));
+  }
+
   /** GET sys/health, a root-only path: never with X-Vault-Namespace, and no token (node-vault resolves it whatever the status). */
   health(): Promise<Reply> {
     return this.call('GET', 'sys/health', () => this.#root.health());

@@ -1,0 +1,82 @@
+// One held response to a `vault` helper call and its timeline (docs/vault.md "Lease timing"): when the credentials
+// stop working, and the next thing to do about it — renew the lease, replace it, read the path again or issue the
+// certificate again. Times are decided once, when the event that sets them happens, so the jitter is drawn once.
+import type { Random } from '../util/clock.js';
+import type { CallResponse } from './response.js';
+import { reissueAt, renewAt, renewalExtends, replaceAt, rereadAt } from './timing.js';
+
+export type Action = 'renew' | 'replace' | 'reread' | 'reissue';
+
+export interface Held {
+  readonly response: CallResponse;
+  readonly obtainedAt: number;
+  /** Seconds asked at every renewal: the lease's first duration. */
+  readonly increment: number;
+  /** Epoch ms the lease ends (moves with each renewal); undefined without a lease. */
+  leaseEndsAt: number | undefined;
+  /** True once a renewal could not extend the lease (max TTL): its end is fixed. */
+  capped: boolean;
+  renewals: number;
+  /** Planned epoch ms of each kind of action; the earliest one is next. */
+  readonly plan: Partial<Record<Action, number>>;
+}
+
+/** A response just obtained at `now`, with its first plan. */
+export function holdResponse(response: CallResponse, now: number, random: Random): Held {
+  const held: Held = {
+    response,
+    obtainedAt: now,
+    increment: response.leaseSeconds,
+    leaseEndsAt: response.leaseId !== undefined && response.leaseSeconds > 0 ? now + response.leaseSeconds * 1000 : undefined,
+    capped: false,
+    renewals: 0,
+    plan: {},
+  };
+  if (response.certificateExpiresAt !== undefined) held.plan.reissue = reissueAt(now, response.certificateExpiresAt, random);
+  if (held.leaseEndsAt !== undefined) {
+    if (response.renewable) held.plan.renew = renewAt(now, response.leaseSeconds, random);
+    else held.plan.replace = replaceAt(now, held.leaseEndsAt, random);
+  } else if (response.leaseSeconds > 0 && response.certificateExpiresAt === undefined) {
+    held.plan.reread = rereadAt(now, response.leaseSeconds, random);
+  }
+  return held;
+}
+
+/** A renewal at `now` granted `grantedSeconds`: renew again at 2/3, or — capped — plan the replacement. */
+export function renewed(held: Held, now: number, grantedSeconds: number, renewable: boolean, random: Random): 'renewed' | 'max_ttl' {
+  held.leaseEndsAt = now + grantedSeconds * 1000;
+  held.renewals += 1;
+  if (renewalExtends(held.increment, grantedSeconds, renewable)) {
+    held.plan.renew = renewAt(now, grantedSeconds, random);
+    return 'renewed';
+  }
+  delete held.plan.renew;
+  held.capped = true;
+  held.plan.replace = replaceAt(now, held.leaseEndsAt, random);
+  return 'max_ttl';
+}
+
+/** Renewal is not possible any more (refused, lease gone, or not permitted): replace now or at 85-90 % of what is left. */
+export function cannotRenew(held: Held, now: number, leaseGone: boolean, random: Random): void {
+  delete held.plan.renew;
+  held.capped = true;
+  held.plan.replace = leaseGone || held.leaseEndsAt === undefined ? now : replaceAt(now, held.leaseEndsAt, random);
+}
+
+/** Epoch ms the credentials stop working: the lease's end or the certificate's, whichever is first. */
+export function endsAt(held: Held): number | undefined {
+  const ends = [held.leaseEndsAt, held.response.certificateExpiresAt].filter((at): at is number => at !== undefined);
+  return ends.length === 0 ? undefined : Math.min(...ends);
+}
+
+/** The next planned action and its time; undefined for a response without any lifetime (read again every cycle). */
+export function nextAction(held: Held): { action: Action; at: number } | undefined {
+  let next: { action: Action; at: number } | undefined;
+  for (const [action, at] of Object.entries(held.plan) as [Action, number][]) if (next === undefined || at < next.at) next = { action, at };
+  return next;
+}
+
+/** True when the response has a lifetime the keeper looks after (so a cycle serves it without asking Vault). */
+export function isKept(held: Held): boolean {
+  return Object.keys(held.plan).length > 0;
+}

@@ -1,0 +1,347 @@
+// The lease keeper (docs/vault.md "Dynamic secrets"): one held response per `vault` helper call, shared by every
+// template that makes it, and per-call timers independent of `schedule`: a lease is renewed at ~2/3 of its duration
+// and replaced at 85-90 % of what is left once renewal stops extending it; a response with only a lease_duration is
+// read again at ~2/3 of it; a certificate is issued again at ~2/3 of its validity. Failures are retried with the
+// configured backoff; the last credentials are served until they really end, and after that the call fails with
+// ERR_LEASE_EXPIRED so its templates keep their files and say why. A replacement asks the agent to render the
+// templates that use the call (onChange). All time goes through the Clock, so the schedule is tested exactly.
+import type { DynamicClient } from '../backends/vault/dynamic-client.js';
+import type { SecretData } from '../backends/backend.js';
+import { AgentError, isAgentError } from '../errors.js';
+import type { Logger } from '../log/logger.js';
+import type { Resolution } from '../store/chain-walk.js';
+import { backoffDelay } from '../util/backoff.js';
+import type { BackoffPolicy } from '../util/backoff.js';
+import { systemClock, systemRandom } from '../util/clock.js';
+import type { Clock, Random, TimerHandle } from '../util/clock.js';
+import { cannotRenew, endsAt, holdResponse, isKept, nextAction, renewed } from './held.js';
+import type { Action, Held } from './held.js';
+import { parseCallIdentity } from './identity.js';
+import type { VaultCall } from './identity.js';
+import { parseCallResponse, parseRenewal } from './response.js';
+import { callStatus } from './status.js';
+import type { CallStatus } from './status.js';
+
+/** Where calls go: the Vault backend of the current store. */
+export interface CallSource {
+  readonly client: Pick<DynamicClient, 'call' | 'renew' | 'revoke'>;
+  /** Start the backend (log in) once; the reason when it cannot now. */
+  start(): Promise<string | undefined>;
+}
+
+/** `vault_lease_renewals_total{result}`: renewed, max_ttl (renewed but capped), refused, failed, replaced. */
+export type RenewalResult = 'renewed' | 'max_ttl' | 'refused' | 'failed' | 'replaced';
+
+export interface KeeperEvents {
+  /** Held responses were replaced, or ended without a replacement: render the templates that use these calls. */
+  onChange?(identities: readonly string[]): void;
+  onRenewal?(result: RenewalResult): void;
+}
+
+export interface KeeperOptions {
+  readonly clock?: Clock;
+  readonly random?: Random;
+  /** The configuration's `retry` backoff, for failed renewals and replacements. */
+  readonly retry?: BackoffPolicy;
+  /** false (`once`, `check --diff`): no timers; every resolve asks Vault. */
+  readonly keep?: boolean;
+  readonly log?: Logger | undefined;
+  readonly events?: KeeperEvents;
+}
+
+interface Entry {
+  readonly identity: string;
+  readonly call: VaultCall;
+  held: Held | undefined;
+  pending: Promise<Resolution> | undefined;
+  timer: TimerHandle | undefined;
+  next: { action: Action; at: number } | undefined;
+  /** Consecutive failures of the planned action. */
+  attempt: number;
+  lastError: string | undefined;
+  /** True once the held credentials ended without a replacement (announced once). */
+  expired: boolean;
+}
+
+type Obtained = { ok: true; data: SecretData } | { ok: false; error: AgentError; kind: 'not_found' | 'failed' };
+
+export class LeaseKeeper {
+  readonly #clock: Clock;
+  readonly #random: Random;
+  readonly #retry: BackoffPolicy;
+  readonly #keep: boolean;
+  readonly #log: Logger | undefined;
+  readonly #events: KeeperEvents;
+  readonly #entries = new Map<string, Entry>();
+  readonly #busy = new Set<Promise<unknown>>();
+  #source: CallSource | undefined;
+  #closed = false;
+
+  constructor(options: KeeperOptions = {}) {
+    this.#clock = options.clock ?? systemClock;
+    this.#random = options.random ?? systemRandom;
+    this.#retry = options.retry ?? { min: 250, max: 60_000 };
+    this.#keep = options.keep ?? true;
+    this.#log = options.log;
+    this.#events = options.events ?? {};
+  }
+
+  /** One resolution per call identity: the held response while it is good, else one request to Vault. */
+  async resolve(identities: readonly string[], source: CallSource | undefined): Promise<Map<string, Resolution>> {
+    this.#source = source;
+    const entries = await Promise.all(identities.map(async (identity) => [identity, await this.#resolveOne(identity)] as const));
+    return new Map(entries);
+  }
+
+  /** Forget calls no template makes any more (their leases are left to expire). */
+  retain(identities: Iterable<string>): void {
+    const keep = new Set(identities);
+    for (const [identity, entry] of this.#entries) {
+      if (keep.has(identity)) continue;
+      entry.timer?.cancel();
+      this.#entries.delete(identity);
+    }
+  }
+
+  /** Every call's lease or certificate, for /v1/status; never a value or a lease id. */
+  status(): CallStatus[] {
+    const now = this.#clock.now();
+    return [...this.#entries.values()].map((entry) => callStatus(entry, now));
+  }
+
+  /** Remaining lease seconds per call path (the shortest when several calls share a path), for vault_lease_ttl_seconds. */
+  leaseTtls(): Map<string, number> {
+    const now = this.#clock.now();
+    const ttls = new Map<string, number>();
+    for (const entry of this.#entries.values()) {
+      const end = entry.held?.leaseEndsAt;
+      if (end === undefined) continue;
+      const seconds = Math.max(0, Math.floor((end - now) / 1000));
+      ttls.set(entry.call.path, Math.min(seconds, ttls.get(entry.call.path) ?? Number.POSITIVE_INFINITY));
+    }
+    return ttls;
+  }
+
+  /** Certificate end (Unix seconds) per call path, for certificate_expiry_timestamp_seconds. */
+  certificateExpiries(): Map<string, number> {
+    const ends = new Map<string, number>();
+    for (const entry of this.#entries.values()) {
+      const end = entry.held?.response.certificateExpiresAt;
+      if (end !== undefined) ends.set(entry.call.path, Math.min(end / 1000, ends.get(entry.call.path) ?? Number.POSITIVE_INFINITY));
+    }
+    return ends;
+  }
+
+  /** Resolves when no request of the keeper is in flight (tests step a fake clock with it). */
+  async settled(): Promise<void> {
+    while (this.#busy.size > 0) await Promise.allSettled([...this.#busy]);
+  }
+
+  /** SIGTERM with vault.revokeOnShutdown: revoke every lease still held; how many Vault revoked. */
+  async revokeAll(): Promise<number> {
+    await this.settled();
+    const source = this.#source;
+    let revoked = 0;
+    for (const entry of this.#entries.values()) {
+      const leaseId = entry.held?.response.leaseId;
+      if (leaseId === undefined || source === undefined || entry.expired) continue;
+      try {
+        const reply = await source.client.revoke(leaseId);
+        if (reply.kind === 'ok') revoked += 1;
+        else this.#log?.warn({ call: entry.identity, reason: reply.reason }, `could not revoke the lease of ${entry.identity}: ${reply.reason}`);
+      } catch (error) {
+        this.#log?.warn({ call: entry.identity }, `could not revoke the lease of ${entry.identity}: ${(error as Error).message}`);
+      }
+    }
+    this.#log?.info({ revoked }, `revoked ${revoked} lease(s) (vault.revokeOnShutdown)`);
+    return revoked;
+  }
+
+  /** Stop every timer; held responses are dropped with the keeper. */
+  close(): void {
+    this.#closed = true;
+    for (const entry of this.#entries.values()) entry.timer?.cancel();
+  }
+
+  async #resolveOne(identity: string): Promise<Resolution> {
+    let entry = this.#entries.get(identity);
+    if (!entry) {
+      const call = parseCallIdentity(identity);
+      if (!call) return { status: 'failed', error: new AgentError('ERR_TEMPLATE_RENDER', `"${identity}" is not a vault helper call`) };
+      entry = { identity, call, held: undefined, pending: undefined, timer: undefined, next: undefined, attempt: 0, lastError: undefined, expired: false };
+      this.#entries.set(identity, entry);
+    }
+    if (entry.pending) return entry.pending;
+    const held = entry.held;
+    if (this.#keep && held !== undefined && isKept(held) && !this.#ended(held)) return found(held);
+    return this.#obtain(entry, 'cycle');
+  }
+
+  #ended(held: Held): boolean {
+    const end = endsAt(held);
+    return end !== undefined && this.#clock.now() >= end;
+  }
+
+  /** Ask Vault for the call (shared while in flight); from a cycle, or from a timer (a replacement). */
+  #obtain(entry: Entry, why: 'cycle' | 'timer'): Promise<Resolution> {
+    const run = this.#request(entry).then((obtained) => this.#settle(entry, obtained, why));
+    entry.pending = run;
+    return this.#track(run.finally(() => { entry.pending = undefined; }));
+  }
+
+  async #request(entry: Entry): Promise<Obtained> {
+    const source = this.#source;
+    const { identity, call } = entry;
+    if (source === undefined) return fail('ERR_BACKEND_UNAVAILABLE', `the vault helper needs Vault, and vault.address (VAULT_ADDR) is not set: cannot make the call ${identity}`, call);
+    const cannot = await source.start();
+    if (cannot !== undefined) return fail('ERR_BACKEND_UNAVAILABLE', `${cannot} (for ${identity})`, call);
+    try {
+      const reply = await source.client.call(call.method, call.path, call.params);
+      switch (reply.kind) {
+        case 'ok': {
+          const response = parseCallResponse(reply.body, `vault: ${identity}`);
+          this.#hold(entry, response);
+          return { ok: true, data: response.data as unknown as SecretData };
+        }
+        case 'not_found': return { ok: false, kind: 'not_found', error: new AgentError('ERR_SECRET_NOT_FOUND', `vault: ${identity}: ${reply.reason}`, { details: { backend: 'vault', path: call.path } }) };
+        case 'denied': return fail('ERR_SECRET_DENIED', `vault: permission denied for ${identity}: ${reply.reason}`, call);
+        case 'refused': return fail('ERR_BACKEND_RESPONSE', `vault refused ${identity}: ${reply.reason}`, call);
+        case 'unavailable': return fail('ERR_BACKEND_UNAVAILABLE', `vault unavailable for ${identity}: ${reply.reason}`, call);
+      }
+    } catch (error) {
+      if (isAgentError(error)) return { ok: false, kind: 'failed', error };
+      return fail('ERR_BACKEND_UNAVAILABLE', `vault call ${identity} failed: ${(error as Error).message}`, call);
+    }
+  }
+
+  /** A new response replaces the held one and its timers. */
+  #hold(entry: Entry, response: ReturnType<typeof parseCallResponse>): void {
+    const now = this.#clock.now();
+    const previous = entry.held;
+    entry.held = holdResponse(response, now, this.#random);
+    entry.attempt = 0;
+    entry.lastError = undefined;
+    entry.expired = false;
+    const lease = response.leaseId === undefined ? {} : { leaseSeconds: response.leaseSeconds, renewable: response.renewable };
+    const certificate = response.certificateExpiresAt === undefined ? {} : { certificateExpiresAt: new Date(response.certificateExpiresAt).toISOString() };
+    if (previous !== undefined) this.#events.onRenewal?.('replaced');
+    this.#log?.info({ call: entry.identity, ...lease, ...certificate }, `${previous === undefined ? 'obtained' : 'replaced'} ${entry.identity}`);
+    this.#schedule(entry);
+  }
+
+  /** What a request means for the cycle or timer that made it. */
+  #settle(entry: Entry, obtained: Obtained, why: 'cycle' | 'timer'): Resolution {
+    if (obtained.ok) {
+      if (why === 'timer') this.#events.onChange?.([entry.identity]);
+      return { status: 'found', data: obtained.data, backend: 'vault' };
+    }
+    entry.lastError = obtained.error.message;
+    if (why === 'timer') this.#failed(entry, obtained.error.message);
+    const held = entry.held;
+    // The last credentials serve until they really end (a response without a lifetime: until Vault answers again).
+    if (held !== undefined && !this.#ended(held)) return { ...found(held), stale: { reason: obtained.error.message } };
+    if (held !== undefined) return { status: 'failed', error: this.#expiredError(entry, held, obtained.error.message) };
+    if (obtained.kind === 'not_found') return { status: 'not_found', tried: ['vault'] };
+    return { status: 'failed', error: obtained.error };
+  }
+
+  #expiredError(entry: Entry, held: Held, reason: string): AgentError {
+    const at = new Date(endsAt(held) ?? this.#clock.now()).toISOString();
+    const what = held.response.leaseId === undefined ? 'certificate' : 'lease';
+    return new AgentError('ERR_LEASE_EXPIRED', `vault: the ${what} of ${entry.identity} ended at ${at} and no new one could be obtained (${reason}); the file keeps its last content`, { details: { backend: 'vault', path: entry.call.path } });
+  }
+
+  /** Arm the entry's one timer for its next planned action. */
+  #schedule(entry: Entry): void {
+    entry.timer?.cancel();
+    entry.timer = undefined;
+    entry.next = entry.held === undefined ? undefined : nextAction(entry.held);
+    if (!this.#keep || this.#closed || entry.next === undefined) return;
+    const { at } = entry.next;
+    entry.timer = this.#clock.setTimeout(() => { this.#onTimer(entry); }, Math.max(0, at - this.#clock.now()));
+  }
+
+  #onTimer(entry: Entry): void {
+    entry.timer = undefined;
+    if (this.#closed || this.#entries.get(entry.identity) !== entry || entry.pending) return;
+    const held = entry.held;
+    if (held === undefined) return;
+    if (entry.next?.action === 'renew' && held.response.leaseId !== undefined && !this.#ended(held)) void this.#track(this.#renew(entry, held, held.response.leaseId));
+    else void this.#obtain(entry, 'timer');
+  }
+
+  async #renew(entry: Entry, held: Held, leaseId: string): Promise<void> {
+    const source = this.#source;
+    let reply;
+    try {
+      if (source === undefined) throw new Error('Vault is no longer configured');
+      reply = await source.client.renew(leaseId, held.increment);
+    } catch (error) {
+      reply = { kind: 'unavailable' as const, reason: (error as Error).message };
+    }
+    if (entry.held !== held || this.#closed) return;
+    const now = this.#clock.now();
+    if (reply.kind === 'ok') {
+      let renewal;
+      try {
+        renewal = parseRenewal(reply.body, `vault: renewal of ${entry.identity}`);
+      } catch (error) {
+        reply = { kind: 'unavailable' as const, reason: (error as Error).message };
+      }
+      if (renewal !== undefined) {
+        const result = renewed(held, now, renewal.leaseSeconds, renewal.renewable, this.#random);
+        entry.attempt = 0;
+        entry.lastError = undefined;
+        this.#events.onRenewal?.(result);
+        if (result === 'max_ttl') this.#log?.info({ call: entry.identity, ttlSeconds: renewal.leaseSeconds, requestedSeconds: held.increment }, `the lease of ${entry.identity} can no longer be extended (max TTL); a new one is requested before it ends`);
+        this.#schedule(entry);
+        return;
+      }
+    }
+    if (reply.kind === 'refused' || reply.kind === 'not_found' || reply.kind === 'denied') {
+      // Refused or gone (400 "lease not found", 404): only a new lease helps; a 403 on renew only: replace in time.
+      this.#events.onRenewal?.('refused');
+      entry.lastError = `renewal refused: ${reply.reason}`;
+      this.#log?.warn({ call: entry.identity, reason: reply.reason }, `vault refused to renew the lease of ${entry.identity}; requesting a new one`);
+      cannotRenew(held, now, reply.kind !== 'denied', this.#random);
+      this.#schedule(entry);
+      return;
+    }
+    this.#failed(entry, `renewal failed: ${reply.kind === 'ok' ? 'malformed answer' : reply.reason}`);
+  }
+
+  /** A planned action failed: retry with the backoff, never later than the moment the credentials end. */
+  #failed(entry: Entry, reason: string): void {
+    this.#events.onRenewal?.('failed');
+    entry.lastError = reason;
+    const now = this.#clock.now();
+    const held = entry.held;
+    const end = held === undefined ? undefined : endsAt(held);
+    if (held !== undefined && end !== undefined && now >= end && !entry.expired) {
+      entry.expired = true;
+      this.#log?.warn({ call: entry.identity, endedAt: new Date(end).toISOString(), reason }, `the credentials of ${entry.identity} have ended and no new ones could be obtained: ${reason}; its templates keep their files and report the error`);
+      this.#events.onChange?.([entry.identity]);
+    } else {
+      this.#log?.warn({ call: entry.identity, attempt: entry.attempt + 1, reason }, `${entry.next?.action ?? 'request'} of ${entry.identity} failed; retrying: ${reason}`);
+    }
+    let delay = backoffDelay(this.#retry, entry.attempt++, this.#random);
+    if (end !== undefined && now < end) delay = Math.min(delay, end - now);
+    entry.timer?.cancel();
+    if (this.#keep && !this.#closed) entry.timer = this.#clock.setTimeout(() => { this.#onTimer(entry); }, delay);
+  }
+
+  #track<T>(promise: Promise<T>): Promise<T> {
+    this.#busy.add(promise);
+    const done = (): void => { this.#busy.delete(promise); };
+    promise.then(done, done);
+    return promise;
+  }
+}
+
+function found(held: Held): Extract<Resolution, { status: 'found' }> {
+  return { status: 'found', data: held.response.data as unknown as SecretData, backend: 'vault' };
+}
+
+function fail(code: 'ERR_BACKEND_UNAVAILABLE' | 'ERR_SECRET_DENIED' | 'ERR_BACKEND_RESPONSE', message: string, call: VaultCall): Obtained {
+  return { ok: false, kind: 'failed', error: new AgentError(code, message, { details: { backend: 'vault', path: call.path } }) };
+}

@@ -1,0 +1,38 @@
+// What /v1/status says about each `vault` helper call (docs/operations.md "Endpoints"): when its lease or certificate
+// ends, what the keeper does next and when, the last problem — never a value, never a lease id.
+import type { Action, Held } from './held.js';
+import { endsAt } from './held.js';
+import type { VaultCall } from './identity.js';
+
+export interface CallStatus {
+  /** The call's identity: method, path and the template's parameter literals. */
+  call: string;
+  path: string;
+  lease?: { expiresAt: string; ttlSeconds: number; renewable: boolean; renewals: number; capped: boolean };
+  certificate?: { expiresAt: string };
+  next?: { action: Action; at: string };
+  /** True when the credentials ended and no new ones could be obtained: the templates report ERR_LEASE_EXPIRED. */
+  expired: boolean;
+  lastError?: string;
+}
+
+interface EntryView {
+  readonly identity: string;
+  readonly call: VaultCall;
+  readonly held: Held | undefined;
+  readonly next: { action: Action; at: number } | undefined;
+  readonly expired: boolean;
+  readonly lastError: string | undefined;
+}
+
+export function callStatus(entry: EntryView, now: number): CallStatus {
+  const { held } = entry;
+  const status: CallStatus = { call: entry.identity, path: entry.call.path, expired: entry.expired || (held !== undefined && (endsAt(held) ?? Number.POSITIVE_INFINITY) <= now) };
+  if (held?.leaseEndsAt !== undefined) {
+    status.lease = { expiresAt: new Date(held.leaseEndsAt).toISOString(), ttlSeconds: Math.max(0, Math.floor((held.leaseEndsAt - now) / 1000)), renewable: held.response.renewable && !held.capped, renewals: held.renewals, capped: held.capped };
+  }
+  if (held?.response.certificateExpiresAt !== undefined) status.certificate = { expiresAt: new Date(held.response.certificateExpiresAt).toISOString() };
+  if (entry.next !== undefined && held !== undefined) status.next = { action: entry.next.action, at: new Date(entry.next.at).toISOString() };
+  if (entry.lastError !== undefined) status.lastError = entry.lastError;
+  return status;
+}
