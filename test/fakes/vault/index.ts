@@ -1,6 +1,7 @@
 // A Vault emulator on a real node:http(s) server at 127.0.0.1:<random port>, built from
 // docs/vault.md: full envelopes, KV v1/v2, tokens with TTL/max TTL on an injectable
-// clock, AppRole and Kubernetes logins, namespaces, ACL policies, fault switches and request counters.
+// clock, AppRole and Kubernetes logins, namespaces, ACL policies, fault switches and request counters, and the
+// database and PKI engines with their lease table (sys/leases) on the same clock.
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { STATUS_CODES, createServer as createHttpServer } from 'node:http';
