@@ -40,6 +40,8 @@ export interface CycleOptions {
   readonly refusedSetMembers?: readonly Template[];
   /** Does a template still exist in the templates directory (one that failed to load holds its set)? */
   readonly templateExists?: (template: string) => Promise<boolean>;
+  /** Only some templates (agent/runtime/pass.ts): sets and members not among them keep their files. */
+  readonly partial?: boolean;
 }
 
 export interface CycleReport {
@@ -90,7 +92,7 @@ export async function runCycle(options: CycleOptions): Promise<CycleReport> {
   // so a template that left its set finds the set's link already gone.
   await each(inSet, (template) => renderOne(template, { ...options, write: false }, lookup));
   if (options.write) {
-    const written = await writeSetResults({ output: options.output, refused: options.refusedSetMembers, templateExists: options.templateExists }, inSet.map((index) => results[index]).filter((result) => result !== undefined));
+    const written = await writeSetResults({ output: options.output, refused: options.refusedSetMembers, templateExists: options.templateExists, partial: options.partial }, inSet.map((index) => results[index]).filter((result) => result !== undefined));
     for (const [at, index] of inSet.entries()) if (written[at] !== undefined) results[index] = written[at];
   }
   await each(indexes.filter((index) => options.templates[index]?.set === undefined), (template) => renderOne(template, options, lookup));

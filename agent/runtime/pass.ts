@@ -54,6 +54,7 @@ export async function renderPass(options: PassOptions): Promise<PassReport> {
     // A set with a refused member, or a member that no longer loads, is held as a whole (docs/templates.md "Sets").
     refusedSetMembers: options.templates.filter((template) => template.set !== undefined && problems.has(template.name)),
     templateExists: async (name) => access(join(config.templates, name)).then(() => true, () => false),
+    ...(options.partial === true ? { partial: true } : {}),
     onResolved: async (resolutions) => {
       if (options.partial === true) context.scrubber.add(resolvedValues(resolutions.values()));
       else context.scrubber.rotate(resolvedValues(resolutions.values()), pathSegments(resolutions.keys()));

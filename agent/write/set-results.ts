@@ -14,6 +14,8 @@ export interface SetWriteOptions {
   readonly refused?: readonly Template[] | undefined;
   /** See WriteSetsOptions.templateExists. */
   readonly templateExists?: ((template: string) => Promise<boolean>) | undefined;
+  /** See WriteSetsOptions.partial. */
+  readonly partial?: boolean | undefined;
 }
 
 /** Commit the sets of `rendered` (results of set members, outcome `rendered` or `failed`); returns their final results. */
@@ -40,7 +42,7 @@ export async function writeSetResults(options: SetWriteOptions, rendered: readon
   const sets: SetInput[] = [...bySet].map(([name, members]) => ({ name, members }));
   let report: Awaited<ReturnType<typeof writeSets>>;
   try {
-    report = await writeSets({ output: options.output, sets, ...(options.templateExists === undefined ? {} : { templateExists: options.templateExists }) });
+    report = await writeSets({ output: options.output, sets, ...(options.templateExists === undefined ? {} : { templateExists: options.templateExists }), partial: options.partial === true });
   } catch (error) {
     // The output directory refused (ERR_OUTPUT_DIR) before anything was written: every member says so.
     const failure = error instanceof AgentError ? error : new AgentError('ERR_WRITE', `sets in ${root}: ${(error as Error).message}`, { cause: error });

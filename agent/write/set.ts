@@ -30,6 +30,8 @@ export interface SetMemberInput {
   readonly rel: string;
   /** The rendered file; undefined when the template failed or was refused: the set then keeps its current files. */
   readonly file?: WantedFile | undefined;
+  /** Keep the current generation's file: a member a partial pass did not render, whose inputs did not change. */
+  readonly keep?: boolean;
 }
 
 export interface SetInput {
@@ -45,6 +47,11 @@ export interface WriteSetsOptions {
    * the inputs but still exists failed to load, so its set is held; one that is gone left the set. Default: gone.
    */
   readonly templateExists?: (template: string) => Promise<boolean>;
+  /**
+   * Only some templates were rendered (a `vault` call replaced between cycles): a set or member of the current
+   * generation that is not among the inputs keeps its files, since nothing it depends on changed.
+   */
+  readonly partial?: boolean;
   readonly now?: () => Date;
 }
 
@@ -99,7 +106,7 @@ async function commit(root: string, options: WriteSetsOptions): Promise<WriteSet
   // Which sets can be written, which are held (a failing template, a top-level name the link cannot replace).
   const held = new Map<string, AgentError>();
   for (const set of sets) {
-    const failing = set.members.filter((member) => member.file === undefined).map((member) => `${member.template} did not render`);
+    const failing = set.members.filter((member) => member.file === undefined && member.keep !== true).map((member) => `${member.template} did not render`);
     if (failing.length > 0) {
       held.set(set.name, incomplete(set, failing));
       continue;
@@ -121,10 +128,17 @@ async function commit(root: string, options: WriteSetsOptions): Promise<WriteSet
   }
   const oldSet = new Set(oldFiles);
   for (const set of sets) {
+    if (held.has(set.name)) continue;
+    for (const member of set.members) if (member.keep === true && oldSet.has(member.rel) && !plan.has(member.rel)) plan.set(member.rel, { set: set.name });
+  }
+  for (const set of sets) {
     if (!held.has(set.name)) continue;
     const rels = manifest?.sets[set.name] === undefined ? set.members.map((member) => member.rel) : Object.values(manifest.sets[set.name] ?? {});
     for (const rel of rels) if (oldSet.has(rel) && !plan.has(rel)) plan.set(rel, { set: set.name });
   }
+
+  // A partial pass never removes a file: what it did not render, it did not decide about.
+  if (options.partial === true) for (const rel of oldFiles) if (!plan.has(rel)) plan.set(rel, { set: '' });
 
   // What changed: a writable set changed when one of its files differs or it lost one.
   const changed = new Set<string>();
@@ -189,20 +203,24 @@ async function commit(root: string, options: WriteSetsOptions): Promise<WriteSet
   return { sets: outcomes, generation, ...(leftover === undefined ? {} : { leftover }) };
 }
 
-/** The inputs plus the sets of the current generation whose members exist but did not load: those are held. */
+/**
+ * The inputs plus the members of the current generation that are not among them: kept as they are in a partial pass;
+ * otherwise those that still exist failed to load, and hold their set.
+ */
 async function withHeld(options: WriteSetsOptions, manifest: Manifest | undefined): Promise<SetInput[]> {
   const sets = options.sets.map((set) => ({ name: set.name, members: [...set.members] }));
-  if (manifest === undefined || options.templateExists === undefined) return sets;
+  if (manifest === undefined || (options.templateExists === undefined && options.partial !== true)) return sets;
   const present = new Set(options.sets.flatMap((set) => set.members.map((member) => member.template)));
   for (const [name, members] of Object.entries(manifest.sets)) {
     for (const [template, rel] of Object.entries(members)) {
-      if (present.has(template) || !(await options.templateExists(template))) continue;
+      const keep = options.partial === true;
+      if (present.has(template) || (!keep && !(await (options.templateExists?.(template) ?? false)))) continue;
       let set = sets.find((candidate) => candidate.name === name);
       if (set === undefined) {
         set = { name, members: [] };
         sets.push(set);
       }
-      set.members.push({ template, rel });
+      set.members.push({ template, rel, ...(keep ? { keep } : {}) });
     }
   }
   return sets;

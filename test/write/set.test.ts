@@ -208,3 +208,19 @@ test('a replaced output directory is refused before anything of a set is written
   t.deepEqual(await readdir(out), []);
   t.deepEqual(await readdir(`${out}.moved`), ['.secrets-agent']);
 });
+
+test('a partial pass (a vault call replaced) writes what it rendered and keeps every other set and member as it is', async (t) => {
+  const out = await pinned(t);
+  const ca: SetInput = { name: 'tls', members: [...tls(1).members, { template: 'ca.pem.hbs', rel: 'ca.pem', file: file('CA 1\n', 0o644) }] };
+  const db: SetInput = { name: 'db', members: [{ template: 'db.env.hbs', rel: 'db.env', file: file('PASSWORD=p1\n') }] };
+  await writeSets({ output: out, sets: [ca, db] });
+  // Only cert and key use the replaced call: ca.pem.hbs and the db set are not in the pass.
+  const report = await writeSets({ output: out, sets: [tls(2)], partial: true });
+  t.is(outcome(report, 'tls'), 'written');
+  t.is(await readFile(join(out, 'cert.pem'), 'utf8'), 'CERT 2\n');
+  t.is(await readFile(join(out, 'key.pem'), 'utf8'), 'KEY 2\n');
+  t.is(await readFile(join(out, 'ca.pem'), 'utf8'), 'CA 1\n');
+  t.is(await readFile(join(out, 'db.env'), 'utf8'), 'PASSWORD=p1\n');
+  const manifest = JSON.parse(await readFile(join(out, '.secrets-agent/sets.json'), 'utf8')) as { sets: unknown };
+  t.deepEqual(manifest.sets, { tls: { 'cert.pem.hbs': 'cert.pem', 'key.pem.hbs': 'key.pem', 'ca.pem.hbs': 'ca.pem' }, db: { 'db.env.hbs': 'db.env' } });
+});
