@@ -63,7 +63,7 @@ interface Entry {
   expired: boolean;
 }
 
-type Obtained = { ok: true; data: SecretData } | { ok: false; error: AgentError; kind: 'not_found' | 'failed' };
+type Obtained = { ok: true; data: SecretData; changed: boolean } | { ok: false; error: AgentError; kind: 'not_found' | 'failed' };
 
 export class LeaseKeeper {
   readonly #clock: Clock;
@@ -173,7 +173,10 @@ export class LeaseKeeper {
     }
     if (entry.pending) return entry.pending;
     const held = entry.held;
-    if (this.#keep && held !== undefined && isKept(held) && !this.#ended(held)) return found(held);
+    if (this.#keep && held !== undefined && isKept(held) && !this.#ended(held)) {
+      // While a renewal or replacement keeps failing, what is served is stale, and says why.
+      return entry.lastError === undefined ? found(held) : { ...found(held), stale: { reason: entry.lastError } };
+    }
     return this.#obtain(entry, 'cycle');
   }
 
@@ -200,8 +203,8 @@ export class LeaseKeeper {
       switch (reply.kind) {
         case 'ok': {
           const response = parseCallResponse(reply.body, `vault: ${identity}`);
-          this.#hold(entry, response);
-          return { ok: true, data: response.data as unknown as SecretData };
+          const changed = this.#hold(entry, response);
+          return { ok: true, data: response.data as unknown as SecretData, changed };
         }
         case 'not_found': return { ok: false, kind: 'not_found', error: new AgentError('ERR_SECRET_NOT_FOUND', `vault: ${identity}: ${reply.reason}`, { details: { backend: 'vault', path: call.path } }) };
         case 'denied': return fail('ERR_SECRET_DENIED', `vault: permission denied for ${identity}: ${reply.reason}`, call);
@@ -214,10 +217,11 @@ export class LeaseKeeper {
     }
   }
 
-  /** A new response replaces the held one and its timers. */
-  #hold(entry: Entry, response: ReturnType<typeof parseCallResponse>): void {
+  /** A new response replaces the held one and its timers; true when its data differs from the held one's. */
+  #hold(entry: Entry, response: ReturnType<typeof parseCallResponse>): boolean {
     const now = this.#clock.now();
     const previous = entry.held;
+    const wasExpired = entry.expired;
     entry.held = holdResponse(response, now, this.#random);
     entry.attempt = 0;
     entry.lastError = undefined;
@@ -227,12 +231,14 @@ export class LeaseKeeper {
     if (previous !== undefined) this.#events.onRenewal?.('replaced');
     this.#log?.info({ call: entry.identity, ...lease, ...certificate }, `${previous === undefined ? 'obtained' : 'replaced'} ${entry.identity}`);
     this.#schedule(entry);
+    // Why compare: a re-read (a bare lease_duration) usually returns the same data, which needs no render.
+    return wasExpired || previous === undefined || JSON.stringify(previous.response.data) !== JSON.stringify(response.data);
   }
 
   /** What a request means for the cycle or timer that made it. */
   #settle(entry: Entry, obtained: Obtained, why: 'cycle' | 'timer'): Resolution {
     if (obtained.ok) {
-      if (why === 'timer') this.#events.onChange?.([entry.identity]);
+      if (why === 'timer' && obtained.changed) this.#events.onChange?.([entry.identity]);
       return { status: 'found', data: obtained.data, backend: 'vault' };
     }
     entry.lastError = obtained.error.message;
