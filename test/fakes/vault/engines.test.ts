@@ -130,10 +130,16 @@ test('revoke ends a lease at once (204, unknown ids too); revoke-prefix ends eve
   t.deepEqual(await refusal(t, vaultClient.write('sys/leases/renew', { lease_id: first.lease_id })), { status: 400, body: { errors: ['lease not found'] } });
   await vaultClient.write('sys/leases/revoke', { lease_id: 'database/creds/api/unknown' });
 
+  vault.addDatabaseRole('api2', { defaultTtl: 3 });
   const others = [await vaultClient.read('database/creds/api') as Creds, await vaultClient.read('database/creds/api') as Creds];
+  const neighbour = await vaultClient.read('database/creds/api2') as Creds;
   await vaultClient.request({ path: '/sys/leases/revoke-prefix/database/creds/api', method: 'PUT' });
   t.deepEqual(others.map((c) => vault.leases.isValid(c.data.username)), [false, false]);
-  t.deepEqual(vault.leases.counters, { issued: 3, renewed: 0, revoked: 3, refused: 1 });
+  t.true(vault.leases.isValid(neighbour.data.username), 'a prefix is a path: database/creds/api does not cover api2');
+  const unsynced = await fetch(`${vault.address}/v1/sys/leases/revoke`, { method: 'PUT', headers: { 'X-Vault-Token': vault.token, 'X-Vault-Namespace': 'dsta' }, body: JSON.stringify({ lease_id: neighbour.lease_id, sync: false }) });
+  t.deepEqual([unsynced.status, await unsynced.text()], [202, '']);
+  t.false(vault.leases.isValid(neighbour.data.username));
+  t.deepEqual(vault.leases.counters, { issued: 4, renewed: 0, revoked: 4, refused: 1 });
 });
 
 test('revoking the token that made a credential revokes its lease, as Vault revokes a token\'s leases', async (t) => {

@@ -152,10 +152,15 @@ export class LeaseTable {
     const operation = match[1] ?? '';
     const fromBody = request.body?.['lease_id'];
     const leaseId = typeof fromBody === 'string' && fromBody !== '' ? fromBody : (match[2] ?? '');
+    // Why: `sync` defaults to true (204); false answers 202 Accepted with no body (RespondWithStatusCode(nil, nil, 202)).
+    const done = request.body?.['sync'] === false || request.body?.['sync'] === 'false' ? { status: 202 } : noContent;
     if (operation === 'revoke-prefix') {
       if (!allowed(request.path, 'sudo')) return fail(403, 'permission denied');
-      for (const lease of this.#leases.values()) if (lease.id.startsWith(leaseId) && this.live(lease.id)) this.#revoke(lease);
-      return noContent;
+      // Why: RevokePrefix takes a full lease id as itself, anything else as a path ending in "/".
+      const exact = this.live(leaseId);
+      const prefix = leaseId === '' || leaseId.endsWith('/') ? leaseId : `${leaseId}/`;
+      for (const lease of this.#leases.values()) if ((lease === exact || lease.id.startsWith(prefix)) && this.live(lease.id)) this.#revoke(lease);
+      return done;
     }
     if (leaseId === '') return fail(400, 'lease_id must be specified');
     if (operation === 'lookup') return this.#lookup(leaseId);
@@ -163,7 +168,7 @@ export class LeaseTable {
       const lease = this.live(leaseId);
       if (lease) this.#revoke(lease);
       else this.#log('revoke', leaseId, true, {});
-      return request.body?.['sync'] === false || request.body?.['sync'] === 'false' ? { status: 202 } : noContent;
+      return done;
     }
     const increment = request.body?.['increment'];
     const seconds = increment === undefined ? 0 : parseSeconds(increment);
