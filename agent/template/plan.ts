@@ -164,7 +164,7 @@ function countExpressions(node: hbs.AST.Node, chained: boolean): number {
       for (const statement of (block.program as hbs.AST.Program | undefined)?.body ?? []) n += countExpressions(statement, false);
       if (inverse) {
         // `{{else}}` is a tag; `{{else if x}}` is the nested block's own open tag, and the chain shares one close tag.
-        if (block.program !== undefined && !chain) n += 1;
+        if ((block.program as hbs.AST.Program | undefined) !== undefined && !chain) n += 1;
         for (const statement of inverse.body) n += countExpressions(statement, chain);
       }
       return n;
@@ -204,7 +204,8 @@ export function runPlan(plan: Plan<Run>, helpers: Helpers, context: object, opti
       out += chunk(context, options);
     } else {
       const value = invoke(segment, helpers, context, data);
-      if (value !== undefined && value !== null) out += String(value);
+      // Helpers return strings, SafeStrings and, from literals, numbers and booleans; `+=` converts them the same way.
+      if (value !== undefined && value !== null) out += (value as { toString(): string }).toString();
     }
   }
   return out;
