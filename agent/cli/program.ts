@@ -98,9 +98,9 @@ export async function runCli(io: CliIo): Promise<number> {
       const { backend } = cmd.optsWithGlobals<CommonFlags>();
       exitCode = await (await import('./rotate.js')).rotateCommand(await context(cmd), path, { stdin: io.stdin ?? process.stdin, ...(valueStdin === undefined ? {} : { valueStdin }), ...(generate === undefined ? {} : { generate }), ...(charset === undefined ? {} : { charset }), ...(every === undefined ? {} : { every }), ...(auto === undefined ? {} : { auto }), ...(backend === undefined ? {} : { backend }) });
     });
-  command('audit', 'list every secret the templates use with its version and last-changed time; exit 1 when any is older than --max-age')
-    .option('--max-age <duration>', 'the rotation policy (default 90d)')
-    .option('--json', 'print one JSON array of {path, backend, version, lastChanged, ageDays, overdue}')
+  command('audit', 'list every secret the templates use with its version, last-changed time and rotation period (its own, else --max-age); exit 1 when any is past due')
+    .option('--max-age <duration>', 'the rotation period of secrets that record none of their own (default 90d)')
+    .option('--json', 'print one JSON array of {path, backend, version, lastChanged, ageDays, period, due, auto, overdue}')
     .option('--all [prefix]', 'every secret under a prefix in Vault and AWS instead of the templates\' paths (no prefix: everything)')
     .action(async (flags: { maxAge?: string; json?: boolean; all?: string | true }, cmd: Command) => {
       const { maxAge, json, all } = flags;

@@ -33,6 +33,8 @@ export interface SecretAge {
   readonly ageSeconds: number | null;
   /** Whole days. */
   readonly ageDays: number | null;
+  /** The secret's labels (Vault custom_metadata, AWS tags): where its own rotation policy lives. */
+  readonly labels?: Readonly<Record<string, string>>;
   /** What went wrong reading the metadata (never a value); the other fields are then null. */
   readonly error?: string;
 }
@@ -69,10 +71,11 @@ export async function secretAges(backends: readonly Backend[], targets: readonly
     let read = reads.get(key);
     if (read === undefined) reads.set(key, (read = backend.history(ref)));
     try {
-      const { version, lastChanged } = await read;
-      if (lastChanged === null) return { ...unknown, version };
+      const { version, lastChanged, labels } = await read;
+      const known = { ...unknown, version, ...(labels === undefined ? {} : { labels }) };
+      if (lastChanged === null) return known;
       const ageSeconds = Math.max(0, Math.floor((now - lastChanged.getTime()) / 1000));
-      return { ...unknown, version, lastChanged: lastChanged.toISOString(), ageSeconds, ageDays: Math.floor(ageSeconds / DAY_SECONDS) };
+      return { ...known, lastChanged: lastChanged.toISOString(), ageSeconds, ageDays: Math.floor(ageSeconds / DAY_SECONDS) };
     } catch (error) {
       return { ...unknown, error: (error as Error).message };
     }

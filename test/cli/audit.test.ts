@@ -31,7 +31,7 @@ test('a secret exactly max-age old is not overdue; one second later it is, and a
   const { env, templates, written } = await world(t);
   const onTheDay = await audit(env, templates, written + 90 * DAY);
   t.is(onTheDay.code, 0);
-  t.deepEqual(onTheDay.entries, [{ path: 'app/secret_key', backend: 'vault', version: '1', lastChanged: new Date(written).toISOString(), ageDays: 90, overdue: false }]);
+  t.deepEqual(onTheDay.entries, [{ path: 'app/secret_key', backend: 'vault', version: '1', lastChanged: new Date(written).toISOString(), ageDays: 90, period: '90d', due: new Date(written + 90 * DAY).toISOString(), auto: false, overdue: false }]);
   const late = await audit(env, templates, written + 90 * DAY + 1000);
   t.is(late.code, 1);
   t.like(late.entries[0], { ageDays: 90, overdue: true });

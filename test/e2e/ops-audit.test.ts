@@ -37,7 +37,7 @@ async function world(t: import('ava').ExecutionContext): Promise<{ env: Record<s
   return { env: { ...vaultEnv(vault.address, vault.token), ...awsEnv(aws.endpoint) }, templates: join(dir, 'templates'), dir };
 }
 
-interface Entry { path: string; backend: string | null; version: string | null; lastChanged: string | null; ageDays: number | null; overdue: boolean }
+interface Entry { path: string; backend: string | null; version: string | null; lastChanged: string | null; ageDays: number | null; period: string; due: string | null; auto: boolean; overdue: boolean }
 
 test('audit --json lists every path the templates use with backend, version, last change and age, and exits 1 when any is overdue', async (t) => {
   const { env, templates } = await world(t);
@@ -46,7 +46,7 @@ test('audit --json lists every path the templates use with backend, version, las
   const entries = JSON.parse(result.stdout) as Entry[];
   const byPath = new Map(entries.map((entry) => [entry.path, entry]));
   t.deepEqual(entries.map((entry) => entry.path).sort(), ['app/secret_key', 'database/redis/password', 'exchange/binance/api_key', 'exchange/binance/api_secret', 'exchange/gateio/api_key', 'monitoring/sentry_dsn']);
-  t.deepEqual(Object.keys(entries[0] ?? {}), ['path', 'backend', 'version', 'lastChanged', 'ageDays', 'overdue']);
+  t.deepEqual(Object.keys(entries[0] ?? {}), ['path', 'backend', 'version', 'lastChanged', 'ageDays', 'period', 'due', 'auto', 'overdue']);
   t.like(byPath.get('exchange/binance/api_key'), { backend: 'vault', version: '1', ageDays: 120, overdue: true });
   t.like(byPath.get('exchange/binance/api_secret'), { backend: 'vault', ageDays: 120, overdue: true });
   t.like(byPath.get('app/secret_key'), { backend: 'vault', version: '1', ageDays: 10, overdue: false });
@@ -62,14 +62,14 @@ test('audit exits 0 when nothing is older than --max-age, and prints a table wit
   const { env, templates } = await world(t);
   const relaxed = await runCli(['audit', '--max-age', '200d', '--templates', templates], { env });
   t.is(relaxed.code, 0, relaxed.stderr);
-  t.regex(relaxed.stdout, /^PATH +BACKEND +VERSION +LAST CHANGED +AGE +STATUS$/m);
-  t.regex(relaxed.stdout, /^exchange\/binance\/api_key +vault +1 +\S+ +120d +ok$/m);
-  t.regex(relaxed.stdout, /^monitoring\/sentry_dsn +- +- +- +- +not found$/m);
-  t.regex(relaxed.stdout, /^0 of 6 secret paths the templates use are older than 200d$/m);
+  t.regex(relaxed.stdout, /^PATH +BACKEND +VERSION +LAST CHANGED +AGE +PERIOD +DUE +AUTO +STATUS$/m);
+  t.regex(relaxed.stdout, /^exchange\/binance\/api_key +vault +1 +\S+ +120d +200d +\S+ +- +ok$/m);
+  t.regex(relaxed.stdout, /^monitoring\/sentry_dsn +- +- +- +- +200d +- +- +not found$/m);
+  t.regex(relaxed.stdout, /^0 of 6 secret paths the templates use are past due \(their own rotation period, else 200d\)$/m);
   const strict = await runCli(['audit', '--templates', templates], { env });
   t.is(strict.code, 1);
-  t.regex(strict.stdout, /^exchange\/gateio\/api_key +aws +[0-9a-f-]{36} +\S+ +100d +OVERDUE \(older than 90d\)$/m);
-  t.regex(strict.stdout, /^3 of 6 secret paths the templates use are older than 90d$/m);
+  t.regex(strict.stdout, /^exchange\/gateio\/api_key +aws +[0-9a-f-]{36} +\S+ +100d +90d +\S+ +- +OVERDUE \(older than 90d\)$/m);
+  t.regex(strict.stdout, /^3 of 6 secret paths the templates use are past due \(their own rotation period, else 90d\)$/m);
   assertNoValues(t, strict, values, 'audit');
   t.is((await runCli(['audit', '--max-age', 'soon', '--templates', templates], { env })).code, 2);
 });
