@@ -10,11 +10,13 @@ import { loadConfiguredTemplates } from '../runtime/context.js';
 import { diffTemplates } from './diff.js';
 import { plural } from './plural.js';
 import { crossTemplateProblems } from '../runtime/problems.js';
+import { setProblems } from '../write/set-problems.js';
 
 /** Returns the exit code. */
 export async function checkCommand(context: CommandContext, options: { diff?: boolean } = {}): Promise<number> {
   const loaded = await loadConfiguredTemplates(context);
   const problems = crossTemplateProblems(loaded.templates, context.config);
+  for (const [name, problem] of setProblems(loaded.templates.filter((template) => !problems.has(template.name)), context.config.output)) problems.set(name, problem);
   const out = context.io.stdout;
   const unique = new Set<string>();
   let count = 0;
@@ -29,6 +31,7 @@ export async function checkCommand(context: CommandContext, options: { diff?: bo
     const problem = problems.get(template.name);
     if (problem) out.write(`  problem: ${problem.message}\n`);
   }
+  for (const [set, members] of setsOf(loaded.templates)) out.write(`set ${set}: ${members.join(', ')} (written together, one generation behind ${context.config.output}/..data)\n`);
   const errors: AgentError[] = [...loaded.errors, ...problems.values()];
   for (const error of loaded.errors) out.write(`problem: ${error.message}\n`);
   const total = loaded.templates.length + loaded.errors.length;
@@ -41,7 +44,15 @@ function describeTemplate(template: Template): string {
   const mode = template.mode.toString(8).padStart(4, '0');
   const pinned = template.backend === undefined ? '' : `, backend ${template.backend}`;
   const notify = template.notify.length === 0 ? '' : `, notify ${template.notify.join(',')}`;
-  return `${template.name} -> ${template.destination} (${template.format}, mode ${mode}${pinned}${notify})`;
+  const set = template.set === undefined ? '' : `, set ${template.set}`;
+  return `${template.name} -> ${template.destination} (${template.format}, mode ${mode}${pinned}${notify}${set})`;
+}
+
+/** Set name → its templates, in the order they were listed. */
+function setsOf(templates: readonly Template[]): Map<string, string[]> {
+  const sets = new Map<string, string[]>();
+  for (const template of templates) if (template.set !== undefined) sets.set(template.set, [...(sets.get(template.set) ?? []), template.name]);
+  return sets;
 }
 
 function describeDependency(dep: Dependency): string {

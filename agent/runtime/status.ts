@@ -22,6 +22,8 @@ export interface DependencyStatus {
 export interface TemplateStatus {
   template: string;
   destination: string;
+  /** The set the template is written with (docs/templates.md "Sets"), when it names one. */
+  set?: string;
   dependencies: DependencyStatus[];
   lastSuccess?: string;
   lastError?: { code: string; message: string; at: string };
@@ -43,6 +45,7 @@ export class StatusBook {
       const entry: TemplateStatus = {
         template: name,
         destination: result.path ?? result.template.destination,
+        ...(result.template.set === undefined ? {} : { set: result.template.set }),
         dependencies: dependenciesOf(result.template, resolutions),
         ...(previous?.lastSuccess === undefined ? {} : { lastSuccess: previous.lastSuccess }),
         ...(previous?.lastError === undefined ? {} : { lastError: previous.lastError }),
