@@ -3,6 +3,7 @@
 #
 #   build    node:26 + dev dependencies: compile agent/ to dist/ (tsc) and emit the config JSON Schema
 #   deps     node:26 + production dependencies only (npm ci --omit=dev), and the image's passwd/group files
+#   distroless  the distroless Node.js 26 base, named so the runtime can copy its node binary with another mode
 #   runtime  distroless Node.js 26: node and glibc, no shell, no package manager, no npm; runs as 10001:10001
 #
 # The runtime writes nothing outside the output directory (/secrets, to be mounted as tmpfs), so it runs with a
@@ -21,6 +22,8 @@ COPY package.json package-lock.json ./
 RUN npm ci --no-audit --no-fund --ignore-scripts
 COPY tsconfig.json tsconfig.build.json ./
 COPY agent/ agent/
+# The bin is an esbuild bundle of agent/main.ts (docs/docker.md "Memory and start-up").
+COPY scripts/bundle.ts scripts/bundle.ts
 RUN npm run build
 
 FROM node:${NODE_MAJOR}-trixie-slim AS deps
@@ -41,7 +44,9 @@ RUN mkdir -p /image/etc /image/secrets \
  && chmod 0644 /image/etc/passwd /image/etc/group \
  && chmod 0700 /image/secrets
 
-FROM gcr.io/distroless/nodejs${NODE_MAJOR}-debian13:nonroot AS runtime
+FROM gcr.io/distroless/nodejs${NODE_MAJOR}-debian13:nonroot AS distroless
+
+FROM distroless AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=deps /image/etc/passwd /image/etc/group /etc/
@@ -54,6 +59,11 @@ COPY package.json ./package.json
 COPY templates/ /etc/secrets-agent/templates/
 # The default output directory, for runs without a volume; mount a tmpfs here in production.
 COPY --from=deps --chown=10001:10001 /image/secrets /secrets
+# node, execute-only for the agent's user (root-owned, 0711), in place of the base's 0755 one: the kernel marks a
+# process non-dumpable when it executes a file it cannot read, so no process of UID 10001 (an application sharing
+# the PID namespace and the UID for the `signal` notifier) can read the agent's /proc/<pid>/environ, mem or root/
+# (docs/docker.md "Non-dumpable"). Signals still reach it: they depend on the UID only. The HEALTHCHECK runs it too.
+COPY --from=distroless --chmod=0711 /nodejs/bin/node /nodejs/bin/node
 USER 10001:10001
 # Exec form: node is PID 1 (without --init) and receives SIGTERM, SIGINT, SIGHUP and SIGUSR1 itself; the agent
 # installs a handler for each. The defaults `templates: /etc/secrets-agent/templates` and `output: /secrets`

@@ -8,6 +8,9 @@
 //      (checked on Linux 6.18: a root node started from a 0711 binary keeps a readable environ);
 //   3. a process of its UID that is not its own ancestor or descendant is visible in /proc (a shared PID
 //      namespace: Kubernetes shareProcessNamespace, docker --pid=container:, or no namespace at all).
+// An ancestor of the same UID that is dumpable counts as the agent being dumpable: it was started with the same
+// environment and sees the same files (`docker run --init`: docker-init, a readable binary, is PID 1 and holds
+// VAULT_TOKEN in its environ; /proc/1/root/ shows the agent's token file).
 // /proc is read through `procRoot`, so the whole rule runs on a fake tree in tests.
 import { readdir, readFile, readlink, stat } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -26,6 +29,8 @@ export interface Exposure {
   readonly unknown?: string;
   readonly uid?: number;
   readonly dumpable?: boolean;
+  /** Ancestors of the agent's UID that are dumpable (an init or a shell that started it). */
+  readonly dumpableAncestors?: readonly { pid: number; name: string }[];
   /** Visible processes of the agent's UID outside its own tree (a few, for the log line). */
   readonly foreign?: readonly { pid: number; name: string }[];
   readonly foreignCount?: number;
@@ -67,15 +72,20 @@ export async function assessExposure(credentials: readonly string[], options: Ex
   } catch {
     return { exposed: false, credentials, unknown: `${procRoot}/self cannot be read (not Linux, or no /proc mounted)` };
   }
-  const dumpable = uid === 0 || (await stat(join(procRoot, String(self), 'environ'))).uid === uid;
-  const foreign = await foreignProcesses(procRoot, self, uid);
-  const exposed = dumpable && foreign.length > 0;
+  const isDumpable = async (pid: number): Promise<boolean> => uid === 0 || (await stat(join(procRoot, String(pid), 'environ')).catch(() => undefined))?.uid === uid;
+  const dumpable = await isDumpable(self);
+  const entries = await processes(procRoot);
+  const foreign = foreignOf(self, uid, entries);
+  const dumpableAncestors: { pid: number; name: string }[] = [];
+  for (const entry of ancestorsOf(self, entries)) if (entry.uids.includes(uid) && (await isDumpable(entry.pid))) dumpableAncestors.push({ pid: entry.pid, name: entry.name });
+  const exposed = (dumpable || dumpableAncestors.length > 0) && foreign.length > 0;
   return {
     exposed,
     ...(exposed ? { code: 'ERR_CREDENTIALS_EXPOSED' as const } : {}),
     credentials,
     uid,
     dumpable,
+    dumpableAncestors,
     foreign: foreign.slice(0, 5),
     foreignCount: foreign.length,
   };
@@ -85,13 +95,18 @@ export async function assessExposure(credentials: readonly string[], options: Ex
 export function exposureMessage(exposure: Exposure): string {
   const shown = (exposure.foreign ?? []).map(({ pid, name }) => `${pid} ${name}`).join(', ');
   const more = (exposure.foreignCount ?? 0) > (exposure.foreign?.length ?? 0) ? ` and ${(exposure.foreignCount ?? 0) - (exposure.foreign?.length ?? 0)} more` : '';
-  return `the agent holds credentials (${exposure.credentials.join(', ')}) and is dumpable, and ${exposure.foreignCount ?? 0} process(es) of its UID ${exposure.uid ?? '?'} outside its process tree (${shown}${more}) can read its environment, memory and files through /proc; ` +
+  const ancestors = (exposure.dumpableAncestors ?? []).map(({ pid, name }) => `${pid} ${name}`).join(', ');
+  const which = exposure.dumpable === true ? 'is dumpable' : `was started by a dumpable process of its UID (${ancestors}) that shares its environment and files`;
+  return `the agent holds credentials (${exposure.credentials.join(', ')}) and ${which}, and ${exposure.foreignCount ?? 0} process(es) of its UID ${exposure.uid ?? '?'} outside its process tree (${shown}${more}) can read its environment, memory and files through /proc; ` +
     'run it with an execute-only node binary as the image does (docs/docker.md "Non-dumpable"), or give the application another UID (docs/operations.md "Security model")';
 }
 
 /** The processes visible under `procRoot` that run as `uid` (any of their four UIDs) and are outside the tree of `self`, by pid. */
 export async function foreignProcesses(procRoot: string, self: number, uid: number): Promise<{ pid: number; name: string }[]> {
-  const entries = await processes(procRoot);
+  return foreignOf(self, uid, await processes(procRoot));
+}
+
+function foreignOf(self: number, uid: number, entries: ReadonlyMap<number, ProcessEntry>): { pid: number; name: string }[] {
   const tree = treeOf(self, entries);
   return [...entries.values()].filter((entry) => !tree.has(entry.pid) && entry.uids.includes(uid)).sort((a, b) => a.pid - b.pid).map(({ pid, name }) => ({ pid, name }));
 }
@@ -117,10 +132,20 @@ async function processes(procRoot: string): Promise<Map<number, ProcessEntry>> {
   return entries;
 }
 
+/** The visible ancestors of `self`, parent first. */
+function ancestorsOf(self: number, entries: ReadonlyMap<number, ProcessEntry>): ProcessEntry[] {
+  const found: ProcessEntry[] = [];
+  const seen = new Set<number>([self]);
+  for (let entry = entries.get(entries.get(self)?.ppid ?? 0); entry !== undefined && !seen.has(entry.pid); entry = entries.get(entry.ppid)) {
+    seen.add(entry.pid);
+    found.push(entry);
+  }
+  return found;
+}
+
 /** The agent's own tree: itself, its ancestors (whoever started it) and its descendants (command notifiers). */
 function treeOf(self: number, entries: ReadonlyMap<number, ProcessEntry>): Set<number> {
-  const tree = new Set<number>([self]);
-  for (let pid = entries.get(self)?.ppid; pid !== undefined && pid > 0 && !tree.has(pid); pid = entries.get(pid)?.ppid) tree.add(pid);
+  const tree = new Set<number>([self, ...ancestorsOf(self, entries).map((entry) => entry.pid)]);
   const children = new Map<number, number[]>();
   for (const entry of entries.values()) children.set(entry.ppid, [...(children.get(entry.ppid) ?? []), entry.pid]);
   const queue = [self];

@@ -65,7 +65,7 @@ try {
   result.token = line === undefined ? null : line.slice('VAULT_TOKEN='.length);
 } catch (error) { result.environ = error.code; }
 try { result.root = fs.readdirSync('/proc/' + pid + '/root/').includes('proc') ? 'listed' : 'other'; } catch (error) { result.root = error.code; }
-try { process.kill(pid, 'SIGUSR1'); result.signal = 'sent'; } catch (error) { result.signal = error.code; }
+if (process.argv[2] === 'signal') { try { process.kill(pid, 'SIGUSR1'); result.signal = 'sent'; } catch (error) { result.signal = error.code; } }
 process.stdout.write(JSON.stringify(result));
 `;
 
@@ -73,11 +73,11 @@ interface Probe {
   environ: string;
   token?: string | null;
   root: string;
-  signal: string;
+  signal?: string;
 }
 
-async function probe(t: ExecutionContext, uid: number, pid: number): Promise<Probe> {
-  const prober = asUser(t, uid, [process.execPath, '-e', PROBE, String(pid)]);
+async function probe(t: ExecutionContext, uid: number, pid: number, signal = true): Promise<Probe> {
+  const prober = asUser(t, uid, [process.execPath, '-e', PROBE, String(pid), signal ? 'signal' : 'read-only']);
   t.is(await prober.exited, 0, prober.stderr());
   return JSON.parse(prober.stdout()) as Probe;
 }
@@ -95,7 +95,7 @@ interface Isolation {
  * The agent as UID `uid` from `node`, reading a token from the Vault emulator, with an "application" (a sleep of
  * the same UID, started first) beside it. Resolves once the agent is ready.
  */
-async function world(t: ExecutionContext, uid: number, node: string, setpriv = false) {
+async function world(t: ExecutionContext, uid: number, node: string, how: { setpriv?: boolean; init?: boolean } = {}) {
   const vault = await startVaultEmulator({ namespace: 'dsta' });
   t.teardown(() => vault.close());
   vault.setSecret('app/db', { password: DB_PASSWORD });
@@ -112,8 +112,10 @@ async function world(t: ExecutionContext, uid: number, node: string, setpriv = f
   // Why wait for the exec: the agent must find a sleep of UID `uid`, not the forked parent before it switched.
   const running = async (): Promise<boolean> => /^Name:\tsleep$/m.test(await readFile(`/proc/${app.child.pid ?? -1}/status`, 'utf8')) && new RegExp(`^Uid:\\t${uid}\\t`, 'm').test(await readFile(`/proc/${app.child.pid ?? -1}/status`, 'utf8'));
   t.true(await eventually(running), app.stderr());
-  const agent = asUser(t, uid, [node, '--max-semi-space-size=1', cli, 'run', '--config', join(dir, 'config.yaml')], {
-    cwd: dir, env: { VAULT_ADDR: vault.address, VAULT_TOKEN: vault.token, SECRETS_AGENT_LOG_LEVEL: 'debug' }, setpriv,
+  const command = [node, '--max-semi-space-size=1', cli, 'run', '--config', join(dir, 'config.yaml')];
+  // `init`: a shell of the same UID starts the agent and waits for it, as `docker run --init` does with docker-init.
+  const agent = asUser(t, uid, how.init === true ? ['/bin/sh', '-c', '"$@"; exit $?', 'init', ...command] : command, {
+    cwd: dir, env: { VAULT_ADDR: vault.address, VAULT_TOKEN: vault.token, SECRETS_AGENT_LOG_LEVEL: 'debug' }, setpriv: how.setpriv === true,
   });
   const base = `http://127.0.0.1:${port}`;
   t.true(await eventually(async () => (await fetch(`${base}/health/ready`)).status === 200), agent.stderr());
@@ -170,10 +172,23 @@ const setprivMissing = (): string | undefined => missing() ?? (existsSync(SETPRI
 needing(setprivMissing())('from an execute-only node started by setpriv, which holds its capabilities until exec, the agent is dumpable and says so', async (t) => {
   const uid = 10073;
   const node = await executeOnlyNode(t);
-  const { agent, status, pid, vault } = await world(t, uid, node, true);
+  const { agent, status, pid, vault } = await world(t, uid, node, { setpriv: true });
   t.like(await probe(t, uid, pid), { environ: 'read', token: vault.token, root: 'listed' }, 'CAP_DAC_OVERRIDE at exec time: the kernel saw a readable file');
   t.is(exposures(agent.stderr()).length, 1, agent.stderr());
   t.like(status.isolation, { exposed: true, code: 'ERR_CREDENTIALS_EXPOSED', dumpable: true, uid });
   agent.child.kill('SIGTERM');
   t.is(await agent.exited, 0, agent.stderr());
+});
+
+needing(missing())('from an execute-only node under a readable init of the same UID, the init gives the token away, and the agent says so', async (t) => {
+  const uid = 10074;
+  const node = await executeOnlyNode(t);
+  const { agent, status, pid: init, vault } = await world(t, uid, node, { init: true });
+  const [agentPid] = (await readFile(`/proc/${init}/task/${init}/children`, 'utf8')).trim().split(/\s+/).map(Number);
+  t.deepEqual(await probe(t, uid, agentPid ?? -1), { environ: 'EACCES', root: 'EACCES', signal: 'sent' }, 'the agent itself is not dumpable');
+  t.deepEqual(await probe(t, uid, init, false), { environ: 'read', token: vault.token, root: 'listed' }, 'but the init holds the same environment and sees the same files');
+  t.like(status.isolation, { exposed: true, code: 'ERR_CREDENTIALS_EXPOSED', dumpable: false, dumpableAncestors: [{ pid: init, name: 'sh' }] });
+  t.regex(String(exposures(agent.stderr())[0]?.['msg']), new RegExp(`was started by a dumpable process of its UID \\(${init} sh\\)`));
+  process.kill(agentPid ?? -1, 'SIGTERM');
+  t.is(await agent.exited, 0, `the init exits with the agent's status 0\n${agent.stderr()}`);
 });

@@ -2,7 +2,7 @@
 // this machine's real /proc with a process of our own UID that is outside our tree.
 import { spawn, spawnSync } from 'node:child_process';
 import { existsSync, readlinkSync } from 'node:fs';
-import { chown, mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chown, mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
@@ -24,8 +24,11 @@ interface FakeProcess {
   uids: [number, number, number, number];
 }
 
-/** A /proc tree: `self` -> the agent's pid, a status file per process, and the agent's environ owned by `environOwner`. */
-async function fakeProc(t: ExecutionContext, self: number, processes: FakeProcess[], environOwner: 'agent' | 'other'): Promise<{ root: string; uid: number }> {
+/**
+ * A /proc tree: `self` -> the agent's pid, a status file per process, and an environ for each pid of `environs`,
+ * owned by the agent's UID (dumpable) or by root (not dumpable: a symlink to "/", which root owns everywhere).
+ */
+async function fakeProc(t: ExecutionContext, self: number, processes: FakeProcess[], environs: Record<number, 'agent' | 'root'>): Promise<string> {
   const root = await mkdtemp(join(tmpdir(), 'sa-proc-'));
   t.teardown(() => rm(root, { recursive: true, force: true }));
   await mkdir(join(root, String(self)));
@@ -33,17 +36,17 @@ async function fakeProc(t: ExecutionContext, self: number, processes: FakeProces
     await mkdir(join(root, String(entry.pid)), { recursive: true });
     await writeFile(join(root, String(entry.pid), 'status'), `Name:\t${entry.name}\nUmask:\t0022\nState:\tS (sleeping)\nTgid:\t${entry.pid}\nPid:\t${entry.pid}\nPPid:\t${entry.ppid}\nUid:\t${entry.uids.join('\t')}\nGid:\t0\t0\t0\t0\n`);
   }
-  const environ = join(root, String(self), 'environ');
-  await writeFile(environ, 'VAULT_TOKEN=hvs.fake\0');
-  await symlink(String(self), join(root, 'self'));
-  const owner = (await stat(environ)).uid;
-  if (environOwner === 'agent') {
+  for (const [pid, owner] of Object.entries(environs)) {
+    const environ = join(root, pid, 'environ');
+    if (owner === 'root') {
+      await symlink('/', environ);
+      continue;
+    }
+    await writeFile(environ, 'VAULT_TOKEN=hvs.fake\0');
     if (me === 0) await chown(environ, agentUid, agentUid);
-    return { root, uid: agentUid };
   }
-  // Why owner + 1: whoever runs the test, the agent's UID then differs from its environ's owner, as for a
-  // non-dumpable process (whose /proc files the kernel gives to root).
-  return { root, uid: owner + 1 };
+  await symlink(String(self), join(root, 'self'));
+  return root;
 }
 
 const as = (uid: number): [number, number, number, number] => [uid, uid, uid, uid];
@@ -68,7 +71,8 @@ function pod(uid: number): FakeProcess[] {
 }
 
 test('dumpable, with processes of its UID outside its tree: exposed, naming them; its launcher and its children are not counted', async (t) => {
-  const { root, uid } = await fakeProc(t, 10, pod(agentUid), 'agent');
+  const uid = agentUid;
+  const root = await fakeProc(t, 10, pod(uid), { 10: 'agent', 7: 'root' });
   const exposure = await assessExposure(['env VAULT_TOKEN'], { procRoot: root, uid });
   t.like(exposure, { exposed: true, code: 'ERR_CREDENTIALS_EXPOSED', dumpable: true, uid, foreignCount: 3 });
   t.deepEqual(exposure.foreign, [{ pid: 20, name: 'gunicorn' }, { pid: 21, name: 'gunicorn' }, { pid: 40, name: 'su' }]);
@@ -79,23 +83,30 @@ test('dumpable, with processes of its UID outside its tree: exposed, naming them
 });
 
 test('not dumpable (its environ is not its own): not exposed, whatever it can see', async (t) => {
-  // The environ's owner is known only once the tree is written; the processes then take the agent's UID.
-  const probe = await fakeProc(t, 10, [], 'other');
-  const { root, uid } = await fakeProc(t, 10, pod(probe.uid), 'other');
-  t.is(uid, probe.uid);
+  const uid = agentUid;
+  const root = await fakeProc(t, 10, pod(uid), { 10: 'root', 7: 'root', 11: 'agent' });
   const exposure = await assessExposure(['vault (kubernetes)'], { procRoot: root, uid });
   t.like(exposure, { exposed: false, dumpable: false, foreignCount: 3 });
+  t.deepEqual(exposure.dumpableAncestors, [], 'a dumpable child (a command notifier) is not counted: it has not the agent\'s environment');
   t.is(exposure.code, undefined);
+});
+
+test('not dumpable itself, but started by a dumpable process of its UID (an init, a shell): exposed, naming it', async (t) => {
+  const uid = agentUid;
+  const root = await fakeProc(t, 10, pod(uid), { 10: 'root', 7: 'agent' });
+  const exposure = await assessExposure(['env VAULT_TOKEN'], { procRoot: root, uid });
+  t.like(exposure, { exposed: true, code: 'ERR_CREDENTIALS_EXPOSED', dumpable: false, dumpableAncestors: [{ pid: 7, name: 'launcher' }], foreignCount: 3 });
+  t.regex(exposureMessage(exposure), /and was started by a dumpable process of its UID \(7 launcher\) that shares its environment and files, and 3 process\(es\)/);
 });
 
 test('dumpable, alone with its own tree (no shared PID namespace): not exposed', async (t) => {
   const own = pod(agentUid).filter((entry) => [1, 7, 10, 11, 12].includes(entry.pid));
-  const { root, uid } = await fakeProc(t, 10, own, 'agent');
-  t.like(await assessExposure(['vault (token)'], { procRoot: root, uid }), { exposed: false, dumpable: true, foreignCount: 0 });
+  const root = await fakeProc(t, 10, own, { 10: 'agent', 7: 'agent' });
+  t.like(await assessExposure(['vault (token)'], { procRoot: root, uid: agentUid }), { exposed: false, dumpable: true, foreignCount: 0 });
 });
 
 test('root counts as dumpable: its /proc files are root\'s either way, and an execute-only node does not stop root', async (t) => {
-  const { root } = await fakeProc(t, 10, pod(0), 'other');
+  const root = await fakeProc(t, 10, pod(0), { 10: 'root' });
   t.like(await assessExposure(['env AWS_SECRET_ACCESS_KEY'], { procRoot: root, uid: 0 }), { exposed: true, dumpable: true, uid: 0, foreignCount: 3 });
 });
 

@@ -37,9 +37,11 @@ function lastOf(from: Stage, keyword: string): Instruction {
   return found;
 }
 
-test('the image is built in three stages and the last one is the runtime', (t) => {
-  t.deepEqual(all.map((candidate) => candidate.name), ['build', 'deps', 'runtime']);
+test('the image is built in stages, the last one is the runtime, built on the distroless base stage', (t) => {
+  t.deepEqual(all.map((candidate) => candidate.name), ['build', 'deps', 'distroless', 'runtime']);
   t.is(all.at(-1), runtime);
+  t.is(runtime.base, 'distroless');
+  t.deepEqual(stage('distroless').instructions, [], 'the base as it is: only named, so the runtime can copy from it');
 });
 
 test('the build stage compiles with the dev dependencies, the deps stage installs production ones only', (t) => {
@@ -62,6 +64,7 @@ test('every stage runs the same Node.js major, an LTS line, on the same Debian r
   const bases = all.map((candidate) => expand(candidate.base, args));
   t.deepEqual(bases.slice(0, 2), [`node:${major}-trixie-slim`, `node:${major}-trixie-slim`]);
   t.is(bases[2], `gcr.io/distroless/nodejs${major}-debian13:nonroot`, 'trixie is Debian 13');
+  t.is(bases[3], 'distroless', 'the runtime is that base');
   const minimum = /^>=(\d+)/.exec(packageJson.engines.node)?.[1];
   t.true(Number(major) >= Number(minimum), 'the image satisfies package.json engines');
 });
@@ -73,6 +76,22 @@ test('the runtime needs no shell: no RUN, and ENTRYPOINT, CMD and HEALTHCHECK ar
   const healthcheck = lastOf(runtime, 'HEALTHCHECK');
   t.true(healthcheck.rest.startsWith('CMD '), 'CMD, not CMD-SHELL');
   t.is(healthcheck.exec?.[0], '/nodejs/bin/node');
+});
+
+test('the node binary the runtime runs is execute-only for the agent: root-owned 0711, so the agent is not dumpable', (t) => {
+  const entrypoint = lastOf(runtime, 'ENTRYPOINT').exec?.[0] ?? '';
+  const copies = only(runtime, 'COPY').filter((instruction) => instruction.rest.split(/\s+/).at(-1) === entrypoint);
+  t.is(copies.length, 1, `one COPY writes ${entrypoint}`);
+  const [copy] = copies;
+  t.is(copy?.flags['chmod'], '0711', 'execute-only: the agent\'s user cannot read it, so the kernel marks the process non-dumpable');
+  t.is(copy?.flags['chown'], undefined, 'owned by root (COPY\'s default), so the agent cannot chmod it back');
+  t.is(copy?.flags['from'], 'distroless', 'the base\'s own node, not another build');
+  t.is(copy?.rest, `${entrypoint} ${entrypoint}`, 'copied over itself: no readable node is left on the image\'s path');
+  t.is(entrypoint, '/nodejs/bin/node');
+  t.is(lastOf(runtime, 'HEALTHCHECK').exec?.[0], entrypoint, 'the HEALTHCHECK runs the same binary');
+  const user = lastOf(runtime, 'USER');
+  t.true((copy?.line ?? Infinity) < user.line && user.rest !== '0' && !user.rest.startsWith('0:') && !user.rest.startsWith('root'), 'a non-root user: root reads every file, so 0711 does not stop root from dumping');
+  t.deepEqual(lastOf(runtime, 'ENTRYPOINT').exec?.slice(1), ['--max-semi-space-size=1', '/app/dist/agent/main.js']);
 });
 
 test('the runtime runs as the fixed non-root user 10001:10001, which the image names', (t) => {
