@@ -9,8 +9,11 @@
 //     start in one ERR_CREDENTIALS_EXPOSED warn line and in /v1/status.
 // A third run shows a trap the agent's check catches: setpriv keeps its capabilities until it executes node, and
 // a process executing a file while it holds CAP_DAC_OVERRIDE can read that file, so the kernel does not mark it
-// non-dumpable; the execute-only node then protects nothing, and the agent warns. Processes are started the way a
-// container runtime starts a non-root process (Docker gives it no capability): Node's spawn with uid/gid drops the
+// non-dumpable; the execute-only node then protects nothing, and the agent warns. A fourth shows the other trap:
+// an init of the same UID (`docker run --init`, a shell) started from a readable binary holds the same environment
+// and sees the same files, so it gives the token away even when the agent does not; the agent counts a dumpable
+// ancestor of its UID as its own dumpability. Processes are started the way a container runtime starts a
+// non-root process (Docker gives it no capability): Node's spawn with uid/gid drops the
 // supplementary groups, then the UID, and with it every capability, before it executes node.
 // Switching users needs root (CI runs as root); elsewhere the tests skip with the reason.
 import { spawn, spawnSync } from 'node:child_process';
