@@ -160,6 +160,14 @@ export class Agent {
     log?.info({ reason }, 'stopped');
   }
 
+  /** Resolves when no lease work and no cycle is in flight (tests step a fake clock with it). */
+  async settled(): Promise<void> {
+    do {
+      await this.#keeper?.settled();
+      await this.#serial.idle();
+    } while (this.#serial.busy);
+  }
+
   get ready(): boolean {
     return this.#status.ready(this.#templates.all);
   }

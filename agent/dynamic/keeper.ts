@@ -199,11 +199,12 @@ export class LeaseKeeper {
     const cannot = await source.start();
     if (cannot !== undefined) return fail('ERR_BACKEND_UNAVAILABLE', `${cannot} (for ${identity})`, call);
     try {
+      const sentAt = this.#clock.now();
       const reply = await source.client.call(call.method, call.path, call.params);
       switch (reply.kind) {
         case 'ok': {
           const response = parseCallResponse(reply.body, `vault: ${identity}`);
-          const changed = this.#hold(entry, response);
+          const changed = this.#hold(entry, response, sentAt);
           return { ok: true, data: response.data as unknown as SecretData, changed };
         }
         case 'not_found': return { ok: false, kind: 'not_found', error: new AgentError('ERR_SECRET_NOT_FOUND', `vault: ${identity}: ${reply.reason}`, { details: { backend: 'vault', path: call.path } }) };
@@ -218,11 +219,12 @@ export class LeaseKeeper {
   }
 
   /** A new response replaces the held one and its timers; true when its data differs from the held one's. */
-  #hold(entry: Entry, response: ReturnType<typeof parseCallResponse>): boolean {
-    const now = this.#clock.now();
+  #hold(entry: Entry, response: ReturnType<typeof parseCallResponse>, sentAt: number): boolean {
+    // Why the send time: Vault starts a lease when it handles the request, never before we sent it, so a lease
+    // counted from the send ends no later than Vault's (and its timers are planned from the send too).
     const previous = entry.held;
     const wasExpired = entry.expired;
-    entry.held = holdResponse(response, now, this.#random);
+    entry.held = holdResponse(response, sentAt, this.#random);
     entry.attempt = 0;
     entry.lastError = undefined;
     entry.expired = false;
@@ -278,6 +280,7 @@ export class LeaseKeeper {
 
   async #renew(entry: Entry, held: Held, leaseId: string): Promise<void> {
     const source = this.#source;
+    const sentAt = this.#clock.now();
     let reply;
     try {
       if (source === undefined) throw new Error('Vault is no longer configured');
@@ -295,7 +298,7 @@ export class LeaseKeeper {
         reply = { kind: 'unavailable' as const, reason: (error as Error).message };
       }
       if (renewal !== undefined) {
-        const result = renewed(held, now, renewal.leaseSeconds, renewal.renewable, this.#random);
+        const result = renewed(held, sentAt, renewal.leaseSeconds, renewal.renewable, this.#random);
         entry.attempt = 0;
         entry.lastError = undefined;
         this.#events.onRenewal?.(result);
@@ -328,7 +331,8 @@ export class LeaseKeeper {
       this.#log?.warn({ call: entry.identity, endedAt: new Date(end).toISOString(), reason }, `the credentials of ${entry.identity} have ended and no new ones could be obtained: ${reason}; its templates keep their files and report the error`);
       this.#events.onChange?.([entry.identity]);
     } else {
-      this.#log?.warn({ call: entry.identity, attempt: entry.attempt + 1, reason }, `${entry.next?.action ?? 'request'} of ${entry.identity} failed; retrying: ${reason}`);
+      const what = end !== undefined && now >= end ? 'replacement' : entry.next?.action ?? 'request';
+      this.#log?.warn({ call: entry.identity, attempt: entry.attempt + 1, reason }, `${what} of ${entry.identity} failed; retrying: ${reason}`);
     }
     let delay = backoffDelay(this.#retry, entry.attempt++, this.#random);
     if (end !== undefined && now < end) delay = Math.min(delay, end - now);
