@@ -1,7 +1,7 @@
 // One template with 50,000 references over 2,000 Vault secrets, rendered by `secrets-agent once` (the design's
 // "50,000 references render within 300 MiB"): wall time from spawn to exit and the process's peak RSS. The template
 // is format raw (the only format whose output limit, 1 MiB, holds 50,000 values) and fits the 1 MiB template limit:
-// `{{secret "r/123/k"}}` lines, values of 12 characters.
+// `{{secret "123/k"}}` lines (at most 20 bytes each), values of 12 characters.
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startVaultEmulator } from '../../test/fakes/vault/index.js';
@@ -16,14 +16,14 @@ import type { Workload } from '../lib/workload.js';
 const TARGET_MIB = 300;
 const TARGET_MS = 3000;
 
-/** The workload: `secrets` Vault secrets `r/<i>` with one key `k`, and one raw template reading `references` of them in turn. */
+/** The workload: `secrets` Vault secrets `<i>` with one key `k`, and one raw template reading `references` of them in turn. */
 async function referencesWorkload(address: string, token: string, references: number, secrets: number): Promise<Workload> {
   const dir = await mkdtemp(join(scratchBase(), 'sa-bench-refs-'));
   const templatesDir = join(dir, 'templates');
   const outputDir = join(dir, 'out');
   await mkdir(templatesDir, { recursive: true });
   const lines: string[] = [];
-  for (let r = 0; r < references; r++) lines.push(`{{secret "r/${r % secrets}/k"}}`);
+  for (let r = 0; r < references; r++) lines.push(`{{secret "${r % secrets}/k"}}`);
   await writeFile(join(templatesDir, 'refs.txt.hbs'), `${lines.join('\n')}\n`);
   const configPath = join(dir, 'config.yaml');
   await writeFile(configPath, [`templates: ${templatesDir}`, `output: ${outputDir}`, 'listen: ""', 'log: { level: warn }', ''].join('\n'));
@@ -31,7 +31,7 @@ async function referencesWorkload(address: string, token: string, references: nu
     dir, templatesDir, outputDir, configPath, touchDir: dir,
     env: { VAULT_ADDR: address, VAULT_TOKEN: token },
     destinations: ['refs.txt'],
-    secrets: Array.from({ length: secrets }, (_, s) => `r/${s}`),
+    secrets: Array.from({ length: secrets }, (_, s) => String(s)),
     cleanup: () => rm(dir, { recursive: true, force: true }),
   };
 }
@@ -59,7 +59,7 @@ export async function references(options: BenchOptions): Promise<CaseResult> {
   const secrets = options.smoke ? 20 : 2000;
   const runs = options.smoke ? 1 : 5;
   const vault = await startVaultEmulator();
-  for (let s = 0; s < secrets; s++) vault.setSecret(`r/${s}`, { k: value(s, 'k', 0, 10) });
+  for (let s = 0; s < secrets; s++) vault.setSecret(String(s), { k: value(s, 'k', 0, 10) });
   const workload = await referencesWorkload(vault.address, vault.token, count, secrets);
   // The baseline: the same secrets, each referenced once, so the difference is what the extra references cost.
   const baseline = await referencesWorkload(vault.address, vault.token, secrets, secrets);
@@ -103,7 +103,7 @@ export async function references(options: BenchOptions): Promise<CaseResult> {
     details: `### One template of ${count.toLocaleString('en-US')} references (${workloadText})
 
 Each of ${runs} runs spawns \`secrets-agent once\` into an empty output directory and polls its VmHWM (\`/proc/<pid>/status\`)
-every 5 ms until it exits; the time is spawn → exit 0. The template is \`{{secret "r/<i>/k"}}\` lines (format raw, whose
+every 5 ms until it exits; the time is spawn → exit 0. The template is \`{{secret "<i>/k"}}\` lines (format raw, whose
 1 MiB output limit holds the values), each of the ${secrets.toLocaleString('en-US')} secrets read from the Vault emulator once.
 
 Each run also renders the baseline, the same ${secrets.toLocaleString('en-US')} secrets referenced once each: the difference of
