@@ -17,7 +17,7 @@ test('front matter is parsed and the body line offset is counted', (t) => {
 test('an unknown front matter key is named with its line, the closest valid key and the valid keys', (t) => {
   const error = t.throws(() => splitFrontMatter('t/app.env.hbs', '---\nformat: dotenv\ndestinaton: x\n---\n'));
   t.true(isAgentError(error, 'ERR_TEMPLATE_FRONT_MATTER'));
-  t.is(error.message, 't/app.env.hbs:3: front matter: unknown key "destinaton" - did you mean "destination"? (valid keys: destination, mode, uid, gid, format, notify, backend)');
+  t.is(error.message, 't/app.env.hbs:3: front matter: unknown key "destinaton" - did you mean "destination"? (valid keys: destination, mode, uid, gid, format, notify, backend, set)');
   t.is(isAgentError(error) ? error.details['line'] : undefined, 3);
 });
 

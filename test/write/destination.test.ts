@@ -18,7 +18,11 @@ test('a relative destination resolves inside the output directory', (t) => {
   t.is(resolveDestination('/secrets', 'app.env'), '/secrets/app.env');
   t.is(resolveDestination('/secrets/', 'db/pg.json'), '/secrets/db/pg.json');
   t.is(resolveDestination('/secrets', './a/../b.env'), '/secrets/b.env');
-  t.is(resolveDestination('/secrets', '..hidden'), '/secrets/..hidden');
+});
+
+test('a destination starting with .. is reserved for the sets\' ..data and generations, as in Kubernetes volumes', (t) => {
+  for (const name of ['..hidden', '..data', '..data/x', '..2026_12_02_07_15_00.123456789_0a1b2c3d/cert.pem']) assertRefused(t, () => resolveDestination('/secrets', name), name);
+  t.is(resolveDestination('/secrets', 'a/..hidden'), '/secrets/a/..hidden', 'only the top level is reserved');
 });
 
 test('a destination that climbs out with .. is refused', (t) => {
