@@ -72,6 +72,7 @@ interface CheckCase {
 const CHECKS: readonly CheckCase[] = [
   { example: 'quickstart', args: () => Promise.resolve(['--config', 'examples/quickstart/secrets-agent.yaml']) },
   { example: 'vault-kv', args: () => Promise.resolve(['--config', 'examples/vault-kv/secrets-agent.yaml']), env: NO_VAULT },
+  { example: 'vault-dynamic', args: () => Promise.resolve(['--config', 'examples/vault-dynamic/secrets-agent.yaml']), env: NO_VAULT },
   { example: 'aws-secrets-manager', args: () => Promise.resolve(['--config', 'examples/aws-secrets-manager/secrets-agent.yaml']), env: { AWS_EC2_METADATA_DISABLED: 'true' } },
   { example: 'env-only', args: () => Promise.resolve(['--config', 'examples/env-only/secrets-agent.yaml']) },
   { example: 'django', args: () => Promise.resolve(['--config', 'examples/django/secrets-agent.yaml']), env: NO_VAULT },

@@ -1,0 +1,37 @@
+// examples/vault-dynamic renders for real: `once` (the built CLI, node-vault) against the Vault emulator's database
+// and PKI engines, with a token that holds only the example's policy; the credentials are live leases and the three
+// TLS files come from one issue.
+import { X509Certificate, createPrivateKey } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import test from 'ava';
+import { startVaultEmulator } from '../fakes/vault/index.js';
+import { runCli, scratch } from '../helpers/cli.js';
+import { readEnvFile } from '../ship/example-files.js';
+
+const example = 'examples/vault-dynamic';
+
+test('the dynamic example renders with only its policy: a live database lease and a certificate set from one issue', async (t) => {
+  const vault = await startVaultEmulator({ namespace: 'dsta' });
+  t.teardown(() => vault.close());
+  vault.addDatabaseRole('api-server', { defaultTtl: 3600, maxTtl: 86_400 });
+  vault.addPkiRole('api-server', { allowedDomains: ['dsta.internal'], allowSubdomains: true, maxTtl: 72 * 3600 });
+  vault.setPolicy('secrets-agent-dynamic', await readFile(join(example, 'policy.hcl'), 'utf8'));
+  const token = vault.createToken({ ttl: 3600, policies: ['default', 'secrets-agent-dynamic'], renewable: true });
+  const { dir, cleanup } = await scratch({});
+  t.teardown(cleanup);
+  const result = await runCli(['once', '--config', `${example}/secrets-agent.yaml`, '--output', dir], { env: { VAULT_ADDR: vault.address, VAULT_TOKEN: token } });
+  t.is(result.code, 0, result.stderr);
+  const env = await readEnvFile(join(dir, 'database.env'));
+  t.true(vault.leases.isValid(env['DATABASE_USER'] ?? ''), 'the user is a live lease');
+  const lease = vault.leases.of(env['DATABASE_USER'] ?? '');
+  t.is((lease?.expiresAt ?? 0) - (lease?.issuedAt ?? 0), 3600 * 1000, 'the role\'s default_ttl');
+  t.is(env['DATABASE_HOST'], 'postgres.dsta.internal');
+  const cert = new X509Certificate(await readFile(join(dir, 'cert.pem')));
+  t.true(cert.checkPrivateKey(createPrivateKey(await readFile(join(dir, 'key.pem'), 'utf8'))), 'key and certificate of one issue');
+  t.true(cert.checkIssued(new X509Certificate(await readFile(join(dir, 'ca.pem')))), 'ca.pem issued it');
+  t.regex(cert.subject, /CN=api\.dsta\.internal/);
+  t.is(vault.pki().issued.length, 1, 'three templates, one issue');
+  t.is(vault.counters.count({ route: 'database' }), 1);
+  t.false(result.stderr.includes(env['DATABASE_PASSWORD'] ?? '<none>'), 'the password is in no log line');
+});
