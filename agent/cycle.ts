@@ -54,7 +54,7 @@ export function requestsOf(template: Template): SecretRequest[] {
   return template.dependencies
     .filter((dep) => dep.helper !== 'env')
     .map((dep) => ({
-      ref: { kind: dep.helper === 'secret' ? 'value' : 'map', path: dep.path },
+      ref: { kind: dep.helper === 'secret' ? 'value' : 'map', path: dep.path, ...(dep.version === undefined ? {} : { version: dep.version }) },
       backend: dep.backend ?? template.backend,
     }));
 }

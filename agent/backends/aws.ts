@@ -37,6 +37,7 @@ export class AwsBackend implements WritableBackend {
   readonly #ownsClient: boolean;
   readonly #config: Config['aws'];
   readonly #reader: SecretReader;
+  readonly #previousReader: SecretReader;
   #region: Promise<string> | undefined;
 
   constructor(options: AwsBackendOptions) {
@@ -44,6 +45,7 @@ export class AwsBackend implements WritableBackend {
     this.#ownsClient = options.client === undefined;
     this.#client = options.client ?? new SecretsManagerClient(options.config.region === undefined ? {} : { region: options.config.region });
     this.#reader = new SecretReader({ client: this.#client, versionStage: options.config.versionStage, region: () => this.#resolveRegion(), log: options.log.child({ component: 'aws' }) });
+    this.#previousReader = new SecretReader({ client: this.#client, versionStage: 'AWSPREVIOUS', region: () => this.#resolveRegion(), log: options.log.child({ component: 'aws' }) });
   }
 
   /** Fetch one reference (GetSecretValue); a secret that exists but cannot be read as asked is its `error` outcome. */
@@ -159,7 +161,13 @@ export class AwsBackend implements WritableBackend {
 
   /** Why: a missing-credentials error concerns every reference, so it fails the cycle once instead of per path. */
   async #resolve(refs: readonly SecretRef[]): Promise<Map<string, Resolved>> {
-    const resolved = await resolveRefs(refs, { reader: this.#reader, prefix: this.#config.prefix, region: await this.#resolveRegion() });
+    const region = await this.#resolveRegion();
+    const current = refs.filter((ref) => ref.version === undefined);
+    const previous = refs.filter((ref) => ref.version === 'previous');
+    const resolved = await resolveRefs(current, { reader: this.#reader, prefix: this.#config.prefix, region });
+    // version="previous": the same layout read at AWSPREVIOUS (GetSecretValue; batch has no VersionStage); a secret
+    // with one version has no AWSPREVIOUS, which the service answers as not found.
+    if (previous.length > 0) for (const [key, value] of await resolveRefs(previous, { reader: this.#previousReader, prefix: this.#config.prefix, region })) resolved.set(key, value);
     for (const value of resolved.values()) if (isAgentError(value, 'ERR_NO_CREDENTIALS')) throw value;
     return resolved;
   }

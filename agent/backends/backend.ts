@@ -6,6 +6,11 @@ export interface SecretRef {
   readonly kind: 'value' | 'map';
   /** Slash-separated, no leading or trailing slash: `exchange/binance/api_key` or `exchange/binance`. */
   readonly path: string;
+  /**
+   * `previous`: the version before the current one (Vault KV v2 current-1, AWS AWSPREVIOUS; docs/templates.md
+   * "version=previous"); a distinct request. Backends that keep no versions answer not found.
+   */
+  readonly version?: 'previous' | undefined;
 }
 
 export type SecretData = string | Readonly<Record<string, string>>;
@@ -54,14 +59,22 @@ export interface Backend {
   close?(): Promise<void>;
 }
 
-/** The identity of a reference: its map key and its log label (`value:exchange/binance/api_key`). */
+/** The identity of a reference: its map key and its log label (`value:exchange/binance/api_key`, `value:a/b/key@previous`). */
 export function refKey(ref: SecretRef): string {
-  return `${ref.kind}:${ref.path}`;
+  return `${ref.kind}:${ref.path}${ref.version === undefined ? '' : `${VERSION_MARK}${ref.version}`}`;
 }
 
-/** The path inside a `refKey` (`value:a/b/key`) or a store request key (`vault|value:a/b/key`). */
+const VERSION_MARK = '@';
+
+/** Whether a `refKey` or store request key names an older version (`...@previous`) rather than the current one. */
+export function isVersionKey(key: string): boolean {
+  return key.endsWith(`${VERSION_MARK}previous`);
+}
+
+/** The path inside a `refKey` (`value:a/b/key`) or a store request key (`vault|value:a/b/key`), without a version mark. */
 export function pathOfKey(key: string): string {
-  return key.slice(key.indexOf(':') + 1);
+  const path = key.slice(key.indexOf(':') + 1);
+  return isVersionKey(path) ? path.slice(0, path.lastIndexOf(VERSION_MARK)) : path;
 }
 
 /** What a read reports about itself; a creation time that does not parse is left out rather than guessed. */

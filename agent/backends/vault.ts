@@ -77,7 +77,7 @@ export class VaultBackend implements WritableBackend {
     const target = targetOf(ref);
     if ('outcome' in target) return target.outcome;
     try {
-      return toOutcome(await this.#kv.read(target.secret), target.secret, target.key);
+      return toOutcome(await this.#readAt(target.secret, ref), target.secret, target.key);
     } catch (error) {
       if (isAgentError(error, 'ERR_AUTH')) throw error;
       return { status: 'error', error: asAgentError(error, ref.path) };
@@ -93,15 +93,22 @@ export class VaultBackend implements WritableBackend {
     for (const ref of refs) {
       const target = targetOf(ref);
       if ('outcome' in target) answers.set(refKey(ref), target.outcome);
-      else groups.set(target.secret, [...(groups.get(target.secret) ?? []), { ref, key: target.key }]);
+      else {
+        // An older version is a read of its own; it shares the current read it starts from (KvClient dedups it).
+        const group = ref.version === undefined ? target.secret : `${target.secret}\0${ref.version}`;
+        groups.set(group, [...(groups.get(group) ?? []), { ref, key: target.key }]);
+      }
     }
     let authError: AgentError | undefined;
     const queue = [...groups];
     const worker = async (): Promise<void> => {
       for (let next = queue.shift(); next; next = queue.shift()) {
-        const [secret, group] = next;
+        const [, group] = next;
+        const first = group[0];
+        if (first === undefined) continue;
+        const secret = targetSecret(first.ref);
         try {
-          const read = await this.#kv.read(secret);
+          const read = await this.#readAt(secret, first.ref);
           for (const { ref, key } of group) answers.set(refKey(ref), toOutcome(read, secret, key));
         } catch (error) {
           if (isAgentError(error, 'ERR_AUTH')) authError ??= error;
@@ -112,6 +119,11 @@ export class VaultBackend implements WritableBackend {
     await Promise.all(Array.from({ length: Math.min(FETCH_MANY_CONCURRENCY, queue.length) }, worker));
     if (authError !== undefined) throw authError;
     return new Map(refs.flatMap((ref) => { const outcome = answers.get(refKey(ref)); return outcome ? [[refKey(ref), outcome] as const] : []; }));
+  }
+
+  /** The current version of `secret`, or the one before it for a `version="previous"` reference. */
+  #readAt(secret: string, ref: SecretRef): Promise<ReadOutcome> {
+    return ref.version === 'previous' ? this.#kv.readPrevious(secret) : this.#kv.read(secret);
   }
 
   /** Reachable, initialized and unsealed (GET sys/health at the root namespace, no token needed). */
@@ -248,6 +260,11 @@ export function createVaultBackend(options: { config: Config['vault']; log: Logg
 
 /** How many secrets fetchMany reads at the same time. */
 const FETCH_MANY_CONCURRENCY = 8;
+
+/** The secret a reference reads (`a/b/key` → `a/b`, a map `a/b` → `a/b`). */
+function targetSecret(ref: SecretRef): string {
+  return ref.kind === 'map' ? ref.path : splitPath(ref.path).secret;
+}
 
 /** The secret and key a reference names, or its outcome when it cannot name a Vault secret. */
 function targetOf(ref: SecretRef): { secret: string; key: string | undefined } | { outcome: Outcome } {

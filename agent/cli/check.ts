@@ -56,6 +56,6 @@ function setsOf(templates: readonly Template[]): Map<string, string[]> {
 }
 
 function describeDependency(dep: Dependency): string {
-  const flags = [dep.backend === undefined ? '' : `backend=${dep.backend}`, dep.hasDefault ? 'default' : ''].filter(Boolean);
+  const flags = [dep.backend === undefined ? '' : `backend=${dep.backend}`, dep.version === undefined ? '' : `version=${dep.version}`, dep.hasDefault ? 'default' : ''].filter(Boolean);
   return `${dep.helper.padEnd(8)} ${dep.path}${flags.length > 0 ? ` [${flags.join(', ')}]` : ''}  (line ${dep.line})`;
 }

@@ -44,7 +44,8 @@ const DAY_SECONDS = 86_400;
 /** Why: the agent and `audit` know which backend served each path from a cycle's resolutions. */
 export function ageTargets(templates: readonly Template[], resolutions: ReadonlyMap<string, Resolution>): AgeTarget[] {
   const targets = new Map<string, AgeTarget>();
-  for (const request of templates.flatMap(requestsOf)) {
+  // An older version (version="previous") ages with its path: the current version is what is audited.
+  for (const request of templates.flatMap(requestsOf).filter((each) => each.ref.version === undefined)) {
     const resolution = resolutions.get(requestKey(request));
     const backend = resolution?.status === 'found' ? resolution.backend : undefined;
     const key = `${backend ?? '-'}|${request.ref.kind}:${request.ref.path}`;

@@ -3,7 +3,7 @@
 // metadata for the gauge cost one more GET per secret (benchmarks: 40 → 80 Vault requests in a first cycle).
 // The age is computed at scrape time, so it is exact whenever Prometheus asks, not as of the last cycle.
 import type { Gauge } from 'prom-client';
-import { pathOfKey } from '../backends/backend.js';
+import { isVersionKey, pathOfKey } from '../backends/backend.js';
 import type { Resolution } from '../store/store.js';
 
 export class SecretAgeBook {
@@ -14,6 +14,8 @@ export class SecretAgeBook {
   record(resolutions: ReadonlyMap<string, Resolution>): void {
     const created = new Map<string, number>();
     for (const [key, resolution] of resolutions) {
+      // An older version (version="previous") is not what the path serves: its age is not the path's.
+      if (isVersionKey(key)) continue;
       const at = resolution.status === 'found' && resolution.meta?.createdAt !== undefined ? Date.parse(resolution.meta.createdAt) : Number.NaN;
       if (!Number.isNaN(at)) created.set(pathOfKey(key), at);
     }

@@ -170,6 +170,7 @@ export class SecretStore {
     for (const [key, request] of entries) {
       const candidates = this.#candidates(request);
       if (candidates instanceof AgentError) results.set(key, { status: 'failed', error: candidates });
+      else if (request.ref.version !== undefined) items.push(this.#olderVersionItem(key, request, candidates));
       else items.push({ key, ref: request.ref, candidates, owner: request.backend === undefined ? this.#memory.provenance.owner(refKey(request.ref)) : undefined });
     }
     for (let attempt = 0; items.length > 0; attempt++) {
@@ -199,7 +200,7 @@ export class SecretStore {
     if (result.status === 'found' && !result.stale) {
       this.#memory.lastGood.set(key, { data: result.data, backend: result.backend, version: result.version, meta: result.meta });
       // Only the chain has provenance: a pinned request asks its one backend whatever served the path before.
-      if (request !== undefined && request.backend === undefined) this.#memory.provenance.record(refKey(request.ref), result.backend);
+      if (request !== undefined && request.backend === undefined && request.ref.version === undefined) this.#memory.provenance.record(refKey(request.ref), result.backend);
     }
     if (result.status === 'failed' && result.error.code === 'ERR_PROVENANCE_CONFLICT') {
       const { backend, path } = result.error.details as { backend: BackendName; path: string };
@@ -224,6 +225,16 @@ export class SecretStore {
         else outages.set(backend, { paths: [path], reason: reason.replace(/\s+/g, ' ').trim() });
       },
     };
+  }
+
+  // Why: an older version is the older version of the value the file already holds, so it is asked only of the
+  // backend that serves the current one (its provenance), else of the backends that keep versions; it never records
+  // provenance and its absence is plain "not found" (default= applies), not a conflict (docs/templates.md).
+  /** The walk of a `version="previous"` request. */
+  #olderVersionItem(key: string, request: SecretRequest, candidates: readonly Backend[]): WalkItem {
+    const owner = request.backend === undefined ? this.#memory.provenance.owner(refKey({ kind: request.ref.kind, path: request.ref.path })) : undefined;
+    const versioned = candidates.filter((backend) => (owner === undefined ? backend.name === 'vault' || backend.name === 'aws' : backend.name === owner));
+    return { key, ref: request.ref, candidates: versioned };
   }
 
   #candidates(request: SecretRequest): readonly Backend[] | AgentError {

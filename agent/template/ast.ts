@@ -22,6 +22,8 @@ export interface Dependency {
   readonly line: number;
   /** A `vault` helper call (its `path` is then the call's identity, `PUT pki/issue/x common_name="a"`). */
   readonly call?: VaultCall | undefined;
+  /** `version="previous"` on `secret`/`secrets`: the version before the current one (a request of its own). */
+  readonly version?: 'previous' | undefined;
 }
 
 export const ENCODE_HELPER = '__enc';
@@ -183,17 +185,23 @@ function readDependency(helper: DependencyHelper, call: Call, context: WalkConte
   if (reason !== undefined) throw fail(context, call, 'ERR_TEMPLATE_PARSE', `${helper} "${literal}": ${reason}`);
   let backend: BackendName | undefined;
   let hasDefault = false;
-  const allowed = helper === 'secret' ? ['default', 'backend'] : helper === 'env' ? ['default'] : ['backend'];
+  let version: 'previous' | undefined;
+  const allowed = helper === 'secret' ? ['default', 'backend', 'version'] : helper === 'env' ? ['default'] : helper === 'secrets' ? ['backend', 'version'] : ['backend'];
   for (const pair of pairsOf(call)) {
     if (!allowed.includes(pair.key)) throw fail(context, call, 'ERR_TEMPLATE_PARSE', `${helper} does not take ${pair.key}= - it takes ${allowed.map((k) => `${k}=`).join(', ')}`);
     if (pair.key === 'default') hasDefault = true;
+    if (pair.key === 'version') {
+      // Why a literal: the older version is a request of its own, known before rendering like every dependency.
+      if (pair.value.type !== 'StringLiteral' || (pair.value as hbs.AST.StringLiteral).value !== 'previous') throw fail(context, call, 'ERR_TEMPLATE_PARSE', 'version= takes the string literal "previous" (the version before the current one)');
+      version = 'previous';
+    }
     if (pair.key === 'backend') {
       const value = pair.value.type === 'StringLiteral' ? (pair.value as hbs.AST.StringLiteral).value : undefined;
       if (value === undefined || !backendNames.has(value)) throw fail(context, call, 'ERR_TEMPLATE_PARSE', `backend= must be one of "vault", "aws", "file", "env" as a string literal`);
       backend = value as BackendName;
     }
   }
-  return { helper, path, backend, hasDefault, line: lineOf(call, context) };
+  return { helper, path, backend, hasDefault, line: lineOf(call, context), ...(version === undefined ? {} : { version }) };
 }
 
 // Why literals only: the call is the identity one response is shared by (docs/templates.md "The vault helper"), and it

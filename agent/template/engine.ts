@@ -128,15 +128,20 @@ function resolve(ref: SecretRef, options: Options, label: string): SecretData | 
   throw renderError('ERR_SECRET_NOT_FOUND', options, `${label}: not found (tried ${result.tried.join(', ') || 'no backend'})`, undefined);
 }
 
+/** `version="previous"` of a `secret`/`secrets` call (checked when the template was loaded). */
+function versionOf(options: Options): { version?: 'previous' } {
+  return hashOf(options)['version'] === 'previous' ? { version: 'previous' } : {};
+}
+
 function secretHelper(path: string, options: Options): string {
-  const data = resolve({ kind: 'value', path }, options, `secret "${path}"`);
+  const data = resolve({ kind: 'value', path, ...versionOf(options) }, options, `secret "${path}"`);
   if (data === undefined) return String(hashOf(options)['default']);
   if (typeof data !== 'string') throw renderError('ERR_BACKEND_DATA', options, `secret "${path}" is a map of keys, not a value; use secrets "${path}"`);
   return data;
 }
 
 function secretsHelper(path: string, options: Options): Readonly<Record<string, string>> {
-  const data = resolve({ kind: 'map', path }, options, `secrets "${path}"`);
+  const data = resolve({ kind: 'map', path, ...versionOf(options) }, options, `secrets "${path}"`);
   if (typeof data !== 'object') throw renderError('ERR_BACKEND_DATA', options, `secrets "${path}" is a single value, not a map of keys; use secret`);
   return data;
 }

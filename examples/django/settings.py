@@ -41,6 +41,9 @@ _ENV = _read_env("app.env")
 _CONFIG = _read_json("config.json")
 
 SECRET_KEY = _ENV["SECRET_KEY"]
+# The previous key (version="previous" in the template; empty until the key was rotated once): signatures made
+# with it still verify, so rotating SECRET_KEY logs nobody out (docs/templates.md "version=previous").
+SECRET_KEY_FALLBACKS = [key for key in [_ENV.get("SECRET_KEY_FALLBACKS")] if key]
 DEBUG = os.environ.get("DJANGO_DEBUG", "") == "1"
 ALLOWED_HOSTS = os.environ.get("DJANGO_ALLOWED_HOSTS", "localhost").split(",")
 

@@ -28,7 +28,7 @@ async function world(t: import('ava').ExecutionContext): Promise<{ env: Record<s
   vault.setSecret('exchange/binance', { api_key: values[1] });
   aws.putSecret('dsta/database/redis', { password: values[2] });
   awsAt = Date.now() - 31 * DAY;
-  aws.putSecret('dsta/monitoring/sentry_dsn', values[3]);
+  aws.putSecret('dsta/monitoring/sentry_dsn', values[3] ?? '');
   const env = { ...vaultEnv(vault.address, vault.token), ...awsEnv(aws.endpoint) };
   const { dir, cleanup } = await scratch({
     'templates/app.env.hbs': 'K={{secret "app/secret_key"}}\nB={{secret "exchange/binance/api_key"}}\nR={{secret "database/redis/password"}}\nS={{secret "monitoring/sentry_dsn"}}\n',

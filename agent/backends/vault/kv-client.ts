@@ -58,6 +58,18 @@ export class KvClient {
     return pending;
   }
 
+  /**
+   * The version before the current one (KV v2 `?version=current-1`): not found when the secret has one version, the
+   * mount is KV v1, or that version was deleted, destroyed or pruned by max_versions.
+   */
+  async readPrevious(secret: string): Promise<ReadOutcome> {
+    const current = await this.read(secret);
+    if (current.kind !== 'found') return current;
+    const number = Number(current.secret.version);
+    if (!Number.isInteger(number) || number <= 1) return { kind: 'not_found', reason: current.secret.version === undefined ? `mount "${this.#mount}" keeps no versions (KV v1)` : `"${secret}" has no version before ${current.secret.version}` };
+    return this.#read(secret, number - 1);
+  }
+
   /** Write a new version (KV v2 check-and-set when `cas` is a number); the new version, "" on KV v1. */
   async write(secret: string, data: Record<string, string>, cas: number | undefined): Promise<{ version: string }> {
     const version = await this.#versionOrThrow(secret);
@@ -112,12 +124,12 @@ export class KvClient {
   }
 
   /** One GET of a secret at the mount's KV version, classified; a 400 on a read is a response error. */
-  async #read(secret: string): Promise<ReadOutcome> {
+  async #read(secret: string, number?: number): Promise<ReadOutcome> {
     const problem = secretPathProblem(secret);
     if (problem !== undefined) return { kind: 'not_found', reason: problem };
     const version = await this.#version();
     if (typeof version !== 'number') return { kind: 'unavailable', reason: version.reason };
-    const path = apiPath(this.#mount, version, 'data', secret);
+    const path = `${apiPath(this.#mount, version, 'data', secret)}${number === undefined ? '' : `?version=${number}`}`;
     const reply = await this.#authed('GET', path, () => this.#http.get(path));
     switch (reply.kind) {
       case 'ok': {
