@@ -52,7 +52,7 @@ export function renewed(held: Held, now: number, grantedSeconds: number, renewab
   }
   delete held.plan.renew;
   held.capped = true;
-  held.plan.replace = replaceAt(now, held.leaseEndsAt, random);
+  held.plan.replace = replaceAt(now, held.leaseEndsAt, random, marginOf(held));
   return 'max_ttl';
 }
 
@@ -60,7 +60,12 @@ export function renewed(held: Held, now: number, grantedSeconds: number, renewab
 export function cannotRenew(held: Held, now: number, leaseGone: boolean, random: Random): void {
   delete held.plan.renew;
   held.capped = true;
-  held.plan.replace = leaseGone || held.leaseEndsAt === undefined ? now : replaceAt(now, held.leaseEndsAt, random);
+  held.plan.replace = leaseGone || held.leaseEndsAt === undefined ? now : replaceAt(now, held.leaseEndsAt, random, marginOf(held));
+}
+
+/** The least time a replacement leaves before the old lease ends: a tenth of the lease's first duration. */
+function marginOf(held: Held): number {
+  return held.increment * 100;
 }
 
 /** Epoch ms the credentials stop working: the lease's end or the certificate's, whichever is first. */

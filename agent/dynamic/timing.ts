@@ -10,11 +10,14 @@ export function renewAt(now: number, leaseSeconds: number, random: Random): numb
 }
 
 // Why 85-90 %: the lease cannot be extended, so the new one is asked for as late as still leaves a tenth of the
-// remaining life to fetch, render, write and notify before the old credentials stop working.
-/** Epoch ms at which to ask for a new lease when the current one ends at `expiresAt` whatever we do. */
-export function replaceAt(now: number, expiresAt: number, random: Random): number {
+// remaining life to fetch, render, write and notify before the old credentials stop working. Why `marginMs`: the
+// last renewal before the max TTL may leave a sliver (Vault grants whatever is left, down to 1 s), and a tenth of a
+// sliver is no time to reload an application; the keeper passes a tenth of the lease's own duration.
+/** Epoch ms at which to ask for a new lease that ends at `expiresAt` whatever we do; at least `marginMs` before it. */
+export function replaceAt(now: number, expiresAt: number, random: Random, marginMs = 0): number {
   const remaining = Math.max(0, expiresAt - now);
-  return now + Math.floor((remaining * (85 + 5 * random())) / 100);
+  const late = now + Math.floor((remaining * (85 + 5 * random())) / 100);
+  return Math.max(now, Math.min(late, expiresAt - marginMs));
 }
 
 /** Epoch ms of the re-read of a response without a lease but with `seconds` of `lease_duration` (advisory TTL). */

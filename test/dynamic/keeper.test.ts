@@ -45,20 +45,23 @@ test('timing: renewal in [0.6, 2/3) of the lease, replacement in [85 %, 90 %) of
   t.is(replaceAt(7200, 8200, () => 0), 8050);
   t.is(replaceAt(7200, 8200, () => 0.999_999), 8099);
   t.is(replaceAt(9000, 8200, () => 0.5), 9000, 'an end already past: at once');
+  t.is(replaceAt(7200, 8200, () => 0, 300), 7900, 'never less than the margin before the end');
+  t.is(replaceAt(7200, 7400, () => 0, 300), 7200, 'a margin longer than what is left: at once');
   t.is(reissueAt(0, 6000, () => 0), 3600);
   t.is(reissueAt(0, 72 * 3600 * 1000, () => 0), 155_520_000, '72 h: after 43.2 h');
 });
 
-test('a 3 s / 9 s lease: renewed at 1.8 s steps, capped at the max TTL, replaced at 85 % of the last second, every 8.05 s', async (t) => {
+test('a 3 s / 9 s lease: renewed at 1.8 s steps, capped at the max TTL, replaced a tenth of the lease (0.3 s) before its last second ends', async (t) => {
   const { vault, changes, results, resolve, step, clock } = setup({ ttl: 3, maxTtl: 9 });
   t.is(username(await resolve()), 'user1');
   t.deepEqual(clock.pendingDelays, [1800]);
   await step(7200);
   t.deepEqual(vault.log.slice(1), ['renew database/creds/api-server/lease1 3', 'renew database/creds/api-server/lease1 3', 'renew database/creds/api-server/lease1 3', 'renew database/creds/api-server/lease1 3']);
   t.deepEqual(results, ['renewed', 'renewed', 'renewed', 'max_ttl']);
-  // Vault answered 1 s (9 s cap - 7.2 s, whole seconds): the lease ends at 8.2 s as far as the agent knows.
-  t.deepEqual(clock.pendingDelays, [850]);
-  await step(849);
+  // Vault answered 1 s (9 s cap - 7.2 s, whole seconds): the lease ends at 8.2 s as far as the agent knows; 85 % of
+  // that second (8.05 s) would leave 150 ms, so the replacement comes 300 ms (a tenth of 3 s) before: at 7.9 s.
+  t.deepEqual(clock.pendingDelays, [700]);
+  await step(699);
   t.deepEqual(changes, []);
   await step(1);
   t.deepEqual(changes, [[CREDS]]);
