@@ -2,7 +2,7 @@
 // file, which keys (or lines) `once` would add, remove or change - names only, values redacted; nothing is
 // written, no directory is created (docs/commands.md).
 import { lstat, readFile, realpath } from 'node:fs/promises';
-import { dirname, relative, resolve, sep } from 'node:path';
+import { dirname, join, relative, resolve, sep } from 'node:path';
 import { AgentError } from '../errors.js';
 import { diffContent } from '../ops/content-diff.js';
 import type { Change } from '../ops/content-diff.js';
@@ -34,7 +34,8 @@ export async function diffTemplates(context: CommandContext, templates: readonly
       }
       let current: string | undefined;
       try {
-        current = await readCurrent(output, result.path);
+        // A set's file is read through `..data` (docs/templates.md "Sets"): its visible name is the agent's own link.
+        current = await readCurrent(output, result.template.set === undefined ? result.path : join(resolve(output), '..data', relative(resolve(output), result.path)));
       } catch (error) {
         const failure = error instanceof AgentError ? error : new AgentError('ERR_DESTINATION', `${result.path}: ${(error as Error).message}`, { cause: error });
         problems.push(failure);

@@ -52,6 +52,12 @@ test('once writes a set as one generation, writes nothing when unchanged, and ho
   t.not(next, generation);
   t.deepEqual((await readdir(out)).filter((name) => name.startsWith('..')).sort(), ['..data', next].sort(), 'the previous generation was removed');
   t.is(await readFile(join(out, 'private/key.pem'), 'utf8'), 'KEY-3\n');
+
+  // check --diff reads a set's files through ..data (their visible names are the agent's links).
+  const diff = await runCli(['check', '--diff', '--config', join(dir, 'config.yaml')], { cwd: dir });
+  t.is(diff.code, 0, diff.stdout + diff.stderr);
+  t.regex(diff.stdout, /^cert\.pem\.hbs -> .*\/out\/cert\.pem: no changes$/m);
+  t.regex(diff.stdout, /^key\.pem\.hbs -> .*\/out\/private\/key\.pem: no changes$/m);
 });
 
 test('check lists the set of each template and the sets', async (t) => {
