@@ -10,9 +10,9 @@ export const examples = join(root, 'examples');
 
 export const readEnvFile = async (path: string): Promise<Record<string, string | undefined>> => parseEnv(await readFile(path, 'utf8'));
 
-/** The Kubernetes example's ConfigMaps: the agent config text and the templates, by key. */
-export async function kubernetesConfigMaps(): Promise<{ config: string; templates: Record<string, string> }> {
-  const docs = parseAllDocuments(await readFile(join(examples, 'kubernetes/configmap.yaml'), 'utf8')).map((doc) => doc.toJS() as { metadata: { name: string }; data: Record<string, string> });
+/** The Kubernetes example's ConfigMaps (or those of `file`, below examples/): the agent config text and the templates, by key. */
+export async function kubernetesConfigMaps(file = 'kubernetes/configmap.yaml'): Promise<{ config: string; templates: Record<string, string> }> {
+  const docs = parseAllDocuments(await readFile(join(examples, file), 'utf8')).map((doc) => doc.toJS() as { metadata: { name: string }; data: Record<string, string> });
   const byName = (name: string) => docs.find((doc) => doc.metadata.name === name)?.data ?? {};
   return { config: byName('api-server-secrets-agent')['secrets-agent.yaml'] ?? '', templates: byName('api-server-templates') };
 }

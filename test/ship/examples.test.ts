@@ -14,10 +14,12 @@ import { EMULATOR_CREDENTIALS, startAwsEmulator } from '../fakes/aws/emulator.js
 import { startVaultEmulator } from '../fakes/vault/index.js';
 import type { VaultEmulator } from '../fakes/vault/index.js';
 import { eventually, freePort } from '../helpers/agent-process.js';
-import { runCli, scratch } from '../helpers/cli.js';
+import { needing, runCli, scratch } from '../helpers/cli.js';
 import { examples, kubernetesConfigMaps, readEnvFile } from './example-files.js';
 
 const NO_VAULT = { VAULT_ADDR: 'http://127.0.0.1:1' };
+/** The compose and Kubernetes templates give their files group 10000 (the app's group): only root may, unless in it. */
+const group10000 = process.getuid?.() === 0 || (process.getgroups?.() ?? []).includes(10000) ? undefined : 'the templates write files with gid 10000 (the shared group of the compose and Kubernetes examples): run as root (CI does) or as a member of group 10000';
 const OFFLINE_AWS = { AWS_EC2_METADATA_DISABLED: 'true', AWS_ACCESS_KEY_ID: EMULATOR_CREDENTIALS.accessKeyId, AWS_SECRET_ACCESS_KEY: EMULATOR_CREDENTIALS.secretAccessKey };
 
 /** A directory on tmpfs, for the configurations that say `requireTmpfs: true`. */
@@ -53,8 +55,9 @@ async function seededVault(t: ExecutionContext): Promise<{ vault: VaultEmulator;
 }
 
 
-async function writeKubernetesExample(dir: string, edit: (config: Record<string, unknown>) => void = () => undefined): Promise<string> {
-  const { config, templates } = await kubernetesConfigMaps();
+async function writeKubernetesExample(dir: string, edit: (config: Record<string, unknown>) => void = () => undefined, configFrom?: string): Promise<string> {
+  const { templates } = await kubernetesConfigMaps();
+  const { config } = await kubernetesConfigMaps(configFrom);
   await mkdir(join(dir, 'templates'));
   for (const [name, text] of Object.entries(templates)) await writeFile(join(dir, 'templates', name), text);
   const parsed = parse(config) as Record<string, unknown>;
@@ -79,6 +82,8 @@ const CHECKS: readonly CheckCase[] = [
   // The compose config names the in-container path of its templates; --templates points at the same directory here.
   { example: 'docker-compose', args: () => Promise.resolve(['--config', 'examples/docker-compose/agent/secrets-agent.yaml', '--templates', 'examples/docker-compose/templates']), env: NO_VAULT },
   { example: 'kubernetes', args: async (dir) => ['--config', await writeKubernetesExample(dir), '--templates', join(dir, 'templates')], env: NO_VAULT },
+  // The one-UID overlay: its ConfigMap patch's config, with the base's templates.
+  { example: 'kubernetes-signal', args: async (dir) => ['--config', await writeKubernetesExample(dir, () => undefined, 'kubernetes-signal/configmap-patch.yaml'), '--templates', join(dir, 'templates')], env: NO_VAULT },
 ];
 
 test('every example folder has a README and a configuration that check is run on', async (t) => {
@@ -120,7 +125,7 @@ test('the Vault example renders against the Vault emulator with a token holding 
   t.is(vault.counters.count({ path: /^sys\/internal\/ui\/mounts/ }), 0, 'kvVersion: 2 skips detection');
 });
 
-test('the compose templates render from the dev Vault seed with the Vault example policy', async (t) => {
+needing(group10000)('the compose templates render from the dev Vault seed with the Vault example policy', async (t) => {
   const { vault, seeded } = await seededVault(t);
   vault.setPolicy('secrets-agent-api-server', await readFile(join(examples, 'vault-kv/policy.hcl'), 'utf8'));
   const token = vault.createToken({ ttl: 3600, policies: ['default', 'secrets-agent-api-server'], renewable: true });
@@ -134,7 +139,7 @@ test('the compose templates render from the dev Vault seed with the Vault exampl
   t.is(config.database['name'], data['database/postgres']?.['database']);
 });
 
-test('the Kubernetes example renders through a Kubernetes login whose token carries only its policy', async (t) => {
+needing(group10000)('the Kubernetes example renders through a Kubernetes login whose token carries only its policy', async (t) => {
   const { vault, seeded } = await seededVault(t);
   vault.setPolicy('api-server-read', await readFile(join(examples, 'kubernetes/vault/policy.hcl'), 'utf8'));
   const jwt = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJzeXN0ZW06c2VydmljZWFjY291bnQ6ZHN0YTphcGktc2VydmVyIn0.fake';
@@ -243,7 +248,7 @@ test('the Django settings read every value from the files its templates render',
   t.regex(missing.stderr, /app\.env is missing: is secrets-agent running/);
 });
 
-test('the compose api-server answers under Debian gunicorn with its own gunicorn.conf.py, showing fingerprints, never values', async (t) => {
+needing(group10000)('the compose api-server answers under Debian gunicorn with its own gunicorn.conf.py, showing fingerprints, never values', async (t) => {
   const output = await tmpfsDir(t);
   const rendered = await runCli(['once', '--config', 'examples/docker-compose/agent/secrets-agent.yaml', '--templates', 'examples/docker-compose/templates', '--output', output, '--backend', 'file'], { env: FILE_BACKEND });
   t.is(rendered.code, 0, rendered.stderr);

@@ -1,12 +1,14 @@
 // The deployment examples keep their promises: the Compose files and the Kubernetes manifests are parsed with
 // the `yaml` package and checked for a memory-backed shared volume, no single-file mounts or subPath, probes on
-// the agent's endpoints, non-root read-only containers, one PID namespace, and start ordering without a cycle.
+// the agent's endpoints, non-root read-only containers, separate UIDs and PID namespaces by default (the one-UID
+// signal variants: one UID, one PID namespace, no init), and start ordering without a cycle.
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { dirname, join, posix } from 'node:path';
 import test from 'ava';
 import { parse, parseAllDocuments } from 'yaml';
-import { root } from '../helpers/cli.js';
+import { needing, root } from '../helpers/cli.js';
 import { parseDockerfile, stages } from './dockerfile.js';
 
 type Json = Record<string, unknown>;
@@ -28,6 +30,11 @@ const services = obj(compose['services']);
 const agent = obj(services['secrets-agent']);
 const apiServer = obj(services['api-server']);
 const agentConfig = parse(await readFile(join(composeDir, 'agent/secrets-agent.yaml'), 'utf8')) as Json;
+const signalOverride = parse(await readFile(join(composeDir, 'compose.signal.yaml'), 'utf8')) as Json;
+const agentSignalConfig = parse(await readFile(join(composeDir, 'agent/secrets-agent.signal.yaml'), 'utf8')) as Json;
+/** The template front matter of a directory of *.hbs texts: name -> the parsed YAML between the `---` lines. */
+const frontMatter = (texts: Record<string, string>): Record<string, Json> => Object.fromEntries(Object.entries(texts).map(([name, text]) => [name, obj(parse(/^---\n([\s\S]*?)\n---\n/.exec(text)?.[1] ?? ''))]));
+const composeTemplates = frontMatter(Object.fromEntries(['app.env.hbs', 'config.json.hbs'].map((name) => [name, readFileSync(join(composeDir, 'templates', name), 'utf8')])));
 
 interface Mount {
   source: string;
@@ -90,11 +97,41 @@ function merged(base: Json, override: Json): Json {
   return result;
 }
 
-test('compose: the api-server joins the agent PID namespace and starts once the agent is healthy', (t) => {
-  t.is(apiServer['pid'], 'service:secrets-agent');
+test('compose: the api-server starts once the agent is healthy, as another UID, in its own PID namespace', (t) => {
   t.is(obj(obj(apiServer['depends_on'])['secrets-agent'])['condition'], 'service_healthy');
-  t.is(agent['init'], true, 'docker-init is PID 1 of the shared namespace');
+  t.is(apiServer['pid'], undefined, 'no shared PID namespace: the agent\'s /proc entries are out of sight');
   t.is(agent['pid'], undefined);
+  t.not(str(apiServer['user']).split(':')[0], str(agent['user']).split(':')[0], 'two UIDs');
+  t.deepEqual(agent['group_add'], ['10000']);
+  t.deepEqual(apiServer['group_add'], ['10000'], 'one shared group, which reads the files');
+  t.is(agent['init'], undefined);
+});
+
+test('compose: the one-UID variant shares the UID and the agent\'s PID namespace, without an init of that UID', (t) => {
+  const variant = merged(compose, signalOverride);
+  const variantAgent = obj(variant['secrets-agent']);
+  const variantApp = obj(variant['api-server']);
+  t.is(variantApp['pid'], 'service:secrets-agent');
+  t.is(variantApp['user'], variantAgent['user'], 'a signal needs the same UID');
+  t.not(variantAgent['init'], true, 'docker-init would be a dumpable process of that UID holding VAULT_TOKEN');
+  t.deepEqual(variantAgent['cap_drop'], ['ALL'], 'no capability when node is executed: the execute-only node works');
+  t.is(cycle(dependencies(variant)), undefined);
+  t.is(cycle(dependencies(merged({ services: variant }, devVault))), undefined);
+  const command = list(variantAgent['command']).map(str);
+  t.is(command[command.indexOf('--config') + 1], '/etc/secrets-agent/config/secrets-agent.signal.yaml');
+  const header = readFileText(join(composeDir, 'compose.signal.yaml')).split('\n').filter((line) => line.startsWith('#')).join('\n');
+  t.regex(header, /Trade-off/, 'the trade-off is written at the top');
+  t.regex(header, /execute-only/);
+  const notifier = obj(obj(agentSignalConfig['notifiers'])['api-server']);
+  t.is(notifier['signal'], 'SIGHUP');
+  const pidFile = str(notifier['pidFile']);
+  t.is(/^pidfile = "([^"]+)"/m.exec(readFileText(join(composeDir, 'api-server/gunicorn.conf.py')))?.[1], pidFile);
+  const dir = dirname(pidFile);
+  t.like(mounts(variantApp).find((mount) => mount.target === dir), { source: 'app-run', readOnly: false });
+  t.like(mounts(variantAgent).find((mount) => mount.target === dir), { source: 'app-run', readOnly: true });
+  t.regex(str(obj(obj(obj(signalOverride['volumes'])['app-run'])['driver_opts'])['o']), new RegExp(`(^|,)uid=${str(variantApp['user']).split(':')[0]}(,|$)`), 'gunicorn, now UID 10001, writes its pid file');
+  t.is(obj(variantApp['environment'])['RELOAD_MARKER'], '', 'gunicorn does not watch the marker');
+  t.deepEqual({ ...agentSignalConfig, notifiers: undefined }, { ...agentConfig, notifiers: undefined }, 'only the notifier differs');
 });
 
 test('compose: the start order has no cycle, with or without the dev Vault override', (t) => {
@@ -112,6 +149,12 @@ test('compose: the secrets volume is tmpfs, written by the agent and read-only f
   const volume = obj(obj(compose['volumes'])['secrets']);
   t.like(obj(volume['driver_opts']), { type: 'tmpfs', device: 'tmpfs' });
   t.regex(str(obj(volume['driver_opts'])['o']), /(^|,)uid=10001(,|$)/);
+  t.regex(str(obj(volume['driver_opts'])['o']), /(^|,)gid=10000(,|$)/, 'the shared group may read the directory');
+  t.regex(str(obj(volume['driver_opts'])['o']), /(^|,)mode=0750(,|$)/, 'nobody else may');
+  for (const [name, front] of Object.entries(composeTemplates)) {
+    t.is(front['mode'], '0640', name);
+    t.is(front['gid'], 10000, name);
+  }
   t.deepEqual(mounts(agent).find((mount) => mount.source === 'secrets'), { source: 'secrets', target: agentConfig['output'], readOnly: false });
   t.deepEqual(mounts(apiServer).find((mount) => mount.source === 'secrets'), { source: 'secrets', target: '/secrets', readOnly: true });
   t.is(agentConfig['requireTmpfs'], true);
@@ -131,16 +174,16 @@ test('compose: every bind mount is a directory, never a single file', (t) => {
   t.true(existsSync(join(composeDir, configMount?.source ?? '', posix.relative(configMount?.target ?? '', configPath))), 'the --config file is in the mounted directory');
 });
 
-test('compose: both containers run as UID 10001 with a read-only root, no capabilities and no new privileges', (t) => {
-  for (const [name, service] of [['secrets-agent', agent], ['api-server', apiServer]] as const) {
-    t.is(service['user'], '10001:10001', name);
+test('compose: the agent runs as UID 10001, the api-server as 10002, both with a read-only root, no capabilities and no new privileges', (t) => {
+  for (const [name, service, user] of [['secrets-agent', agent, '10001:10001'], ['api-server', apiServer, '10002:10002']] as const) {
+    t.is(service['user'], user, name);
     t.is(service['read_only'], true, name);
     t.deepEqual(service['cap_drop'], ['ALL'], name);
     t.true(list(service['security_opt']).includes('no-new-privileges:true'), name);
   }
   const appDockerfile = stages(parseDockerfile(readFileText(join(composeDir, 'api-server/Dockerfile'))));
   const last = appDockerfile.at(-1)?.instructions ?? [];
-  t.is(last.filter((instruction) => instruction.keyword === 'USER').at(-1)?.rest, '10001:10001');
+  t.is(last.filter((instruction) => instruction.keyword === 'USER').at(-1)?.rest, '10002:10002', 'the app image\'s own user is not the agent\'s');
   t.deepEqual(last.find((instruction) => instruction.keyword === 'CMD')?.exec, ['gunicorn', '--config', 'gunicorn.conf.py', 'app:application']);
 });
 
@@ -159,15 +202,20 @@ test('compose: the agent is healthy only when ready, and its Vault settings foll
   t.true(existsSync(join(composeDir, '../../Dockerfile')));
 });
 
-test('compose: the agent signals the pid gunicorn writes, on a volume both mount', (t) => {
+test('compose: the agent touches the marker gunicorn watches, on a volume it writes and the api-server reads', (t) => {
   const notifier = obj(obj(agentConfig['notifiers'])['api-server']);
-  t.is(notifier['signal'], 'SIGHUP');
-  const pidFile = str(notifier['pidFile']);
-  t.is(/^pidfile = "([^"]+)"/m.exec(readFileText(join(composeDir, 'api-server/gunicorn.conf.py')))?.[1], pidFile);
-  t.regex(readFileText(join(composeDir, 'api-server/gunicorn.conf.py')), /^preload_app = False$/m, 'workers import the app, and read the files, when they boot');
-  const dir = dirname(pidFile);
-  t.like(mounts(apiServer).find((mount) => mount.target === dir), { source: 'app-run', readOnly: false });
-  t.like(mounts(agent).find((mount) => mount.target === dir), { source: 'app-run', readOnly: true });
+  const marker = str(notifier['touch']);
+  t.truthy(marker, 'a touch notifier');
+  const conf = readFileText(join(composeDir, 'api-server/gunicorn.conf.py'));
+  t.is(/^RELOAD_MARKER = os\.environ\.get\("RELOAD_MARKER", "([^"]+)"\)$/m.exec(conf)?.[1], marker, 'gunicorn watches that path by default');
+  t.regex(conf, /^preload_app = False$/m, 'workers import the app, and read the files, when they boot');
+  const dir = dirname(marker);
+  t.like(mounts(agent).find((mount) => mount.target === dir), { source: 'reload', readOnly: false });
+  t.like(mounts(apiServer).find((mount) => mount.target === dir), { source: 'reload', readOnly: true });
+  t.is(mounts(agent).find((mount) => mount.source === 'app-run'), undefined, 'the agent does not need gunicorn\'s pid');
+  const options = str(obj(obj(obj(compose['volumes'])['reload'])['driver_opts'])['o']);
+  t.regex(options, /(^|,)uid=10001(,|$)/);
+  t.regex(options, /(^|,)gid=10000(,|$)/);
   for (const name of ['app.env.hbs', 'config.json.hbs']) t.regex(readFileText(join(composeDir, 'templates', name)), /^notify: \[api-server\]$/m, name);
 });
 
@@ -245,9 +293,9 @@ test('kubernetes: the secrets volume is memory-backed, mounted as a directory, r
 test('kubernetes: every container is non-root with a read-only root, no privilege escalation, no capabilities, seccomp RuntimeDefault', (t) => {
   const podSecurity = obj(pod['securityContext']);
   t.is(podSecurity['runAsNonRoot'], true);
-  t.is(podSecurity['runAsUser'], 10001);
-  t.is(podSecurity['runAsGroup'], 10001);
   t.is(obj(podSecurity['seccompProfile'])['type'], 'RuntimeDefault');
+  t.like(obj(sidecar['securityContext']), { runAsUser: 10001, runAsGroup: 10001 });
+  t.like(obj(app['securityContext']), { runAsUser: 10002, runAsGroup: 10002 });
   for (const container of [...list(pod['initContainers']), ...list(pod['containers'])].map(obj)) {
     const security = obj(container['securityContext']);
     const name = str(container['name']);
@@ -260,14 +308,63 @@ test('kubernetes: every container is non-root with a read-only root, no privileg
   }
 });
 
-test('kubernetes: one process namespace, and the pid file on a volume both containers mount', (t) => {
-  t.is(pod['shareProcessNamespace'], true);
+test('kubernetes: two UIDs, one fsGroup that reads the 0640 files, no shared process namespace', (t) => {
+  t.not(pod['shareProcessNamespace'], true, 'the api-server cannot see the agent\'s process');
+  t.not(obj(sidecar['securityContext'])['runAsUser'], obj(app['securityContext'])['runAsUser']);
+  t.is(obj(pod['securityContext'])['fsGroup'], 10000);
+  t.is(obj(pod['securityContext'])['runAsUser'], undefined, 'each container names its own UID');
+  for (const [name, text] of Object.entries(configMaps.get('api-server-templates') ?? {})) {
+    const front = obj(parse(/^---\n([\s\S]*?)\n---\n/.exec(str(text))?.[1] ?? ''));
+    t.is(front['mode'], '0640', name);
+    t.is(front['gid'], obj(pod['securityContext'])['fsGroup'], name);
+  }
+  const header = readFileText(join(k8sDir, 'deployment.yaml')).split('\n').filter((line) => line.startsWith('#')).join('\n');
+  t.regex(header, /kubernetes-signal/, 'the one-UID variant is named at the top');
+});
+
+test('kubernetes: the agent touches the marker gunicorn watches, on a memory volume it writes and the app reads', (t) => {
   const notifier = obj(obj(agentK8sConfig['notifiers'])['api-server']);
+  const marker = str(notifier['touch']);
+  t.truthy(marker, 'a touch notifier');
+  t.is(/^RELOAD_MARKER = os\.environ\.get\("RELOAD_MARKER", "([^"]+)"\)$/m.exec(readFileText(join(examples, 'docker-compose/api-server/gunicorn.conf.py')))?.[1], marker, 'the api-server image watches that path');
+  const dir = dirname(marker);
+  const mount = mountOf(sidecar, 'reload');
+  t.like(mount ?? {}, { mountPath: dir });
+  t.not(mount?.['readOnly'], true);
+  t.like(mountOf(app, 'reload') ?? {}, { mountPath: dir, readOnly: true });
+  t.is(obj(volumes.get('reload')?.['emptyDir'])['medium'], 'Memory');
+  t.is(mountOf(sidecar, 'app-run'), undefined, 'the agent does not need gunicorn\'s pid');
+  t.like(mountOf(app, 'app-run') ?? {}, { mountPath: '/run/app' });
+});
+
+/** Why `kubectl kustomize` cannot build the overlay here, or undefined. */
+function kubectlMissing(): string | undefined {
+  const probe = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' });
+  return probe.status === 0 ? undefined : 'kubectl is not installed (it builds the kustomize overlay offline); see https://kubernetes.io/docs/tasks/tools/';
+}
+
+needing(kubectlMissing())('kubernetes-signal: the overlay builds and runs both containers as one UID in one process namespace, signalling by pid file', (t) => {
+  const built = spawnSync('kubectl', ['kustomize', join(examples, 'kubernetes-signal')], { encoding: 'utf8' });
+  t.is(built.status, 0, built.stderr);
+  const objects = parseAllDocuments(built.stdout).map((doc) => doc.toJS() as Json);
+  const spec = obj(obj(obj(objects.find((doc) => doc['kind'] === 'Deployment')?.['spec'])['template'])['spec']);
+  t.is(spec['shareProcessNamespace'], true);
+  const agentContainer = obj(list(spec['initContainers']).find((container) => obj(container)['name'] === 'secrets-agent'));
+  const appContainer = obj(list(spec['containers']).find((container) => obj(container)['name'] === 'api-server'));
+  t.is(obj(appContainer['securityContext'])['runAsUser'], obj(agentContainer['securityContext'])['runAsUser'], 'a signal needs the same UID');
+  for (const container of [agentContainer, appContainer]) t.deepEqual(obj(obj(container['securityContext'])['capabilities'])['drop'], ['ALL'], 'no capability when node is executed: the execute-only node works');
+  t.is(str(agentContainer['image']), `secrets-agent:${version}`, 'the image, whose node is execute-only');
+  const config = parse(str(obj(objects.find((doc) => doc['kind'] === 'ConfigMap' && obj(doc['metadata'])['name'] === 'api-server-secrets-agent')?.['data'])['secrets-agent.yaml'])) as Json;
+  const notifier = obj(obj(config['notifiers'])['api-server']);
   t.is(notifier['signal'], 'SIGHUP');
   const pidDir = dirname(str(notifier['pidFile']));
-  t.like(mountOf(sidecar, 'app-run') ?? {}, { mountPath: pidDir, readOnly: true });
-  t.like(mountOf(app, 'app-run') ?? {}, { mountPath: pidDir });
-  t.not(mountOf(app, 'app-run')?.['readOnly'], true);
+  const agentMount = list(agentContainer['volumeMounts']).map(obj).find((entry) => entry['name'] === 'app-run');
+  t.like(agentMount ?? {}, { mountPath: pidDir, readOnly: true });
+  t.like(list(appContainer['volumeMounts']).map(obj).find((entry) => entry['name'] === 'app-run') ?? {}, { mountPath: pidDir });
+  t.like(list(appContainer['env']).map(obj).find((entry) => entry['name'] === 'RELOAD_MARKER') ?? {}, { value: '' });
+  t.deepEqual({ ...config, notifiers: undefined }, { ...agentK8sConfig, notifiers: undefined }, 'only the notifier differs from the base configuration');
+  const header = readFileText(join(examples, 'kubernetes-signal/kustomization.yaml')).split('\n').filter((line) => line.startsWith('#')).join('\n');
+  t.regex(header, /Trade-off/, 'the trade-off is written at the top');
 });
 
 test('kubernetes: the config and templates come from ConfigMaps mounted where the agent looks', (t) => {
