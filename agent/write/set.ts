@@ -145,7 +145,8 @@ async function commit(root: string, options: WriteSetsOptions): Promise<WriteSet
   const unchangedFiles = new Set<string>();
   for (const [rel, planned] of plan) {
     if (planned.want === undefined) continue;
-    if (current !== undefined && (await sameFile(join(base, current, rel), planned.want))) unchangedFiles.add(rel);
+    // Only a regular file the listing found (never through a link planted in the generation) can be carried over.
+    if (current !== undefined && oldSet.has(rel) && (await sameFile(join(base, current, rel), planned.want))) unchangedFiles.add(rel);
     else changed.add(planned.set);
   }
   for (const set of sets) {
@@ -153,7 +154,7 @@ async function commit(root: string, options: WriteSetsOptions): Promise<WriteSet
     if (held.has(set.name) || before === undefined) continue;
     if (Object.values(before).some((rel) => plan.get(rel)?.set !== set.name)) changed.add(set.name);
   }
-  const nextManifest: Manifest = { generation: '', sets: Object.fromEntries(sets.filter((set) => !held.has(set.name) || manifest?.sets[set.name] !== undefined).map((set) => [set.name, held.has(set.name) ? (manifest?.sets[set.name] ?? {}) : Object.fromEntries(set.members.map((member) => [member.template, member.rel]))])) };
+  const nextManifest = membership(sets, held, manifest);
   const sameList = oldFiles.length === plan.size && oldFiles.every((rel) => plan.has(rel));
   for (const [name, error] of held) outcomes.set(name, { outcome: 'failed', error });
 
@@ -295,6 +296,17 @@ async function removeAll(base: string, current: string | undefined): Promise<voi
   if ((await entryKind(join(base, DATA_LINK))) === 'link') await unlink(join(base, DATA_LINK));
   if (current !== undefined) await rm(join(base, current), { recursive: true, force: true });
   await saveManifest(base, undefined);
+}
+
+/** The manifest of the next generation: a written set's members now; a held set's members as they were. */
+function membership(sets: readonly SetInput[], held: ReadonlyMap<string, AgentError>, manifest: Manifest | undefined): Manifest {
+  const entries: Array<[string, Readonly<Record<string, string>>]> = [];
+  for (const set of sets) {
+    const before = manifest?.sets[set.name];
+    if (!held.has(set.name)) entries.push([set.name, Object.fromEntries(set.members.map((member) => [member.template, member.rel]))]);
+    else if (before !== undefined) entries.push([set.name, before]);
+  }
+  return { generation: '', sets: Object.fromEntries(entries) };
 }
 
 function sameManifest(a: Manifest, b: Manifest): boolean {
