@@ -21,6 +21,8 @@ export const MAX_EXPRESSIONS = 50_000;
 export const MAX_COMPILED_EXPRESSIONS = 2000;
 /** Most expressions in one compiled chunk of top-level statements (a single block may hold more). */
 export const MAX_CHUNK_EXPRESSIONS = 100;
+/** Expressions after which the body may be parsed as a new piece, at the next top-level line (see scanTemplate). */
+export const PIECE_EXPRESSIONS = 1000;
 /** Largest rendered file in format raw, which is written without being parsed back. */
 export const MAX_RAW_OUTPUT_BYTES = 1024 * 1024;
 /** Largest rendered file in the other formats: each is parsed twice per render (docs/templates.md "Validate before write"). */
@@ -59,62 +61,92 @@ export function checkTemplateSize(file: string, bytes: number): void {
   }
 }
 
-/** A linear scan of a Handlebars body: nesting and expression count; throws ERR_TEMPLATE_LIMIT with the line. */
 /** A block the scan saw open and never close: where it opened and its helper (`each`, `if`). */
 export interface OpenBlock {
   readonly line: number;
   readonly helper: string;
 }
 
-/** Check the limits; returns the innermost block still open at the end of the text, for a clearer parse error. */
-export function scanTemplate(file: string, body: string, lineOffset: number): OpenBlock | undefined {
+export interface Scan {
+  /** The innermost block still open at the end of the text, for a clearer parse error. */
+  readonly unclosed: OpenBlock | undefined;
+  /**
+   * Offsets where the body may be cut and each piece parsed on its own with the same result: just after the last
+   * newline of a text between two top-level tags, neither of which strips whitespace across it (`~`), every
+   * PIECE_EXPRESSIONS expressions or so. Parsing in pieces keeps one piece's syntax tree in memory, not the whole
+   * template's (about 2 KiB per expression).
+   */
+  readonly splits: number[];
+}
+
+/** A linear scan of a Handlebars body: nesting and expression count; throws ERR_TEMPLATE_LIMIT with the line. */
+export function scanTemplate(file: string, body: string, lineOffset: number): Scan {
   // Why: this runs before Handlebars sees the text, so it must understand just enough of the syntax to count
   // honestly: comments and escaped mustaches are text, strings inside an expression may hold "{{" or "}}".
   const lines = new LineCounter(body, lineOffset);
   const frames: Array<{ levels: number; line: number; helper: string }> = [];
-  const unclosed = (): OpenBlock | undefined => {
+  const splits: number[] = [];
+  const done = (): Scan => {
     const last = frames.at(-1);
-    return last === undefined ? undefined : { line: last.line, helper: last.helper };
+    return { unclosed: last === undefined ? undefined : { line: last.line, helper: last.helper }, splits };
   };
   let depth = 0;
   let expressions = 0;
   let i = 0;
+  // The text since the last tag: where it starts, whether an escape or a raw block is in it, whether that tag ended `~}}`.
+  let run = 0;
+  let plain = true;
+  let sincePiece = 0;
+  /** At a tag starting at `start` (after `{{`, `k`): cut before it when the text leading to it allows. */
+  const cut = (start: number, k: number): void => {
+    if (depth !== 0 || !plain || sincePiece < PIECE_EXPRESSIONS || k !== start + 2) return;
+    const newline = body.lastIndexOf('\n', start - 1);
+    if (newline < run) return;
+    splits.push(newline + 1);
+    sincePiece = 0;
+  };
   const open = (at: number, levels: number): void => {
     depth += levels;
     if (depth > MAX_NESTING) throw limitError(file, lines.at(at), `blocks nest deeper than ${MAX_NESTING} levels (this one is level ${depth}); flatten the template`);
   };
   for (;;) {
     const start = body.indexOf('{{', i);
-    if (start === -1) return unclosed();
+    if (start === -1) return done();
     if (escapedAt(body, start)) {
       // `\{{x}}` is text up to the next "{{" (Handlebars' own rule).
       i = start + 2;
+      plain = false;
       continue;
     }
     if (body.startsWith('{{{{', start)) {
       // A raw block: its content is text up to the closing `{{{{/name}}}}`.
       const close = body.indexOf('{{{{/', start + 4);
       const end = close === -1 ? -1 : body.indexOf('}}}}', close);
-      if (end === -1) return undefined; // unterminated: Handlebars reports it
+      if (end === -1) return { unclosed: undefined, splits }; // unterminated: Handlebars reports it
       i = end + 4;
+      plain = false;
       continue;
     }
     let k = start + 2;
     if (body[k] === '~') k += 1;
+    cut(start, k);
     if (body[k] === '!') {
       // Comments are text: `{{!-- … --}}` may hold "}}", `{{! … }}` may not.
       const long = body.startsWith('--', k + 1);
       const end = long ? /--~?\}\}/g : /\}\}/g;
       end.lastIndex = long ? k + 3 : k + 1;
       const found = end.exec(body);
-      if (!found) return undefined;
+      if (!found) return { unclosed: undefined, splits };
       i = found.index + found[0].length;
+      run = i;
+      plain = body[i - 3] !== '~';
       continue;
     }
     expressions += 1;
+    sincePiece += 1;
     if (expressions > MAX_EXPRESSIONS) throw limitError(file, lines.at(start), `more than ${MAX_EXPRESSIONS} {{...}} expressions; split the template`);
     const end = expressionEnd(body, k);
-    if (end.index === -1) return undefined; // unterminated: Handlebars reports it
+    if (end.index === -1) return { unclosed: undefined, splits }; // unterminated: Handlebars reports it
     if (end.parens > MAX_NESTING) throw limitError(file, lines.at(start), `sub-expressions nest deeper than ${MAX_NESTING} levels; flatten the expression`);
     const kind = classify(body, k, end.index);
     if (kind === 'open') {
@@ -129,6 +161,8 @@ export function scanTemplate(file: string, body: string, lineOffset: number): Op
       depth -= frames.pop()?.levels ?? 0;
     }
     i = end.index + 2;
+    run = i;
+    plain = body[end.index - 1] !== '~';
   }
 }
 

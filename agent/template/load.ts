@@ -12,7 +12,7 @@ import type { Format } from './formats.js';
 import { splitFrontMatter } from './front-matter.js';
 import { checkTemplateSize, MAX_TEMPLATE_BYTES, scanTemplate } from './limits.js';
 import type { OpenBlock } from './limits.js';
-import { planProgram, runPlan } from './plan.js';
+import { Planner, runPlan } from './plan.js';
 import type { Helpers, Plan, Run } from './plan.js';
 import { Preparer } from './preparer.js';
 
@@ -57,16 +57,32 @@ function prepareParts(file: string, name: string, source: string): { info: Templ
   // Bounded before parsing (docs/templates.md "Limits"): Handlebars is synchronous and super-linear on nesting.
   checkTemplateSize(file, Buffer.byteLength(source, 'utf8'));
   const { meta, body, lineOffset } = splitFrontMatter(file, source);
-  const unclosed = scanTemplate(file, body, lineOffset);
+  const { unclosed, splits } = scanTemplate(file, body, lineOffset);
   const destination = meta.destination ?? name.replace(/\.hbs$/, '');
   const format = meta.format ?? formatFromDestination(destination);
-  let program;
-  try {
-    program = engine.parse(body);
-  } catch (error) {
-    throw parseError(file, lineOffset, error, unclosed);
+  const planner = new Planner({ file, lineOffset, interpreted });
+  const dependencies: Dependency[] = [];
+  // A large body is parsed in pieces (limits.ts scanTemplate): only one piece's syntax tree is alive at a time.
+  let from = 0;
+  let line = 1;
+  for (const to of [...splits, body.length]) {
+    // Blank lines before a piece put it where it stands: Handlebars numbers its lines as in the file and reads the
+    // start of its first line as it would there (after a newline); they are taken off its first text once prepared.
+    const padding = line - 1;
+    let program;
+    try {
+      program = engine.parse('\n'.repeat(padding) + body.slice(from, to));
+    } catch (error) {
+      throw parseError(file, lineOffset, error, unclosed);
+    }
+    for (const dependency of prepareProgram(program, { file, lineOffset, format, helpers: helperNames })) dependencies.push(dependency);
+    // Handlebars' compile strips whitespace again on an already parsed program; done here, once, before planning.
+    (engine.parse as unknown as (input: hbs.AST.Program) => hbs.AST.Program)(program);
+    dropPadding(program, padding);
+    planner.add(program);
+    line += countLines(body, from, to);
+    from = to;
   }
-  const dependencies = prepareProgram(program, { file, lineOffset, format, helpers: helperNames });
   const info: TemplateInfo = {
     name,
     file,
@@ -81,9 +97,25 @@ function prepareParts(file: string, name: string, source: string): { info: Templ
     dependencies,
     lineOffset,
   };
-  // Handlebars' compile strips whitespace again on an already parsed program; done here once, on the whole program.
-  (engine.parse as unknown as (input: hbs.AST.Program) => hbs.AST.Program)(program);
-  return { info, plan: planProgram(program, { file, lineOffset, interpreted }) };
+  return { info, plan: planner.finish() };
+}
+
+/** Line breaks in `text` from `from` to `to`, counted as Handlebars' lexer counts them (CR LF, CR or LF). */
+function countLines(text: string, from: number, to: number): number {
+  const breaks = /\r\n?|\n/g;
+  breaks.lastIndex = from;
+  let count = 0;
+  for (let found = breaks.exec(text); found !== null && found.index < to; found = breaks.exec(text)) count += 1;
+  return count;
+}
+
+/** Takes the blank lines put before a piece off its first text, which starts with them untouched. */
+function dropPadding(program: hbs.AST.Program, padding: number): void {
+  if (padding === 0) return;
+  const first = program.body[0] as hbs.AST.ContentStatement | undefined;
+  const lines = '\n'.repeat(padding);
+  if (first?.type !== 'ContentStatement' || !first.value.startsWith(lines)) throw new Error('template piece: its first text lost the blank lines put before it');
+  first.value = first.value.slice(padding);
 }
 
 /** Parse one template's source, on the calling thread; `file` is how errors name it. */

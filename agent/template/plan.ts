@@ -36,59 +36,82 @@ export interface Plan<Chunk> {
 export type Run = (context: object, options: object) => string;
 
 /**
- * Split a prepared program (validated, rewritten and whitespace-stripped) into text, calls and compiled chunks;
- * `interpreted` are the helpers the plan may call itself (our own table, never the block builtins). Refuses a template
- * whose compiled part is over MAX_COMPILED_EXPRESSIONS, naming the line of the expression that crosses it.
+ * Splits prepared programs (validated, rewritten and whitespace-stripped), one or several pieces of one template in
+ * order, into text, calls and compiled chunks; `interpreted` are the helpers the plan may call itself (our own table,
+ * never the block builtins). Refuses a template whose compiled part is over MAX_COMPILED_EXPRESSIONS, naming the line
+ * of the statement that crosses it.
  */
-export function planProgram(program: hbs.AST.Program, options: { file: string; lineOffset: number; interpreted: ReadonlySet<string> }): Plan<hbs.AST.Program> {
-  const segments: Segment[] = [];
-  const chunks: hbs.AST.Program[] = [];
-  let text = '';
-  let chunk: hbs.AST.Statement[] = [];
-  let chunkExpressions = 0;
-  let compiled = 0;
-  const flushText = (): void => {
-    if (text !== '') segments.push(text);
-    text = '';
-  };
-  const flushChunk = (): void => {
-    if (chunk.length === 0) return;
-    segments.push(chunks.length);
-    chunks.push(programOf(chunk));
-    chunk = [];
-    chunkExpressions = 0;
-  };
-  for (const statement of program.body) {
-    if (statement.type === 'ContentStatement' && chunk.length === 0) {
-      text += (statement as hbs.AST.ContentStatement).value;
-      continue;
+export class Planner {
+  readonly #segments: Segment[] = [];
+  readonly #chunks: hbs.AST.Program[] = [];
+  #text = '';
+  #chunk: hbs.AST.Statement[] = [];
+  #chunkExpressions = 0;
+  #compiled = 0;
+
+  constructor(private readonly options: { file: string; lineOffset: number; interpreted: ReadonlySet<string> }) {}
+
+  /** Plan the statements of `program`, after those of the programs added before it. */
+  add(program: hbs.AST.Program): void {
+    for (const statement of program.body) {
+      if (statement.type === 'ContentStatement' && this.#chunk.length === 0) {
+        this.#text += (statement as hbs.AST.ContentStatement).value;
+        continue;
+      }
+      if (statement.type === 'CommentStatement') continue; // Handlebars writes nothing for a comment
+      const call = statement.type === 'MustacheStatement' ? simpleCall(statement as hbs.AST.MustacheStatement, this.options.interpreted) : undefined;
+      if (call !== undefined) {
+        this.#flushChunk();
+        this.#flushText();
+        this.#segments.push(call);
+        continue;
+      }
+      if (statement.type === 'ContentStatement') {
+        // Text between compiled statements stays in their chunk: fewer, larger chunks.
+        this.#chunk.push(statement);
+        continue;
+      }
+      this.#flushText();
+      const expressions = countExpressions(statement, false);
+      this.#compiled += expressions;
+      if (this.#compiled > MAX_COMPILED_EXPRESSIONS) {
+        throw limitError(this.options.file, statement.loc.start.line + this.options.lineOffset, `more than ${MAX_COMPILED_EXPRESSIONS} expressions in blocks or reading the context (only top-level {{helper "literal"}} calls are not counted); split the template`);
+      }
+      if (this.#chunkExpressions > 0 && this.#chunkExpressions + expressions > MAX_CHUNK_EXPRESSIONS) this.#flushChunk();
+      this.#chunk.push(statement);
+      this.#chunkExpressions += expressions;
     }
-    if (statement.type === 'CommentStatement') continue; // Handlebars writes nothing for a comment
-    const call = statement.type === 'MustacheStatement' ? simpleCall(statement as hbs.AST.MustacheStatement, options.interpreted) : undefined;
-    if (call !== undefined) {
-      flushChunk();
-      flushText();
-      segments.push(call);
-      continue;
-    }
-    if (statement.type === 'ContentStatement') {
-      // Text between compiled statements stays in their chunk: fewer, larger chunks.
-      chunk.push(statement);
-      continue;
-    }
-    flushText();
-    const expressions = countExpressions(statement, false);
-    compiled += expressions;
-    if (compiled > MAX_COMPILED_EXPRESSIONS) {
-      throw limitError(options.file, statement.loc.start.line + options.lineOffset, `more than ${MAX_COMPILED_EXPRESSIONS} expressions in blocks or reading the context (only top-level {{helper "literal"}} calls are not counted); split the template`);
-    }
-    if (chunkExpressions > 0 && chunkExpressions + expressions > MAX_CHUNK_EXPRESSIONS) flushChunk();
-    chunk.push(statement);
-    chunkExpressions += expressions;
+    // A chunk never spans pieces: each piece's syntax tree is dropped once planned, except for its chunks.
+    this.#flushChunk();
   }
-  flushChunk();
-  flushText();
-  return { segments, chunks };
+
+  /** The plan of everything added. */
+  finish(): Plan<hbs.AST.Program> {
+    this.#flushChunk();
+    this.#flushText();
+    return { segments: this.#segments, chunks: this.#chunks };
+  }
+
+  #flushText(): void {
+    if (this.#text !== '') this.#segments.push(this.#text);
+    this.#text = '';
+  }
+
+  #flushChunk(): void {
+    if (this.#chunk.length === 0) return;
+    this.#flushText();
+    this.#segments.push(this.#chunks.length);
+    this.#chunks.push(programOf(this.#chunk));
+    this.#chunk = [];
+    this.#chunkExpressions = 0;
+  }
+}
+
+/** The plan of one whole program. */
+export function planProgram(program: hbs.AST.Program, options: { file: string; lineOffset: number; interpreted: ReadonlySet<string> }): Plan<hbs.AST.Program> {
+  const planner = new Planner(options);
+  planner.add(program);
+  return planner.finish();
 }
 
 /** A program of some top-level statements, for Handlebars to compile on its own. */

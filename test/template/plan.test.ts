@@ -7,7 +7,7 @@ import test from 'ava';
 import { AgentError } from '../../agent/errors.js';
 import { prepareProgram } from '../../agent/template/ast.js';
 import { compileOptions, createEngine, helperNames } from '../../agent/template/engine.js';
-import { MAX_CHUNK_EXPRESSIONS } from '../../agent/template/limits.js';
+import { MAX_CHUNK_EXPRESSIONS, PIECE_EXPRESSIONS, scanTemplate } from '../../agent/template/limits.js';
 import { splitFrontMatter } from '../../agent/template/front-matter.js';
 import type { Template } from '../../agent/template/load.js';
 import { planProgram } from '../../agent/template/plan.js';
@@ -84,4 +84,40 @@ test('references at the top level compile nothing; blocks compile in chunks of b
   const blocks = planOf('{{#if true}}{{secret "a/b"}}{{/if}}\n'.repeat(600));
   t.is(blocks.chunks.length, Math.ceil(600 / Math.floor(MAX_CHUNK_EXPRESSIONS / 3)));
   t.is(blocks.segments.filter((segment) => typeof segment === 'number').length, blocks.chunks.length);
+});
+
+/** Lines that put whitespace control, standalone tags, comments, escapes and CR LF at every possible cut. */
+const tricky = [
+  'A{{secret "a/b"}}\n',
+  '  {{#if true}}\n  X\n  {{/if}}\n',
+  '{{~secret "a/b"}}\n',
+  '{{secret "a/b"~}}\n  \n',
+  '  {{! comment }}\n',
+  '\\{{escaped}} {{secret "a/b"}}\n',
+  '{{#each (secrets "m/n")}}\n{{@key}}\n{{/each}}\n',
+  'C={{secret "a/c"}}\r\n',
+  '   \n',
+  '{{!-- long --~}}\n\n',
+  '{{env "X" default="d"}}{{secret "a/b"}}\n\n\n',
+  '    {{secret "a/b"}}\n',
+];
+
+test('a body parsed in pieces renders what the whole body renders, wherever the cuts fall', (t) => {
+  for (let shift = 0; shift < tricky.length; shift += 1) {
+    const lines = Array.from({ length: 2400 }, (_, i) => tricky[(i + shift) % tricky.length] ?? '');
+    const source = lines.join('');
+    t.true(scanTemplate('x', source, 0).splits.length >= 2, 'the body is cut');
+    t.is(outcome(prepare(source, 'x.txt.hbs'), {}), outcome(reference(source, 'x.txt.hbs'), {}), `shift ${shift}`);
+  }
+});
+
+test('an error in a later piece names the file line, front matter included', (t) => {
+  const source = `---\nformat: raw\n---\n${'A={{secret "a/b"}}\n'.repeat(PIECE_EXPRESSIONS * 3)}B={{secret "x/y"}}\n`;
+  t.true(scanTemplate('x', source, 0).splits.length >= 2);
+  const planned = outcome(prepare(source, 'x.txt.hbs'), {});
+  t.is(planned, `ERR_SECRET_NOT_FOUND templates/x.txt.hbs:${3 + PIECE_EXPRESSIONS * 3 + 1}: secret "x/y": not found (tried file)`);
+  t.is(planned, outcome(reference(source, 'x.txt.hbs'), {}));
+  const broken = `${'A={{secret "a/b"}}\n'.repeat(PIECE_EXPRESSIONS * 2)}{{#if}}\n`;
+  const error = t.throws(() => prepare(broken, 'x.txt.hbs'));
+  t.is(error.message, `templates/x.txt.hbs:${PIECE_EXPRESSIONS * 2 + 1}: {{#if}} opened on line ${PIECE_EXPRESSIONS * 2 + 1} is never closed: add {{/if}} where the block ends`);
 });
