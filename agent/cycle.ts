@@ -92,7 +92,7 @@ export async function runCycle(options: CycleOptions): Promise<CycleReport> {
   // so a template that left its set finds the set's link already gone.
   await each(inSet, (template) => renderOne(template, { ...options, write: false }, lookup));
   if (options.write) {
-    const written = await writeSetResults({ output: options.output, refused: options.refusedSetMembers, templateExists: options.templateExists, partial: options.partial }, inSet.map((index) => results[index]).filter((result) => result !== undefined));
+    const written = await writeSetResults({ output: options.output, refused: options.refusedSetMembers, templateExists: options.templateExists, loaded: new Set([...options.templates, ...(options.refusedSetMembers ?? [])].map((template) => template.name)), partial: options.partial }, inSet.map((index) => results[index]).filter((result) => result !== undefined));
     for (const [at, index] of inSet.entries()) if (written[at] !== undefined) results[index] = written[at];
   }
   await each(indexes.filter((index) => options.templates[index]?.set === undefined), (template) => renderOne(template, options, lookup));

@@ -12,8 +12,10 @@ export interface SetWriteOptions {
   readonly output: string;
   /** Set members refused before rendering (agent/runtime/problems.ts): their sets are held. */
   readonly refused?: readonly Template[] | undefined;
-  /** See WriteSetsOptions.templateExists. */
+  /** Does a template exist in the templates directory (see WriteSetsOptions.templateExists)? */
   readonly templateExists?: ((template: string) => Promise<boolean>) | undefined;
+  /** Every template of the pass, in a set or not: one of them that left its set did not fail to load. */
+  readonly loaded?: ReadonlySet<string> | undefined;
   /** See WriteSetsOptions.partial. */
   readonly partial?: boolean | undefined;
 }
@@ -42,7 +44,10 @@ export async function writeSetResults(options: SetWriteOptions, rendered: readon
   const sets: SetInput[] = [...bySet].map(([name, members]) => ({ name, members }));
   let report: Awaited<ReturnType<typeof writeSets>>;
   try {
-    report = await writeSets({ output: options.output, sets, ...(options.templateExists === undefined ? {} : { templateExists: options.templateExists }), partial: options.partial === true });
+    const { templateExists, loaded } = options;
+    // "Exists but is not among the loaded templates": only that means a member failed to load and holds its set.
+    const unloaded = templateExists === undefined ? undefined : async (name: string): Promise<boolean> => loaded?.has(name) !== true && (await templateExists(name));
+    report = await writeSets({ output: options.output, sets, ...(unloaded === undefined ? {} : { templateExists: unloaded }), partial: options.partial === true });
   } catch (error) {
     // The output directory refused (ERR_OUTPUT_DIR) before anything was written: every member says so.
     const failure = error instanceof AgentError ? error : new AgentError('ERR_WRITE', `sets in ${root}: ${(error as Error).message}`, { cause: error });

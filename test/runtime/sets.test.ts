@@ -1,6 +1,6 @@
 // Sets through the built CLI (docs/templates.md "Sets"): `once` and `run` write a set as one generation behind
 // `..data`, hold it when one template fails, write nothing when nothing changed, and run its notifiers once per change.
-import { readFile, readdir, readlink, writeFile } from 'node:fs/promises';
+import { lstat, readFile, readdir, readlink, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
 import { logLines, runCli, scratch } from '../helpers/cli.js';
@@ -103,6 +103,35 @@ test('run: a change of one template of a set swaps the generation and runs the s
 
   const status = (await (await fetch(`${base}/v1/status`)).json()) as { templates: Array<{ template: string; set?: string }> };
   t.deepEqual(status.templates.map((entry) => [entry.template, entry.set]), [['app.env.hbs', undefined], ['cert.pem.hbs', 'tls'], ['key.pem.hbs', 'tls']]);
+  agent.child.kill('SIGTERM');
+  t.is(await agent.exited, 0);
+});
+
+test('run: a template moved out of its set by a reload becomes a plain file, and moved back becomes a link again', async (t) => {
+  const { dir, cleanup } = await scratch({ 'config.yaml': CONFIG, 'secrets.yaml': SECRETS(1), ...TEMPLATES });
+  t.teardown(cleanup);
+  const agent = startAgent(['--config', join(dir, 'config.yaml')]);
+  t.teardown(() => { agent.killGroup('SIGKILL'); });
+  const out = join(dir, 'out');
+  const kindOf = async (name: string): Promise<string> => lstat(join(out, name)).then((stats) => (stats.isSymbolicLink() ? 'link' : stats.isDirectory() ? 'directory' : 'file'), () => 'missing');
+  t.true(await eventually(async () => (await kindOf('private')) === 'link'), agent.stderr());
+
+  // key.pem.hbs leaves the set: the link `private` goes, the file is written as a plain file under a real directory.
+  await writeFile(join(dir, 'templates/key.pem.hbs'), '---\nformat: raw\ndestination: private/key.pem\n---\n{{secret "tls/key"}}\n');
+  agent.child.kill('SIGHUP');
+  t.true(await eventually(async () => (await kindOf('private')) === 'directory' && (await kindOf('private/key.pem')) === 'file'), agent.stderr());
+  t.is(await readFile(join(out, 'private/key.pem'), 'utf8'), 'KEY-1\n');
+  t.is(await kindOf('cert.pem'), 'link');
+  await t.throwsAsync(lstat(join(out, '..data/private')), { code: 'ENOENT' });
+
+  // Back into the set: the real directory `private` now blocks the set's link; the set is held and says so.
+  await writeFile(join(dir, 'templates/key.pem.hbs'), TEMPLATES['templates/key.pem.hbs']);
+  agent.child.kill('SIGHUP');
+  t.true(await eventually(() => agent.stderr().includes('is a real directory, and a set\'s top-level name must be the agent\'s link into ..data; move it away')), agent.stderr());
+  t.is(await kindOf('private'), 'directory');
+  await rm(join(out, 'private'), { recursive: true });
+  agent.child.kill('SIGUSR1');
+  t.true(await eventually(async () => (await kindOf('private')) === 'link' && (await readFile(join(out, 'private/key.pem'), 'utf8').catch(() => '')) === 'KEY-1\n'), agent.stderr());
   agent.child.kill('SIGTERM');
   t.is(await agent.exited, 0);
 });
