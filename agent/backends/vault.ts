@@ -62,7 +62,7 @@ export class VaultBackend implements WritableBackend {
     // Why: a separate, always tokenless client for logins, so an expired token is never sent to a login endpoint.
     const loginHttp = new VaultHttp({ client: createNodeVaultClient(bound, options.nodeVault), address, timeout: config.timeout });
     const watcher = options.watchTokenFile === false ? undefined : options.watchTokenFile ?? directoryWatcher(log);
-    this.#tokens = new TokenManager({ method: createAuthMethod(config.auth, loginHttp), http: this.#http, log, clock: options.clock ?? systemClock, random: options.random ?? systemRandom, watcher });
+    this.#tokens = new TokenManager({ method: createAuthMethod(config.auth, loginHttp), http: this.#http, log, clock: options.clock ?? systemClock, random: options.random ?? systemRandom, watcher, onReplaced: (end) => { this.dynamic.tokenReplaced(end); } });
     this.#kv = new KvClient({ http: this.#http, session: this.#tokens, mount: config.mount, kvVersion: config.kvVersion, log });
     this.dynamic = new DynamicClient({ http: this.#http, session: this.#tokens });
   }

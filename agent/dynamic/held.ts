@@ -16,6 +16,8 @@ export interface Held {
   leaseEndsAt: number | undefined;
   /** True once a renewal could not extend the lease (max TTL): its end is fixed. */
   capped: boolean;
+  /** When the token that made the lease ends, once that token was replaced: Vault revokes the lease with it. */
+  tokenEndsAt: number | undefined;
   renewals: number;
   /** Planned epoch ms of each kind of action; the earliest one is next. */
   readonly plan: Partial<Record<Action, number>>;
@@ -29,6 +31,7 @@ export function holdResponse(response: CallResponse, now: number, random: Random
     increment: response.leaseSeconds,
     leaseEndsAt: response.leaseId !== undefined && response.leaseSeconds > 0 ? now + response.leaseSeconds * 1000 : undefined,
     capped: false,
+    tokenEndsAt: undefined,
     renewals: 0,
     plan: {},
   };
@@ -44,9 +47,10 @@ export function holdResponse(response: CallResponse, now: number, random: Random
 
 /** A renewal at `now` granted `grantedSeconds`: renew again at 2/3, or — capped — plan the replacement. */
 export function renewed(held: Held, now: number, grantedSeconds: number, renewable: boolean, random: Random): 'renewed' | 'max_ttl' {
-  held.leaseEndsAt = now + grantedSeconds * 1000;
+  const granted = now + grantedSeconds * 1000;
+  held.leaseEndsAt = Math.min(granted, held.tokenEndsAt ?? granted);
   held.renewals += 1;
-  if (renewalExtends(held.increment, grantedSeconds, renewable)) {
+  if (renewalExtends(held.increment, grantedSeconds, renewable) && held.leaseEndsAt === granted) {
     held.plan.renew = renewAt(now, grantedSeconds, random);
     return 'renewed';
   }
@@ -66,6 +70,25 @@ export function cannotRenew(held: Held, now: number, leaseGone: boolean, random:
 /** The least time a replacement leaves before the old lease ends: a tenth of the lease's first duration. */
 function marginOf(held: Held): number {
   return held.increment * 100;
+}
+
+/**
+ * The token that made the lease was replaced and ends at `tokenEndsAt`: the lease ends then at the latest. Renewals
+ * go on while they are due before the replacement that this end requires; true when the plan changed.
+ */
+export function tokenEnds(held: Held, now: number, tokenEndsAt: number, random: Random): boolean {
+  if (held.leaseEndsAt === undefined || tokenEndsAt >= held.leaseEndsAt) {
+    held.tokenEndsAt = Math.min(tokenEndsAt, held.tokenEndsAt ?? tokenEndsAt);
+    return false;
+  }
+  held.tokenEndsAt = tokenEndsAt;
+  held.leaseEndsAt = tokenEndsAt;
+  const replace = replaceAt(now, tokenEndsAt, random, marginOf(held));
+  if (held.plan.renew !== undefined && held.plan.renew < replace) return false;
+  delete held.plan.renew;
+  held.capped = true;
+  held.plan.replace = Math.min(replace, held.plan.replace ?? replace);
+  return true;
 }
 
 /** Epoch ms the credentials stop working: the lease's end or the certificate's, whichever is first. */

@@ -14,7 +14,7 @@ import { backoffDelay } from '../util/backoff.js';
 import type { BackoffPolicy } from '../util/backoff.js';
 import { systemClock, systemRandom } from '../util/clock.js';
 import type { Clock, Random, TimerHandle } from '../util/clock.js';
-import { cannotRenew, endsAt, holdResponse, isKept, nextAction, renewed } from './held.js';
+import { cannotRenew, endsAt, holdResponse, isKept, nextAction, renewed, tokenEnds } from './held.js';
 import type { Action, Held } from './held.js';
 import { parseCallIdentity } from './identity.js';
 import type { VaultCall } from './identity.js';
@@ -24,7 +24,7 @@ import type { CallStatus } from './status.js';
 
 /** Where calls go: the Vault backend of the current store. */
 export interface CallSource {
-  readonly client: Pick<DynamicClient, 'call' | 'renew' | 'revoke'>;
+  readonly client: Pick<DynamicClient, 'call' | 'renew' | 'revoke'> & Partial<Pick<DynamicClient, 'onTokenReplaced'>>;
   /** Start the backend (log in) once; the reason when it cannot now. */
   start(): Promise<string | undefined>;
 }
@@ -75,6 +75,7 @@ export class LeaseKeeper {
   readonly #entries = new Map<string, Entry>();
   readonly #busy = new Set<Promise<unknown>>();
   #source: CallSource | undefined;
+  #unsubscribe: (() => void) | undefined;
   #closed = false;
 
   constructor(options: KeeperOptions = {}) {
@@ -88,6 +89,10 @@ export class LeaseKeeper {
 
   /** One resolution per call identity: the held response while it is good, else one request to Vault. */
   async resolve(identities: readonly string[], source: CallSource | undefined): Promise<Map<string, Resolution>> {
+    if (source?.client !== this.#source?.client) {
+      this.#unsubscribe?.();
+      this.#unsubscribe = source?.client.onTokenReplaced?.((end) => { this.#tokenReplaced(end); });
+    }
     this.#source = source;
     const entries = await Promise.all(identities.map(async (identity) => [identity, await this.#resolveOne(identity)] as const));
     return new Map(entries);
@@ -160,7 +165,21 @@ export class LeaseKeeper {
   /** Stop every timer; held responses are dropped with the keeper. */
   close(): void {
     this.#closed = true;
+    this.#unsubscribe?.();
     for (const entry of this.#entries.values()) entry.timer?.cancel();
+  }
+
+  // Why: Vault revokes the leases a token made when that token ends. After a new login the old token lives on
+  // until its own end, and so do the leases it made — not longer, whatever their TTL says.
+  #tokenReplaced(end: number | undefined): void {
+    if (end === undefined || this.#closed) return;
+    const now = this.#clock.now();
+    for (const entry of this.#entries.values()) {
+      const held = entry.held;
+      if (held === undefined || held.obtainedAt > now || !tokenEnds(held, now, end, this.#random)) continue;
+      this.#log?.info({ call: entry.identity, tokenEndsAt: new Date(end).toISOString() }, `the token that made the lease of ${entry.identity} was replaced and ends at ${new Date(end).toISOString()}; a new lease is requested before then`);
+      if (!entry.pending) this.#schedule(entry);
+    }
   }
 
   async #resolveOne(identity: string): Promise<Resolution> {

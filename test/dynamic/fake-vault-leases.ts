@@ -22,6 +22,12 @@ export class FakeLeases implements CallSource {
   down = false;
   refuseRenewals = false;
   #issued = 0;
+  readonly #tokenListeners = new Set<(end: number | undefined) => void>();
+
+  /** The agent logged in again; the old token ends at `end` (what the token manager reports). */
+  replaceToken(end: number | undefined): void {
+    for (const listener of this.#tokenListeners) listener(end);
+  }
 
   constructor(private readonly clock: FakeClock, private readonly options: { ttl: number; maxTtl: number; renewable?: boolean; issue?: Issue }) {}
 
@@ -44,6 +50,10 @@ export class FakeLeases implements CallSource {
       if (lease === undefined || this.refuseRenewals) return Promise.resolve({ kind: 'refused', status: 400, reason: 'lease not found' } satisfies CallReply);
       lease.expiresAt = Math.min(now + increment * 1000, lease.issuedAt + this.options.maxTtl * 1000);
       return Promise.resolve({ kind: 'ok', body: { lease_id: leaseId, renewable: true, lease_duration: Math.floor((lease.expiresAt - now) / 1000) } });
+    },
+    onTokenReplaced: (listener) => {
+      this.#tokenListeners.add(listener);
+      return () => { this.#tokenListeners.delete(listener); };
     },
     revoke: (leaseId) => {
       this.log.push(`revoke ${leaseId}`);

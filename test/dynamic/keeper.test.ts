@@ -162,6 +162,27 @@ test('calls are shared: concurrent resolves make one request; a held lease costs
   t.deepEqual(vault.log.at(-1), 'revoke database/creds/api-server/lease1');
 });
 
+test('after a new login the leases of the old token end with it: renewals go on until then, the replacement comes a tenth of the lease before', async (t) => {
+  const { vault, resolve, step, clock, results } = setup({ ttl: 60, maxTtl: 3600 });
+  await resolve();
+  await step(10_000);
+  vault.replaceToken(100_000);
+  t.deepEqual(clock.pendingDelays, [26_000], 'the renewal at 36 s stands: the lease ends before the old token');
+  await step(62_000);
+  t.deepEqual(results, ['renewed', 'max_ttl'], 'the renewal at 72 s reaches past the token: capped at 100 s');
+  t.deepEqual(clock.pendingDelays, [22_000], 'replaced at 94 s: 6 s (a tenth of 60 s) before the token ends');
+  await step(22_000);
+  t.is(vault.log.filter((line) => line.startsWith('call')).length, 2);
+
+  const early = setup({ ttl: 60, maxTtl: 3600 });
+  await early.resolve();
+  await early.step(10_000);
+  early.vault.replaceToken(20_000);
+  t.deepEqual(early.clock.pendingDelays, [4000], 'the old token ends at 20 s, before the lease: replaced at 14 s');
+  early.vault.replaceToken(undefined);
+  t.deepEqual(early.clock.pendingDelays, [4000], 'a token that never expired ends nothing');
+});
+
 function sequenceOf(...values: number[]): () => number {
   let i = 0;
   return () => values[i++ % values.length] ?? 0;

@@ -19,6 +19,7 @@ export type CallReply =
 export class DynamicClient {
   readonly #http: VaultHttp;
   readonly #session: Session;
+  readonly #tokenListeners = new Set<(previousExpiresAt: number | undefined) => void>();
 
   constructor(options: { http: VaultHttp; session: Session }) {
     this.#http = options.http;
@@ -34,6 +35,17 @@ export class DynamicClient {
   /** PUT sys/leases/renew {lease_id, increment}: the body carries the new `lease_duration`. */
   renew(leaseId: string, incrementSeconds: number): Promise<CallReply> {
     return this.#authed('PUT', 'sys/leases/renew', () => this.#http.put('sys/leases/renew', { lease_id: leaseId, increment: incrementSeconds }));
+  }
+
+  /** Call `listener` whenever the token is replaced, with the end of the one replaced; returns the unsubscribe. */
+  onTokenReplaced(listener: (previousExpiresAt: number | undefined) => void): () => void {
+    this.#tokenListeners.add(listener);
+    return () => { this.#tokenListeners.delete(listener); };
+  }
+
+  /** The token manager's hook: the held token was replaced by another. */
+  tokenReplaced(previousExpiresAt: number | undefined): void {
+    for (const listener of this.#tokenListeners) listener(previousExpiresAt);
   }
 
   /** PUT sys/leases/revoke {lease_id}. */

@@ -39,6 +39,11 @@ export interface TokenManagerOptions {
   random: Random;
   /** Watches vault.auth.tokenFile; undefined: no watching (reloadTokenFile still works). */
   watcher?: FileWatcher | undefined;
+  /**
+   * A new token replaced the held one, which ends at `previousExpiresAt` (undefined: it never expires). Vault revokes
+   * a token's leases with the token, so the dynamic-secret keeper plans their replacement by then.
+   */
+  onReplaced?: ((previousExpiresAt: number | undefined) => void) | undefined;
 }
 
 export class TokenManager {
@@ -49,6 +54,7 @@ export class TokenManager {
   readonly #random: Random;
   readonly #acquirer: Acquirer;
   readonly #watcher: FileWatcher | undefined;
+  readonly #onReplaced: ((previousExpiresAt: number | undefined) => void) | undefined;
   readonly #busy = new Set<Promise<unknown>>();
   #held: Held | undefined;
   #lastError: string | undefined;
@@ -63,6 +69,7 @@ export class TokenManager {
     this.#clock = options.clock;
     this.#random = options.random;
     this.#watcher = options.watcher;
+    this.#onReplaced = options.onReplaced;
     this.#acquirer = new Acquirer({ method: options.method, http: options.http, current: () => this.token, adopt: (grant) => { this.#adopt(grant); }, fail: (reason) => { this.#lastError = reason; } });
   }
 
@@ -134,12 +141,14 @@ export class TokenManager {
 
   /** Hold a new token: set it on the client object (never in headers), forget the last error, schedule renewal. */
   #adopt(grant: Grant): void {
-    const replaced = this.#held !== undefined;
+    const previous = this.#held;
+    const replaced = previous !== undefined;
     this.#held = { token: grant.token, expiresAt: grant.ttl > 0 ? this.#clock.now() + grant.ttl * 1000 : undefined, renewable: grant.renewable, increment: grant.increment };
     this.#http.client.token = grant.token;
     this.#lastError = undefined;
     this.#log.info({ method: this.#method.name, ttlSeconds: grant.ttl, renewable: grant.renewable }, replaced ? 'vault token replaced' : 'vault token acquired');
     this.#scheduleRenewal();
+    if (previous !== undefined && previous.token !== grant.token) this.#onReplaced?.(previous.expiresAt);
   }
 
   /** Arm the renewal timer at renewDelay of the remaining TTL; a token that never expires needs none. */
