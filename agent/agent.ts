@@ -16,6 +16,7 @@ import { NotifyDispatcher } from './notify/dispatcher.js';
 import { TemplateSet } from './runtime/templates.js';
 import { SerialRunner } from './runtime/serial.js';
 import { StatusBook } from './runtime/status.js';
+import { AutoRotator } from './rotation/auto.js';
 import { SecretAgeBook } from './runtime/secret-ages.js';
 import { startSchedule } from './schedule/cron.js';
 import type { CronFactory } from './schedule/cron.js';
@@ -68,6 +69,8 @@ export class Agent {
   #retry: TimerHandle | undefined;
   #failures = 0;
   readonly #ages = new SecretAgeBook();
+  /** Due times of secrets with their own rotation period, and automatic rotation (docs/operations.md "Rotation"). */
+  readonly #rotator: AutoRotator;
   #stopping = false;
   /** Held responses of `vault` helper calls and their timers; kept across reloads (docs/vault.md "Dynamic secrets"). */
   #keeper: LeaseKeeper | undefined;
@@ -81,6 +84,7 @@ export class Agent {
     this.#random = options.random ?? systemRandom;
     this.#status = new StatusBook(this.metrics, this.#scrubber);
     this.#serial = new SerialRunner((reasons) => this.#cycle(reasons), { clock: this.#clock });
+    this.#rotator = new AutoRotator({ registry: this.metrics.registry, clock: this.#clock });
     this.metrics.onScrape(() => {
       this.#sampleTokenTtl();
       this.#ages.sample(this.metrics.secretAge, this.#clock.now());
@@ -292,6 +296,8 @@ export class Agent {
     }
     this.#scheduleRetry(problems.size > 0 || report.results.some((result) => result.outcome === 'failed'), wiring);
     if (!partial) this.#ages.record(report.resolutions);
+    // A new version (ours, or another replica's that won the race) is rendered, and notified, by the next cycle.
+    if (!partial && (await this.#rotator.check({ store: wiring.store, resolutions: report.resolutions, auto: context.config.rotation.auto, log, audit: context.config.log.audit, scrubber: context.scrubber }))) this.trigger('rotation');
   }
 
   /** Once at start: can another process of the agent's UID take its credentials through /proc? (runtime/exposure.ts) */

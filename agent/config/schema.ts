@@ -133,6 +133,9 @@ export const configSchema = z
     retry: minMax({ min: '250ms', max: '60s' })
       .refine((range) => range.min > 0, { path: ['min'], error: 'must be greater than 0s' })
       .prefault({}),
+    rotation: z
+      .strictObject({ auto: z.boolean().default(false).describe('true: run writes the next value of due generated secrets whose own policy says rotation-auto (docs/operations.md "Rotation")') })
+      .prefault({}),
     log: logSchema.prefault({}),
   });
 
