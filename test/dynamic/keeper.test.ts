@@ -183,6 +183,27 @@ test('after a new login the leases of the old token end with it: renewals go on 
   t.deepEqual(early.clock.pendingDelays, [4000], 'a token that never expired ends nothing');
 });
 
+test('requests per hour of 10 leases of 1 h (max 24 h) over 48 h: renewals at 2/3, against the one request per lease-hour the arithmetic needs', async (t) => {
+  const { vault, keeper, clock } = setup({ ttl: 3600, maxTtl: 86_400, random: sequenceOf(0.5, 0.2, 0.8, 0.35, 0.65) });
+  const calls = Array.from({ length: 10 }, (_, i) => `GET database/creds/role${i}`);
+  await keeper.resolve(calls, vault);
+  let invalid = 0;
+  for (let hour = 0; hour < 48; hour++) {
+    await clock.advance(3_600_000);
+    await keeper.settled();
+    const served = await keeper.resolve(calls, vault);
+    for (const resolution of served.values()) {
+      const lease = vault.leases[Number(username(resolution).replace('user', '')) - 1];
+      if (!lease || !vault.live(lease.id, clock.now())) invalid += 1;
+    }
+  }
+  const perHour = vault.log.length / 48;
+  const minimum = 10;
+  t.log(`10 leases of 1 h / 24 h over 48 h: ${vault.log.length} requests (${vault.log.filter((l) => l.startsWith('call')).length} issues), ${perHour.toFixed(2)} per hour; the minimum is ${minimum} (one per lease-hour): ${(perHour / minimum).toFixed(2)} ×`);
+  t.is(invalid, 0);
+  t.true(perHour >= minimum && perHour <= 1.7 * minimum, `${perHour} requests per hour`);
+});
+
 function sequenceOf(...values: number[]): () => number {
   let i = 0;
   return () => values[i++ % values.length] ?? 0;
