@@ -4,7 +4,7 @@
 import { isVault } from './backends/create.js';
 import { createStore, createContext, prepareOutput, withTemplatesHint } from './runtime/context.js';
 import { assessExposure, exposureMessage, heldCredentials } from './runtime/exposure.js';
-import type { Exposure, ExposureOptions } from './runtime/exposure.js';
+import type { Exposure } from './runtime/exposure.js';
 import type { CommandContext, CommandIo, CommonFlags } from './runtime/context.js';
 import { levelOf, memoryOf, renderPass } from './runtime/pass.js';
 import type { TemplateResult } from './cycle.js';
@@ -39,8 +39,6 @@ export interface AgentOptions {
   readonly cronFactory?: CronFactory;
   /** Quiet time after a watched input changes before it is read (default 250 ms). */
   readonly watchDebounceMs?: number;
-  /** Where the start-up isolation check reads /proc and which UID it is (tests); default the real ones. */
-  readonly exposure?: ExposureOptions;
 }
 
 /** What one start or reload builds from the configuration; replaced whole on SIGHUP. */
@@ -305,7 +303,7 @@ export class Agent {
     const { config } = wiring.context;
     const credentials = heldCredentials(config, wiring.store.backends.map((backend) => backend.name), this.#options.io.env);
     // Why never fatal: the check only reports; a /proc it cannot read leaves the agent running, and says so.
-    const isolation = await assessExposure(credentials, this.#options.exposure).catch((error: unknown): Exposure => ({ exposed: false, credentials, unknown: (error as Error).message }));
+    const isolation = await assessExposure(credentials).catch((error: unknown): Exposure => ({ exposed: false, credentials, unknown: (error as Error).message }));
     this.#isolation = isolation;
     if (isolation.exposed) {
       wiring.log.warn({ code: 'ERR_CREDENTIALS_EXPOSED', uid: isolation.uid, foreignProcesses: isolation.foreignCount, credentials: isolation.credentials.join(', ') }, exposureMessage(isolation));
