@@ -48,6 +48,8 @@ export async function diffTemplates(context: CommandContext, templates: readonly
       for (const change of diff.changes) out.write(`  ${SIGN[change.kind]} ${change.name} (${change.kind})\n`);
     }
   } finally {
+    // Why: a dry run that made database credentials would leave them alive for their whole lease.
+    await store.revokeCallLeases().catch(() => 0);
     await store.close();
   }
   out.write(`${changed} of ${templates.length} files would change\n`);

@@ -107,6 +107,11 @@ export class SecretStore {
     this.#calls = keeper;
   }
 
+  /** Revoke the leases `vault` helper calls made through this store (`check --diff`: a dry run keeps nothing). */
+  revokeCallLeases(): Promise<number> {
+    return this.#calls.revokeAll();
+  }
+
   /** What this store remembers between cycles (last good values, provenance). */
   get memory(): StoreMemory {
     return this.#memory;

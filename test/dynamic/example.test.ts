@@ -35,3 +35,19 @@ test('the dynamic example renders with only its policy: a live database lease an
   t.is(vault.counters.count({ route: 'database' }), 1);
   t.false(result.stderr.includes(env['DATABASE_PASSWORD'] ?? '<none>'), 'the password is in no log line');
 });
+
+test('check --diff makes the calls to show what would change, and revokes the lease it made: a dry run keeps nothing', async (t) => {
+  const vault = await startVaultEmulator({ namespace: 'dsta' });
+  t.teardown(() => vault.close());
+  vault.addDatabaseRole('api-server', { defaultTtl: 3600, maxTtl: 86_400 });
+  vault.addPkiRole('api-server', { allowedDomains: ['dsta.internal'], allowSubdomains: true, maxTtl: 72 * 3600 });
+  vault.setPolicy('secrets-agent-dynamic', await readFile(join(example, 'policy.hcl'), 'utf8'));
+  const token = vault.createToken({ ttl: 3600, policies: ['default', 'secrets-agent-dynamic'], renewable: true });
+  const { dir, cleanup } = await scratch({});
+  t.teardown(cleanup);
+  const result = await runCli(['check', '--diff', '--config', `${example}/secrets-agent.yaml`, '--output', dir], { env: { VAULT_ADDR: vault.address, VAULT_TOKEN: token } });
+  t.is(result.code, 0, result.stderr);
+  t.regex(result.stdout, /database\.env\.hbs -> .*database\.env: new file\n {2}\+ DATABASE_USER \(added\)/);
+  t.deepEqual([vault.leases.counters.issued, vault.leases.counters.revoked], [1, 1]);
+  t.is(vault.leases.all().filter((lease) => lease.revokedAt === undefined).length, 0);
+});
