@@ -30,7 +30,8 @@ export function auditRecords(templates: readonly Template[], resolutions: Readon
       const outcome = resolution?.status ?? 'failed';
       const backend = resolution?.status === 'found' ? resolution.backend : request.backend;
       const { secret, key } = secretOf(request, resolution);
-      const id = `${outcome}|${backend ?? '*'}|${secret}`;
+      // A version="previous" read is a read of its own (another version): its own line.
+      const id = `${outcome}|${backend ?? '*'}|${secret}${request.ref.version === undefined ? '' : `@${request.ref.version}`}`;
       let record = bySecret.get(id);
       if (record === undefined) {
         record = { event: 'read', path: secret, keys: [], backend, version: resolution?.status === 'found' ? resolution.version : undefined, templates: [], outcome };
