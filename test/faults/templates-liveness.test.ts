@@ -1,7 +1,7 @@
 // No template, however hostile, keeps /health/live from answering within 1 s (docs/templates.md "Limits"). The built
 // agent runs with its templates directory watched; the worst templates are dropped into it — beyond the limits
 // (7,000 nested blocks, a 7,000-link else-if chain, 1 MiB + 1, 2^64 #each iterations) and at them (64 levels around
-// 1 MiB and 1,800 expressions, 2,000 expressions, a YAML file at the token limit) — while /health/live is polled
+// 1 MiB and 1,800 expressions, 2,000 expressions, 50,000 references, a YAML file at the token limit) — while /health/live is polled
 // every 100 ms. On main, the 7,000-level template alone held the event loop for about 40 s.
 // Needs `npm run build` (npm test runs it first).
 import { readdir, rename, writeFile } from 'node:fs/promises';
@@ -37,6 +37,8 @@ const hostile: ReadonlyArray<{ name: string; text: string; handled: string }> = 
   { name: 'refs.env.hbs', text: `${Array.from({ length: 2000 }, (_, i) => `K${i}={{secret "app/k"}}\n`).join('')}{{!-- ${'c'.repeat(MiB - 64 * 1024)} --}}`, handled: 'refs.env' },
   { name: 'keys.yaml.hbs', text: Array.from({ length: 1300 }, (_, i) => `k${i}: {{secret "app/k"}}\n`).join(''), handled: 'keys.yaml' },
   { name: 'keys.json.hbs', text: `{${Array.from({ length: 1999 }, (_, i) => `"k${i}": {{secret "app/k"}}`).join(',\n')} }\n`, handled: 'keys.json' },
+  // The design's 50,000 references in one template (the expression limit): planned on the worker, rendered here.
+  { name: 'refs.txt.hbs', text: '{{secret "app/k"}}\n'.repeat(50_000), handled: 'refs.txt' },
 ];
 
 interface Probe {
