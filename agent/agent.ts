@@ -292,7 +292,9 @@ export class Agent {
     if (changed.length > 0 && (wasReady || context.config.notifyOnStart)) {
       void wiring.dispatcher.notify(changed.map((result) => ({ template: result.template.name, notify: result.template.notify })));
     }
-    this.#scheduleRetry(problems.size > 0 || report.results.some((result) => result.outcome === 'failed'), wiring);
+    const failed = problems.size > 0 || report.results.some((result) => result.outcome === 'failed');
+    // A clean lease cycle says nothing about the other templates: a retry they are waiting for stays armed.
+    if (!partial || failed) this.#scheduleRetry(failed, wiring);
     if (!partial) this.#ages.record(report.resolutions);
     // A new version (ours, or another replica's that won the race) is rendered, and notified, by the next cycle.
     if (!partial && (await this.#rotator.check({ store: wiring.store, resolutions: report.resolutions, auto: context.config.rotation.auto, log, audit: context.config.log.audit, scrubber: context.scrubber }))) this.trigger('rotation');
