@@ -87,6 +87,8 @@ test('vault: two agents write one version per period with cas, and both render i
   t.true(settled, agents.map((replica) => replica.agent.stderr().slice(-2000)).join('\n---\n'));
   const metrics = await Promise.all(agents.map(async (replica) => (await fetch(`${replica.base}/metrics`)).text()));
   t.true(metrics.reduce((sum, text) => sum + metricValue(text, 'secret_rotations_total', { result: 'rotated' }), 0) >= 1);
+  // Whether the two agents raced this time (a conflict) depends on timing; logged, not asserted.
+  t.log(`rotated ${metrics.map((text) => metricValue(text, 'secret_rotations_total', { result: 'rotated' })).join('+')}, conflicts ${metrics.map((text) => metricValue(text, 'secret_rotations_total', { result: 'conflict' })).join('+')}`);
   t.true(metrics.every((text) => metricValue(text, 'secret_rotation_due_timestamp_seconds', { path: 'app/secret_key' }) > Date.now() / 1000 - 60));
   await stop(agents);
   const last = (await read()).metadata.version;
