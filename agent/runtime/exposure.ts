@@ -1,7 +1,8 @@
 // Can the application take the agent's credentials? (docs/operations.md "Security model", docs/docker.md
 // "Non-dumpable"). A process of the same UID reads /proc/<pid>/environ, /proc/<pid>/mem and /proc/<pid>/root/ of
 // every *dumpable* process of that UID it can see. So the agent is exposed when all three hold:
-//   1. it holds a Vault or AWS credential (in its environment, or Vault configured with a way to log in);
+//   1. it holds a Vault or AWS credential (in its environment, Vault configured with a way to log in, or AWS in
+//      the chain);
 //   2. it is dumpable: for a non-root agent, /proc/self/environ is owned by its own UID (the kernel hands a
 //      non-dumpable process's /proc files to root). Root is always counted as dumpable: everything under
 //      /proc/self is root's either way, and an execute-only node does not help root, which reads every file
@@ -43,11 +44,14 @@ export interface ExposureOptions {
   readonly uid?: number;
 }
 
-/** The credentials the agent holds, by name: Vault when it is in the chain and can log in; every credential variable set. */
+/** The credentials the agent holds, by name: Vault when it is in the chain and can log in, AWS when it is in the chain, every credential variable set. */
 export function heldCredentials(config: Config, backends: readonly string[], env: Readonly<Record<string, string | undefined>>): string[] {
   const held: string[] = [];
   const { auth } = config.vault;
   if (backends.includes('vault') && (auth.method !== 'token' || auth.token !== undefined || auth.tokenFile !== undefined)) held.push(`vault (${auth.method})`);
+  // Why AWS whatever its source: the SDK keeps what its default chain found (a profile's keys from a file of the
+  // agent's, web identity, container or instance credentials) in the agent's memory.
+  if (backends.includes('aws')) held.push('aws (default chain)');
   // Why every name, whatever the chain: a variable in the agent's environment is in /proc/<pid>/environ even
   // when no backend uses it.
   for (const name of SECRET_ENV_NAMES) if ((env[name] ?? '') !== '') held.push(`env ${name}`);

@@ -119,13 +119,14 @@ test('holding no credential, nothing is checked; without /proc the check says wh
 
 const config = (input: ConfigInput) => configSchema.parse({ backend: 'auto', ...input });
 
-test('the credentials held: Vault when in the chain with a way to log in, and every credential variable set, by name only', (t) => {
+test('the credentials held: Vault when in the chain with a way to log in, AWS when in the chain, and every credential variable set, by name only', (t) => {
   t.deepEqual(heldCredentials(config({ vault: { auth: { token: 'hvs.x' } } }), ['vault', 'file'], {}), ['vault (token)']);
   t.deepEqual(heldCredentials(config({ vault: { auth: { tokenFile: '/t' } } }), ['vault'], {}), ['vault (token)']);
   t.deepEqual(heldCredentials(config({ vault: { auth: { method: 'kubernetes', role: 'app' } } }), ['vault'], {}), ['vault (kubernetes)']);
   t.deepEqual(heldCredentials(config({ vault: { auth: { method: 'approle', roleIdFile: '/r', secretIdFile: '/s' } } }), ['vault'], {}), ['vault (approle)']);
   t.deepEqual(heldCredentials(config({}), ['vault', 'env'], {}), [], 'token method without a token: nothing to log in with');
   t.deepEqual(heldCredentials(config({ vault: { auth: { token: 'hvs.x' } } }), ['file'], {}), [], 'Vault configured but not in the chain');
+  t.deepEqual(heldCredentials(config({}), ['aws', 'env'], {}), ['aws (default chain)'], 'the SDK keeps what its chain found in memory');
   const env = { VAULT_TOKEN: 'hvs.x', AWS_ACCESS_KEY_ID: 'AKIA', AWS_SECRET_ACCESS_KEY: 's', AWS_WEB_IDENTITY_TOKEN_FILE: '/w', AWS_PROFILE: '', PATH: '/bin', VAULT_ADDR: 'http://v' };
   const held = heldCredentials(config({}), ['file'], env);
   t.deepEqual(held, ['env VAULT_TOKEN', 'env AWS_ACCESS_KEY_ID', 'env AWS_SECRET_ACCESS_KEY', 'env AWS_WEB_IDENTITY_TOKEN_FILE'], 'in /proc/<pid>/environ even when no backend uses them');
