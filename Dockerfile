@@ -63,6 +63,8 @@ COPY --from=deps --chown=10001:10001 /image/secrets /secrets
 # process non-dumpable when it executes a file it cannot read, so no process of UID 10001 (an application sharing
 # the PID namespace and the UID for the `signal` notifier) can read the agent's /proc/<pid>/environ, mem or root/
 # (docs/docker.md "Non-dumpable"). Signals still reach it: they depend on the UID only. The HEALTHCHECK runs it too.
+# It holds while whatever executes node has no CAP_DAC_OVERRIDE/CAP_DAC_READ_SEARCH (run with every capability
+# dropped, as the examples do); the agent checks its own dumpability at start and warns (ERR_CREDENTIALS_EXPOSED).
 COPY --from=distroless --chmod=0711 /nodejs/bin/node /nodejs/bin/node
 USER 10001:10001
 # Exec form: node is PID 1 (without --init) and receives SIGTERM, SIGINT, SIGHUP and SIGUSR1 itself; the agent
