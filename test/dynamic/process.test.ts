@@ -21,8 +21,15 @@ test('SIGTERM revokes the leases of vault helper calls when vault.revokeOnShutdo
   t.teardown(cleanup);
   const agent = startAgent(['--config', `${example}/secrets-agent.yaml`, '--output', dir], { VAULT_ADDR: vault.address, VAULT_TOKEN: token, SECRETS_AGENT_LISTEN: '' });
   t.teardown(() => { agent.killGroup(); });
-  t.true(await eventually(async () => (await readEnvFile(join(dir, 'database.env')).catch(() => ({})))['DATABASE_USER'] !== undefined, 60_000), agent.stderr());
-  const user = (await readEnvFile(join(dir, 'database.env')))['DATABASE_USER'] ?? '';
+  const userOf = async (): Promise<string | undefined> => {
+    try {
+      return (await readEnvFile(join(dir, 'database.env')))['DATABASE_USER'];
+    } catch {
+      return undefined;
+    }
+  };
+  t.true(await eventually(async () => (await userOf()) !== undefined, 60_000), agent.stderr());
+  const user = (await userOf()) ?? '';
   t.true(vault.leases.isValid(user));
   agent.child.kill('SIGTERM');
   t.is(await agent.exited, 0, agent.stderr());
