@@ -123,6 +123,11 @@ export class AwsBackend implements WritableBackend {
     return { version: described.version ?? null, lastChanged, secret: described.secretId, ...(described.tags === undefined ? {} : { labels: described.tags }) };
   }
 
+  /** run: the tags of the secret that holds `ref` (one DescribeSecret); undefined when it has none or does not exist. */
+  async readLabels(ref: SecretRef): Promise<Readonly<Record<string, string>> | undefined> {
+    return (await this.describe(ref.path, { kind: ref.kind }))?.tags;
+  }
+
   /** rotate --every: the policy as tags of the secret that holds `ref` (TagResource / UntagResource), other tags kept. */
   async setLabels(ref: SecretRef, labels: Readonly<Record<string, string | null>>): Promise<void> {
     const described = await this.describe(ref.path, { kind: ref.kind });

@@ -56,6 +56,8 @@ export interface WritableBackend extends Backend {
    * make one version. ERR_CAS_CONFLICT when another writer won.
    */
   replaceKey(path: string, value: string, expected: string): Promise<{ version: string }>;
+  /** Only the labels of the secret that holds `ref` (one metadata read, no history), where the data read does not carry them. */
+  readLabels?(ref: SecretRef): Promise<Readonly<Record<string, string>> | undefined>;
   /** The stored secret whose history `history(ref)` reads: references with the same key share one read. */
   historyKey(ref: SecretRef): string;
   /**

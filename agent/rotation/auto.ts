@@ -94,40 +94,51 @@ export class AutoRotator {
   /** Every secret of the pass with a usable policy, by backend and target; the due gauge set for each path. */
   async #candidates(pass: RotationPass): Promise<Map<string, Candidate>> {
     const found = new Map<string, Candidate>();
-    this.due.reset();
+    const read: { ref: SecretRef; backend: WritableBackend; resolution: Extract<Resolution, { status: 'found' }>; created: number; version: string }[] = [];
     for (const [key, resolution] of pass.resolutions) {
       if (isVersionKey(key) || resolution.status !== 'found' || resolution.stale !== undefined || resolution.version === undefined) continue;
       const created = resolution.meta?.createdAt === undefined ? Number.NaN : Date.parse(resolution.meta.createdAt);
       const backend = pass.store.backends.find((each) => each.name === resolution.backend);
       if (Number.isNaN(created) || !isWritable(backend)) continue;
-      const ref = refOf(key);
-      const labels = await this.#labels(backend, ref, resolution, pass.log);
-      const reading = readPolicy(labels);
+      read.push({ ref: refOf(key), backend, resolution, created, version: resolution.version });
+    }
+    const failures: string[] = [];
+    const labels = await mapLimit(read, LABEL_READS, (entry) => this.#labels(entry.backend, entry.ref, entry.resolution, failures));
+    if (failures.length > 0) {
+      // One line per check, however many secrets: a policy that denies DescribeSecret must not flood the log.
+      pass.log.child({ component: 'rotation' }).warn({ paths: failures.length, path: failures[0] }, `cannot read the rotation policy (AWS tags) of ${failures.length} secret${failures.length === 1 ? '' : 's'} (${failures.slice(0, 3).join('; ')}); tried again in an hour`);
+    }
+    this.due.reset();
+    for (const [index, { ref, backend, created, version }] of read.entries()) {
+      const reading = readPolicy(labels[index]);
       if (!('policy' in reading) || reading.policy === undefined) continue;
       const { policy } = reading;
       const due = created + policy.periodMs;
       this.due.set({ path: ref.path }, Math.floor(due / 1000));
       const target = targetOf(ref, policy);
       if (target === undefined) continue;
-      found.set(`${backend.name}|${target}`, { backend, target, version: resolution.version, policy, due });
+      found.set(`${backend.name}|${target}`, { backend, target, version, policy, due });
     }
     return found;
   }
 
-  /** The secret's labels: Vault's came with the data read; AWS tags are read at most once an hour per secret. */
-  async #labels(backend: WritableBackend, ref: SecretRef, resolution: Extract<Resolution, { status: 'found' }>, log: Logger): Promise<Readonly<Record<string, string>> | undefined> {
+  /**
+   * The secret's labels: Vault's came with the data read; AWS tags are read at most once an hour per secret (a
+   * failed read too is tried again an hour later, the last tags read serving meanwhile).
+   */
+  async #labels(backend: WritableBackend, ref: SecretRef, resolution: Extract<Resolution, { status: 'found' }>, failures: string[]): Promise<Readonly<Record<string, string>> | undefined> {
     if (backend.name === 'vault') return resolution.meta?.rotation;
     const id = `${backend.name}|${resolution.meta?.secret ?? ref.path}`;
     const cached = this.#tags.get(id);
     const now = this.#clock.now();
     if (cached !== undefined && now - cached.at < TAGS_TTL_MS) return cached.labels;
     try {
-      const { labels } = await backend.history(ref);
+      const labels = backend.readLabels === undefined ? (await backend.history(ref)).labels : await backend.readLabels(ref);
       this.#tags.set(id, { at: now, labels });
       return labels;
     } catch (error) {
-      // Tried again at the next cycle; the last tags read (if any) keep serving meanwhile.
-      log.warn({ path: ref.path, backend: backend.name, code: isAgentError(error) ? error.code : undefined }, `cannot read the rotation policy of "${ref.path}": ${(error as Error).message}`);
+      this.#tags.set(id, { at: now, labels: cached?.labels });
+      failures.push(`"${ref.path}": ${isAgentError(error) ? error.code : 'error'}`);
       return cached?.labels;
     }
   }
@@ -157,6 +168,20 @@ export class AutoRotator {
       return false;
     }
   }
+}
+
+/** How many AWS tag reads run at once (the first cycle of an agent with many AWS secrets). */
+const LABEL_READS = 8;
+
+/** `run` over `items`, at most `limit` at a time, results in order. */
+async function mapLimit<T, R>(items: readonly T[], limit: number, run: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    for (let index = next++; index < items.length; index = next++) results[index] = await run(items[index] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
 }
 
 /** The reference behind a store request key (`*|value:a/b/key`, `vault|map:a/b`). */
