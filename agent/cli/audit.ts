@@ -4,6 +4,7 @@
 // (docs/commands.md). Reads metadata only: no value is printed.
 import { DurationError, formatDuration, parseDuration } from '../config/duration.js';
 import { requestsOf } from '../cycle.js';
+import { isCallIdentity } from '../dynamic/identity.js';
 import { AgentError } from '../errors.js';
 import { ageTargets, secretAges } from '../ops/ages.js';
 import type { AgeTarget, SecretAge } from '../ops/ages.js';
@@ -76,7 +77,8 @@ export async function auditCommand(context: CommandContext, options: AuditOption
       const loaded = await loadConfiguredTemplates(context);
       for (const error of loaded.errors) log.error({ code: error.code, ...error.details }, `${error.message} (its secrets are not audited)`);
       problems += loaded.errors.length;
-      const resolutions = await store.resolveAll(loaded.templates.flatMap(requestsOf));
+      // Why: a vault helper call would mint credentials only to be skipped (it has no history to audit).
+      const resolutions = await store.resolveAll(loaded.templates.flatMap(requestsOf).filter((request) => !isCallIdentity(request.ref.path)));
       context.scrubber.rotate(resolvedValues(resolutions.values()), pathSegments(resolutions.keys()));
       targets = ageTargets(loaded.templates, resolutions);
     } else {

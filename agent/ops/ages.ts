@@ -8,6 +8,7 @@ import type { Backend, BackendName } from '../backends/backend.js';
 import { isWritable } from '../backends/writable.js';
 import type { SecretHistory } from '../backends/writable.js';
 import { requestsOf } from '../cycle.js';
+import { isCallIdentity } from '../dynamic/identity.js';
 import { requestKey } from '../store/store.js';
 import type { Resolution } from '../store/store.js';
 import type { Template } from '../template/load.js';
@@ -45,7 +46,8 @@ const DAY_SECONDS = 86_400;
 export function ageTargets(templates: readonly Template[], resolutions: ReadonlyMap<string, Resolution>): AgeTarget[] {
   const targets = new Map<string, AgeTarget>();
   // An older version (version="previous") ages with its path: the current version is what is audited.
-  for (const request of templates.flatMap(requestsOf).filter((each) => each.ref.version === undefined)) {
+  // A vault helper call (dynamic credentials, certificates) is no stored secret: it has no version history to age.
+  for (const request of templates.flatMap(requestsOf).filter((each) => each.ref.version === undefined && !isCallIdentity(each.ref.path))) {
     const resolution = resolutions.get(requestKey(request));
     const backend = resolution?.status === 'found' ? resolution.backend : undefined;
     const key = `${backend ?? '-'}|${request.ref.kind}:${request.ref.path}`;

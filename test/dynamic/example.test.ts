@@ -51,3 +51,13 @@ test('check --diff makes the calls to show what would change, and revokes the le
   t.deepEqual([vault.leases.counters.issued, vault.leases.counters.revoked], [1, 1]);
   t.is(vault.leases.all().filter((lease) => lease.revokedAt === undefined).length, 0);
 });
+
+test('audit leaves vault helper calls out: they have no version history, and auditing mints no credentials', async (t) => {
+  const vault = await startVaultEmulator({ namespace: 'dsta' });
+  t.teardown(() => vault.close());
+  vault.addDatabaseRole('api-server', { defaultTtl: 3600, maxTtl: 86_400 });
+  const result = await runCli(['audit', '--json', '--config', `${example}/secrets-agent.yaml`], { env: { VAULT_ADDR: vault.address, VAULT_TOKEN: vault.token } });
+  t.is(result.code, 0, result.stderr);
+  t.deepEqual(JSON.parse(result.stdout), []);
+  t.is(vault.counters.count({ route: 'database' }) + vault.counters.count({ route: 'pki' }), 0);
+});
