@@ -290,7 +290,12 @@ export class LeaseKeeper {
 
   #onTimer(entry: Entry): void {
     entry.timer = undefined;
-    if (this.#closed || this.#entries.get(entry.identity) !== entry || entry.pending) return;
+    if (this.#closed || this.#entries.get(entry.identity) !== entry) return;
+    if (entry.pending) {
+      // A cycle is asking already: its answer plans the next timer; a failed answer leaves the plan to re-arm.
+      void entry.pending.finally(() => { if (entry.timer === undefined) this.#schedule(entry); });
+      return;
+    }
     const held = entry.held;
     if (held === undefined) return;
     if (entry.next?.action === 'renew' && held.response.leaseId !== undefined && !this.#ended(held)) void this.#track(this.#renew(entry, held, held.response.leaseId));
