@@ -129,6 +129,8 @@ test('during an outage longer than the lease the file keeps its bytes; once the 
   t.not(next, user);
   t.true(h.vault.leases.isValid(next));
   t.is((h.agent.status() as Status).templates[0]?.lastError, undefined);
+  const password = /^DB_PASSWORD='?([^'\n]+)'?$/m.exec(bytes)?.[1] ?? '<none>';
+  t.false(h.logs().includes(password), 'no credential in any log line');
 });
 
 test('vault.revokeOnShutdown: true revokes the lease on stop; without it the lease is left to expire', async (t) => {

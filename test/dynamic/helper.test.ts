@@ -4,6 +4,8 @@
 import test from 'ava';
 import { callIdentity, parseCallIdentity } from '../../agent/dynamic/identity.js';
 import { isAgentError } from '../../agent/errors.js';
+import { Scrubber } from '../../agent/log/scrub.js';
+import { resolvedValues } from '../../agent/store/values.js';
 import { prepare, render } from '../helpers/render.js';
 
 test('calls are dependencies: GET without parameters, PUT with them, identity = method, path, sorted parameters', (t) => {
@@ -56,4 +58,13 @@ test('a path or parameter that is not a literal is refused with file and line; a
   const missing = t.throws(() => render('A=1\n{{#with (vault "database/creds/nope")}}U={{username}}{{/with}}', {}));
   t.true(isAgentError(missing, 'ERR_SECRET_NOT_FOUND'));
   t.regex(missing.message, /^templates\/app\.env\.hbs:2: vault "database\/creds\/nope": Vault has nothing at this path/);
+});
+
+test('every string of a response, nested ones included, is a value the scrubber removes', (t) => {
+  const data = { certificate: 'CERT-PEM-TEXT', private_key: 'KEY-PEM-TEXT', ca_chain: ['CA-ONE-PEM', 'CA-TWO-PEM'], expiration: 1_767_225_600, nested: { password: 'deep-secret' } };
+  const values = resolvedValues([{ status: 'found', data: data as unknown as Record<string, string>, backend: 'vault' }]);
+  t.deepEqual(values, ['CERT-PEM-TEXT', 'KEY-PEM-TEXT', 'CA-ONE-PEM', 'CA-TWO-PEM', 'deep-secret']);
+  const scrubber = new Scrubber();
+  scrubber.rotate(values);
+  t.is(scrubber.scrub('chain CA-TWO-PEM and deep-secret'), 'chain [REDACTED] and [REDACTED]');
 });
