@@ -15,6 +15,8 @@ export interface DependencyStatus {
   backend?: string;
   version?: string;
   status: 'found' | 'not_found' | 'failed';
+  /** A `version="previous"` read: `version` is then the older version's (docs/templates.md). */
+  previous?: true;
   /** Why the last good value is served instead of a fresh one (the owning backend is unavailable). */
   stale?: string;
 }
@@ -85,7 +87,7 @@ export class StatusBook {
 function dependenciesOf(template: Template, resolutions: Map<string, Resolution>): DependencyStatus[] {
   return requestsOf(template).map((request) => {
     const resolution = resolutions.get(requestKey(request));
-    const base = { path: request.ref.path, kind: request.ref.kind };
+    const base = { path: request.ref.path, kind: request.ref.kind, ...(request.ref.version === 'previous' ? { previous: true as const } : {}) };
     if (resolution?.status === 'found') {
       return { ...base, backend: resolution.backend, ...(resolution.version === undefined ? {} : { version: resolution.version }), ...(resolution.stale ? { stale: resolution.stale.reason } : {}), status: 'found' as const };
     }
