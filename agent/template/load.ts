@@ -121,26 +121,25 @@ function dropPadding(program: hbs.AST.Program, padding: number): void {
 /** Parse one template's source, on the calling thread; `file` is how errors name it. */
 export function prepareTemplate(file: string, name: string, source: string): Template {
   const { info, plan } = prepareParts(file, name, source);
-  return withRun(info, plan.segments, plan.chunks.map((chunk) => engine.compile(chunk, chunkCompileOptions)));
+  return withRun(info, { ...plan, chunks: plan.chunks.map((chunk) => engine.compile(chunk, chunkCompileOptions)) });
 }
 
 /** Everything `prepareTemplate` does, with each chunk precompiled to source text a worker thread can send back. */
 export function precompileTemplate(file: string, name: string, source: string): { info: TemplateInfo; plan: Plan<string> } {
   const { info, plan } = prepareParts(file, name, source);
-  return { info, plan: { segments: plan.segments, chunks: plan.chunks.map((chunk) => engine.precompile(chunk, { ...chunkCompileOptions }) as unknown as string) } };
+  return { info, plan: { ...plan, chunks: plan.chunks.map((chunk) => engine.precompile(chunk, { ...chunkCompileOptions }) as unknown as string) } };
 }
 
 /** The template of a precompiled plan: evaluating its chunks is cheap, compiling them was the expensive part. */
 export function templateFromSpec(info: TemplateInfo, plan: Plan<string>): Template {
-  return withRun(info, plan.segments, plan.chunks.map((spec) => {
+  return withRun(info, { ...plan, chunks: plan.chunks.map((spec) => {
     // eslint-disable-next-line @typescript-eslint/no-implied-eval -- the spec is Handlebars' own output for our template, which Handlebars would evaluate the same way.
     const evaluate = new Function(`return (${spec});`) as () => TemplateSpecification;
     return engine.template(evaluate());
-  }));
+  }) });
 }
 
-function withRun(info: TemplateInfo, segments: Plan<Run>['segments'], chunks: readonly Run[]): Template {
-  const plan: Plan<Run> = { segments, chunks };
+function withRun(info: TemplateInfo, plan: Plan<Run>): Template {
   return { ...info, run: (context, options) => runPlan(plan, engine.helpers as Helpers, context, options) };
 }
 

@@ -7,33 +7,11 @@
 // compiled function grows with the template. The top-level statements of a template are independent (the context
 // is the same empty object for each), so concatenating their outputs in order is the template's output.
 import { limitError, MAX_CHUNK_EXPRESSIONS, MAX_COMPILED_EXPRESSIONS } from './limits.js';
+import { PlanWriter } from './plan-code.js';
+import type { Argument, Call, Plan } from './plan-code.js';
 
-/** A literal argument, as Handlebars pushes it: the StringLiteral's, NumberLiteral's or BooleanLiteral's value. */
-export type Literal = string | number | boolean;
-
-/** A helper call whose arguments are literals or calls: `secret "a/b" default="x"`, `upper (env "HOME")`. */
-export interface Call {
-  readonly helper: string;
-  readonly params: readonly Argument[];
-  /** Hash pairs in source order; undefined when there are none. */
-  readonly hash?: ReadonlyArray<readonly [string, Argument]> | undefined;
-  /** The call's `loc` as [start line, start column, end line, end column] (Handlebars' numbering: line 1, column 0). */
-  readonly loc: readonly [number, number, number, number];
-}
-
-export type Argument = Literal | Call;
-
-/** One piece of the output: text, a call, or the index of a compiled chunk. */
-export type Segment = string | Call | number;
-
-/** What a worker thread hands back: plain data, structured-cloneable. */
-export interface Plan<Chunk> {
-  readonly segments: readonly Segment[];
-  readonly chunks: readonly Chunk[];
-}
-
-/** A compiled chunk, called as Handlebars calls a template: `(context, runtimeOptions)`. */
-export type Run = (context: object, options: object) => string;
+export { countSegments, runPlan } from './plan-code.js';
+export type { Helpers, Plan, Run } from './plan-code.js';
 
 /**
  * Splits prepared programs (validated, rewritten and whitespace-stripped), one or several pieces of one template in
@@ -42,7 +20,7 @@ export type Run = (context: object, options: object) => string;
  * of the statement that crosses it.
  */
 export class Planner {
-  readonly #segments: Segment[] = [];
+  readonly #writer = new PlanWriter();
   readonly #chunks: hbs.AST.Program[] = [];
   #text = '';
   #chunk: hbs.AST.Statement[] = [];
@@ -63,7 +41,7 @@ export class Planner {
       if (call !== undefined) {
         this.#flushChunk();
         this.#flushText();
-        this.#segments.push(call);
+        this.#writer.call(call);
         continue;
       }
       if (statement.type === 'ContentStatement') {
@@ -89,18 +67,18 @@ export class Planner {
   finish(): Plan<hbs.AST.Program> {
     this.#flushChunk();
     this.#flushText();
-    return { segments: this.#segments, chunks: this.#chunks };
+    return this.#writer.finish(this.#chunks);
   }
 
   #flushText(): void {
-    if (this.#text !== '') this.#segments.push(this.#text);
+    if (this.#text !== '') this.#writer.text(this.#text);
     this.#text = '';
   }
 
   #flushChunk(): void {
     if (this.#chunk.length === 0) return;
     this.#flushText();
-    this.#segments.push(this.#chunks.length);
+    this.#writer.chunk(this.#chunks.length);
     this.#chunks.push(programOf(this.#chunk));
     this.#chunk = [];
     this.#chunkExpressions = 0;
@@ -143,11 +121,11 @@ function callOf(node: hbs.AST.MustacheStatement | hbs.AST.SubExpression, interpr
     if (argument === undefined) return undefined;
     params.push(argument);
   }
-  let hash: Array<readonly [string, Argument]> | undefined;
+  const hash: Array<readonly [string, Argument]> = [];
   for (const pair of (node.hash as hbs.AST.Hash | undefined)?.pairs ?? []) {
     const argument = argumentOf(pair.value, interpreted);
     if (argument === undefined) return undefined;
-    (hash ??= []).push([pair.key, argument]);
+    hash.push([pair.key, argument]);
   }
   const { start, end } = node.loc;
   return { helper: path.original, params, hash, loc: [start.line, start.column, end.line, end.column] };
@@ -205,59 +183,4 @@ function subExpressions(node: hbs.AST.Expression, wrapped: boolean): number {
 
 function hashExpressions(hash: hbs.AST.Hash | undefined): number {
   return (hash?.pairs ?? []).reduce((n, pair) => n + subExpressions(pair.value, false), 0);
-}
-
-/** What a call needs at render time: the registered (counted) helpers of the engine. */
-export type Helpers = Readonly<Record<string, ((this: unknown, ...args: unknown[]) => unknown) | undefined>>;
-
-/**
- * Render a plan: text as it is, each call as Handlebars would make it, each chunk by its compiled function. Values are
- * appended as Handlebars appends an unescaped mustache's: nothing for null or undefined, the string otherwise.
- */
-export function runPlan(plan: Plan<Run>, helpers: Helpers, context: object, options: object): string {
-  // Handlebars gives helpers the data frame `{ root: context }` of a template called without data.
-  const data = { root: context };
-  let out = '';
-  for (const segment of plan.segments) {
-    if (typeof segment === 'string') {
-      out += segment;
-    } else if (typeof segment === 'number') {
-      const chunk = plan.chunks[segment];
-      if (chunk === undefined) throw new Error(`template plan: chunk ${segment} is missing`);
-      out += chunk(context, options);
-    } else {
-      const value = invoke(segment, helpers, context, data);
-      // Helpers return strings, SafeStrings and, from literals, numbers and booleans; `+=` converts them the same way.
-      if (value !== undefined && value !== null) out += (value as { toString(): string }).toString();
-    }
-  }
-  return out;
-}
-
-/** One helper call: parameters in order, then hash values in reverse order, as Handlebars' generated code does. */
-function invoke(call: Call, helpers: Helpers, context: object, data: object): unknown {
-  const helper = helpers[call.helper];
-  if (helper === undefined) throw new Error(`template plan: helper ${call.helper} is not registered`);
-  const args = call.params.map((param) => evaluate(param, helpers, context, data));
-  // Handlebars' compiler assigns hash pairs last to first into one object literal: the keys come out in reverse
-  // order, a repeated key keeps the first pair's value (the others are never evaluated), and `__proto__` is dropped
-  // (assigning a string to it is ignored).
-  const order: string[] = [];
-  const values = new Map<string, Argument>();
-  const pairs = call.hash ?? [];
-  for (let i = pairs.length - 1; i >= 0; i -= 1) {
-    const pair = pairs[i];
-    if (pair === undefined || pair[0] === '__proto__') continue;
-    if (!values.has(pair[0])) order.push(pair[0]);
-    values.set(pair[0], pair[1]);
-  }
-  const hash: Record<string, unknown> = {};
-  for (const key of order) hash[key] = evaluate(values.get(key) ?? '', helpers, context, data);
-  const [line, column, endLine, endColumn] = call.loc;
-  const options = { name: call.helper, hash, data, loc: { start: { line, column }, end: { line: endLine, column: endColumn } } };
-  return helper.call(context, ...args, options);
-}
-
-function evaluate(argument: Argument, helpers: Helpers, context: object, data: object): unknown {
-  return typeof argument === 'object' ? invoke(argument, helpers, context, data) : argument;
 }

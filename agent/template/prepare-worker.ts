@@ -14,6 +14,7 @@ parentPort?.on('message', (request: PrepareRequest) => {
       ? { ok: false, code: error.code, message: error.message, details: error.details }
       : { ok: false, code: 'ERR_TEMPLATE_PARSE', message: `${request.file}: ${(error as Error).message}`, details: { template: request.file } };
   }
-  parentPort?.postMessage(reply);
+  // The plan's code is transferred, not copied (plan-code.ts).
+  parentPort?.postMessage(reply, reply.ok ? [reply.plan.code.buffer] : []);
 });
 parentPort?.postMessage({ ready: true } satisfies PrepareReply);

@@ -10,7 +10,7 @@ import { compileOptions, createEngine, helperNames } from '../../agent/template/
 import { MAX_CHUNK_EXPRESSIONS, PIECE_EXPRESSIONS, scanTemplate } from '../../agent/template/limits.js';
 import { splitFrontMatter } from '../../agent/template/front-matter.js';
 import type { Template } from '../../agent/template/load.js';
-import { planProgram } from '../../agent/template/plan.js';
+import { countSegments, planProgram } from '../../agent/template/plan.js';
 import { renderTemplate } from '../../agent/template/render.js';
 import { prepare, tableLookup } from '../helpers/render.js';
 
@@ -79,11 +79,13 @@ function planOf(body: string): ReturnType<typeof planProgram> {
 test('references at the top level compile nothing; blocks compile in chunks of bounded size', (t) => {
   const refs = planOf('A={{secret "a/b"}}\n'.repeat(3000));
   t.is(refs.chunks.length, 0);
-  t.is(refs.segments.filter((segment) => typeof segment === 'object').length, 3000);
+  t.is(countSegments(refs).call, 3000);
+  // Each distinct literal is held once: the helper names, the path, the label and the text between the calls.
+  t.deepEqual([...refs.literals].sort(), ['\nA=', 'A=', '__enc', 'a/b', 'secret', 'secret "a/b"', '\n'].sort());
   // 600 one-line blocks (2 tags and one reference each): no chunk holds more than MAX_CHUNK_EXPRESSIONS.
   const blocks = planOf('{{#if true}}{{secret "a/b"}}{{/if}}\n'.repeat(600));
   t.is(blocks.chunks.length, Math.ceil(600 / Math.floor(MAX_CHUNK_EXPRESSIONS / 3)));
-  t.is(blocks.segments.filter((segment) => typeof segment === 'number').length, blocks.chunks.length);
+  t.is(countSegments(blocks).chunk, blocks.chunks.length);
 });
 
 /** Lines that put whitespace control, standalone tags, comments, escapes and CR LF at every possible cut. */
