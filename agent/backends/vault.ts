@@ -64,7 +64,7 @@ export class VaultBackend implements WritableBackend {
     const watcher = options.watchTokenFile === false ? undefined : options.watchTokenFile ?? directoryWatcher(log);
     this.#tokens = new TokenManager({ method: createAuthMethod(config.auth, loginHttp), http: this.#http, log, clock: options.clock ?? systemClock, random: options.random ?? systemRandom, watcher, onReplaced: (end) => { this.dynamic.tokenReplaced(end); } });
     this.#kv = new KvClient({ http: this.#http, session: this.#tokens, mount: config.mount, kvVersion: config.kvVersion, log });
-    this.dynamic = new DynamicClient({ http: this.#http, session: this.#tokens });
+    this.dynamic = new DynamicClient({ http: this.#http, session: this.#tokens, tokenExpiresAt: () => this.#tokens.status().expiresAt });
   }
 
   /** Authenticate, look the token up and schedule its renewal; throws ERR_AUTH or ERR_BACKEND_UNAVAILABLE. */

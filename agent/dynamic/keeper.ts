@@ -24,7 +24,7 @@ import type { CallStatus } from './status.js';
 
 /** Where calls go: the Vault backend of the current store. */
 export interface CallSource {
-  readonly client: Pick<DynamicClient, 'call' | 'renew' | 'revoke'> & Partial<Pick<DynamicClient, 'onTokenReplaced'>>;
+  readonly client: Pick<DynamicClient, 'call' | 'renew' | 'revoke'> & Partial<Pick<DynamicClient, 'onTokenReplaced' | 'sameToken' | 'tokenExpiresAt'>>;
   /** Start the backend (log in) once; the reason when it cannot now. */
   start(): Promise<string | undefined>;
 }
@@ -89,9 +89,11 @@ export class LeaseKeeper {
 
   /** One resolution per call identity: the held response while it is good, else one request to Vault. */
   async resolve(identities: readonly string[], source: CallSource | undefined): Promise<Map<string, Resolution>> {
-    if (source?.client !== this.#source?.client) {
+    const previous = this.#source;
+    if (source?.client !== previous?.client) {
       this.#unsubscribe?.();
       this.#unsubscribe = source?.client.onTokenReplaced?.((end) => { this.#tokenReplaced(end); });
+      if (previous !== undefined && source !== undefined) await this.#handOver(previous, source);
     }
     this.#source = source;
     const entries = await Promise.all(identities.map(async (identity) => [identity, await this.#resolveOne(identity)] as const));
@@ -180,6 +182,13 @@ export class LeaseKeeper {
       this.#log?.info({ call: entry.identity, tokenEndsAt: new Date(end).toISOString() }, `the token that made the lease of ${entry.identity} was replaced and ends at ${new Date(end).toISOString()}; a new lease is requested before then`);
       if (!entry.pending) this.#schedule(entry);
     }
+  }
+
+  // Why: a reload (SIGHUP) builds a new Vault backend, which may log in with a new token; the old one is no longer
+  // renewed, so the leases it made end when it does, like after a new login.
+  async #handOver(previous: CallSource, next: CallSource): Promise<void> {
+    if ((await next.start()) !== undefined || previous.client.sameToken?.(next.client) !== false) return;
+    this.#tokenReplaced(previous.client.tokenExpiresAt?.());
   }
 
   async #resolveOne(identity: string): Promise<Resolution> {

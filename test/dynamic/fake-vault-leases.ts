@@ -29,7 +29,7 @@ export class FakeLeases implements CallSource {
     for (const listener of this.#tokenListeners) listener(end);
   }
 
-  constructor(private readonly clock: FakeClock, private readonly options: { ttl: number; maxTtl: number; renewable?: boolean; issue?: Issue }) {}
+  constructor(private readonly clock: FakeClock, private readonly options: { ttl: number; maxTtl: number; renewable?: boolean; issue?: Issue; token?: string; tokenEnd?: number }) {}
 
   readonly client: CallSource['client'] = {
     call: (method, path) => {
@@ -51,6 +51,8 @@ export class FakeLeases implements CallSource {
       lease.expiresAt = Math.min(now + increment * 1000, lease.issuedAt + this.options.maxTtl * 1000);
       return Promise.resolve({ kind: 'ok', body: { lease_id: leaseId, renewable: true, lease_duration: Math.floor((lease.expiresAt - now) / 1000) } });
     },
+    sameToken: (other) => this.options.token !== undefined && tokens.get(other as object) === this.options.token,
+    tokenExpiresAt: () => this.options.tokenEnd,
     onTokenReplaced: (listener) => {
       this.#tokenListeners.add(listener);
       return () => { this.#tokenListeners.delete(listener); };
@@ -63,6 +65,12 @@ export class FakeLeases implements CallSource {
     },
   };
 
+  /** Register the client's token for sameToken (a reload builds another FakeLeases). */
+  registered(): this {
+    tokens.set(this.client, this.options.token);
+    return this;
+  }
+
   start(): Promise<string | undefined> {
     return Promise.resolve(undefined);
   }
@@ -72,5 +80,7 @@ export class FakeLeases implements CallSource {
     return this.leases.find((l) => l.id === leaseId && !l.revoked && now < l.expiresAt);
   }
 }
+
+const tokens = new WeakMap<object, string | undefined>();
 
 const unavailable: CallReply = { kind: 'unavailable', reason: 'vault http://127.0.0.1:1: connection refused (ECONNREFUSED)' };

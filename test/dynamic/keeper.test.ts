@@ -204,6 +204,19 @@ test('requests per hour of 10 leases of 1 h (max 24 h) over 48 h: renewals at 2/
   t.true(perHour >= minimum && perHour <= 1.7 * minimum, `${perHour} requests per hour`);
 });
 
+test('a reload that logs in with another token caps the old token\'s leases at its end; the same token changes nothing', async (t) => {
+  for (const [token, expected] of [['new-token', [4000]], ['old-token', [26_000]]] as const) {
+    const { vault, keeper, clock, step } = setup({ ttl: 60, maxTtl: 3600 });
+    const before = new FakeLeases(clock, { ttl: 60, maxTtl: 3600, token: 'old-token', tokenEnd: 20_000 }).registered();
+    await keeper.resolve([CREDS], before);
+    await step(10_000);
+    const after = new FakeLeases(clock, { ttl: 60, maxTtl: 3600, token }).registered();
+    await keeper.resolve([CREDS], after);
+    t.deepEqual(clock.pendingDelays, expected, token);
+    t.deepEqual(vault.log, [], 'the harness source is not used');
+  }
+});
+
 function sequenceOf(...values: number[]): () => number {
   let i = 0;
   return () => values[i++ % values.length] ?? 0;

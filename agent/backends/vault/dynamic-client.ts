@@ -20,10 +20,22 @@ export class DynamicClient {
   readonly #http: VaultHttp;
   readonly #session: Session;
   readonly #tokenListeners = new Set<(previousExpiresAt: number | undefined) => void>();
+  readonly #tokenExpiresAt: () => number | undefined;
 
-  constructor(options: { http: VaultHttp; session: Session }) {
+  constructor(options: { http: VaultHttp; session: Session; tokenExpiresAt?: () => number | undefined }) {
     this.#http = options.http;
     this.#session = options.session;
+    this.#tokenExpiresAt = options.tokenExpiresAt ?? (() => undefined);
+  }
+
+  /** When the token calls carry now ends, as far as the agent knows (undefined: never, or no token). */
+  tokenExpiresAt(): number | undefined {
+    return this.#tokenExpiresAt();
+  }
+
+  /** True when `other` (the client of a reloaded configuration) carries the same token as this one. */
+  sameToken(other: unknown): boolean {
+    return other instanceof DynamicClient && this.#session.token !== undefined && this.#session.token === other.#session.token;
   }
 
   /** GET `path` (no parameters) or PUT `params` to it; throws ERR_AUTH when no token can be had at all. */
