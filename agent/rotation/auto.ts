@@ -12,6 +12,7 @@ import type { SecretRef } from '../backends/backend.js';
 import { isVersionKey, splitPath } from '../backends/backend.js';
 import { isWritable } from '../backends/writable.js';
 import type { WritableBackend } from '../backends/writable.js';
+import { isCallIdentity } from '../dynamic/identity.js';
 import { isAgentError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { Scrubber } from '../log/scrub.js';
@@ -100,7 +101,10 @@ export class AutoRotator {
       const created = resolution.meta?.createdAt === undefined ? Number.NaN : Date.parse(resolution.meta.createdAt);
       const backend = pass.store.backends.find((each) => each.name === resolution.backend);
       if (Number.isNaN(created) || !isWritable(backend)) continue;
-      read.push({ ref: refOf(key), backend, resolution, created, version: resolution.version });
+      const ref = refOf(key);
+      // A vault helper call (dynamic credentials, certificates) is no stored secret: Vault renews or re-issues it.
+      if (isCallIdentity(ref.path)) continue;
+      read.push({ ref, backend, resolution, created, version: resolution.version });
     }
     const failures: string[] = [];
     const labels = await mapLimit(read, LABEL_READS, (entry) => this.#labels(entry.backend, entry.ref, entry.resolution, failures));
