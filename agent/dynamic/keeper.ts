@@ -260,6 +260,8 @@ export class LeaseKeeper {
     const certificate = response.certificateExpiresAt === undefined ? {} : { certificateExpiresAt: new Date(response.certificateExpiresAt).toISOString() };
     if (previous !== undefined) this.#events.onRenewal?.('replaced');
     this.#log?.info({ call: entry.identity, ...lease, ...certificate }, `${previous === undefined ? 'obtained' : 'replaced'} ${entry.identity}`);
+    // Vault's own words, such as a ttl= capped at the role's max_ttl: the operator asked for something else.
+    if (response.warnings.length > 0) this.#log?.warn({ call: entry.identity, warnings: response.warnings.length }, `vault warned about ${entry.identity}: ${response.warnings.join('; ').slice(0, 300)}`);
     this.#schedule(entry);
     // Why compare: a re-read (a bare lease_duration) usually returns the same data, which needs no render.
     return wasExpired || previous === undefined || JSON.stringify(previous.response.data) !== JSON.stringify(response.data);

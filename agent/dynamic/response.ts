@@ -14,6 +14,8 @@ export interface CallResponse {
   readonly renewable: boolean;
   /** Epoch ms at which the certificate in `data` stops being valid, when there is one. */
   readonly certificateExpiresAt: number | undefined;
+  /** Vault's `warnings` (a TTL capped at the role's max, a deprecated parameter): worth a log line. */
+  readonly warnings: readonly string[];
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -23,13 +25,14 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 /** Parse a response body; `where` (`vault <address>: PUT pki/issue/x`) names it in errors. */
 export function parseCallResponse(body: unknown, where: string): CallResponse {
   // Why: Vault answers a write that returns nothing with 204, which node-vault resolves as "".
-  if (body === '' || body === undefined) return { data: {}, leaseId: undefined, leaseSeconds: 0, renewable: false, certificateExpiresAt: undefined };
+  if (body === '' || body === undefined) return { data: {}, leaseId: undefined, leaseSeconds: 0, renewable: false, certificateExpiresAt: undefined, warnings: [] };
   if (!isRecord(body)) throw new AgentError('ERR_BACKEND_RESPONSE', `${where}: the response is not a JSON object`, { details: { backend: 'vault' } });
   const data = body['data'] ?? {};
   if (!isRecord(data)) throw new AgentError('ERR_BACKEND_RESPONSE', `${where}: the response's "data" is not an object`, { details: { backend: 'vault' } });
   const leaseId = typeof body['lease_id'] === 'string' && body['lease_id'] !== '' ? body['lease_id'] : undefined;
   const leaseSeconds = typeof body['lease_duration'] === 'number' && body['lease_duration'] > 0 ? body['lease_duration'] : 0;
-  return { data, leaseId, leaseSeconds, renewable: body['renewable'] === true, certificateExpiresAt: certificateExpiry(data) };
+  const warnings = Array.isArray(body['warnings']) ? body['warnings'].filter((warning): warning is string => typeof warning === 'string') : [];
+  return { data, leaseId, leaseSeconds, renewable: body['renewable'] === true, certificateExpiresAt: certificateExpiry(data), warnings };
 }
 
 /** PKI's `expiration` (Unix seconds), else the NotAfter of a PEM `certificate`; undefined when there is neither. */

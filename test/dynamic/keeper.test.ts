@@ -2,7 +2,9 @@
 // (jitter only earlier), replacement at 85-90 % of what is left once Vault caps a renewal, re-reads, certificates
 // re-issued at 2/3 of their validity, backoff during an outage, ERR_LEASE_EXPIRED once the credentials really ended.
 import test from 'ava';
+import { Writable } from 'node:stream';
 import { LeaseKeeper } from '../../agent/dynamic/keeper.js';
+import { createLogger } from '../../agent/log/logger.js';
 import type { RenewalResult } from '../../agent/dynamic/keeper.js';
 import { reissueAt, renewAt, replaceAt } from '../../agent/dynamic/timing.js';
 import type { Resolution } from '../../agent/store/chain-walk.js';
@@ -215,6 +217,17 @@ test('a reload that logs in with another token caps the old token\'s leases at i
     t.deepEqual(clock.pendingDelays, expected, token);
     t.deepEqual(vault.log, [], 'the harness source is not used');
   }
+});
+
+test('Vault\'s warnings on a response (a ttl= capped at the role\'s max) are logged once, naming the call', async (t) => {
+  const clock = new FakeClock(0);
+  const lines: string[] = [];
+  const log = createLogger({ level: 'info', format: 'json', stream: new Writable({ write(chunk: Buffer, _e, done) { lines.push(chunk.toString('utf8')); done(); } }) });
+  const pki = new FakeLeases(clock, { ttl: 0, maxTtl: 0, issue: (now) => ({ body: { lease_id: '', lease_duration: 0, warnings: ['TTL of "100h" exceeded the effective max_ttl of "72h"; TTL value is capped accordingly'], data: { certificate: 'C', expiration: Math.floor(now / 1000) + 72 * 3600 } } }) });
+  const keeper = new LeaseKeeper({ clock, random: () => 0, log });
+  await keeper.resolve(['PUT pki/issue/web common_name="web.dsta.internal" ttl="100h"'], pki);
+  const warned = lines.map((line) => JSON.parse(line) as { level: string; msg: string }).filter((line) => line.level === 'warn');
+  t.deepEqual(warned.map((line) => line.msg), ['vault warned about PUT pki/issue/web common_name="web.dsta.internal" ttl="100h": TTL of "100h" exceeded the effective max_ttl of "72h"; TTL value is capped accordingly']);
 });
 
 function sequenceOf(...values: number[]): () => number {
