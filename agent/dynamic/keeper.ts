@@ -19,7 +19,7 @@ import type { Action, Held } from './held.js';
 import { parseCallIdentity } from './identity.js';
 import type { VaultCall } from './identity.js';
 import { parseCallResponse, parseRenewal } from './response.js';
-import { callStatus } from './status.js';
+import { callStatus, certificateExpiriesOf, leaseTtlsOf } from './status.js';
 import type { CallStatus } from './status.js';
 
 /** Where calls go: the Vault backend of the current store. */
@@ -118,25 +118,12 @@ export class LeaseKeeper {
 
   /** Remaining lease seconds per call path (the shortest when several calls share a path), for vault_lease_ttl_seconds. */
   leaseTtls(): Map<string, number> {
-    const now = this.#clock.now();
-    const ttls = new Map<string, number>();
-    for (const entry of this.#entries.values()) {
-      const end = entry.held?.leaseEndsAt;
-      if (end === undefined) continue;
-      const seconds = Math.max(0, Math.floor((end - now) / 1000));
-      ttls.set(entry.call.path, Math.min(seconds, ttls.get(entry.call.path) ?? Number.POSITIVE_INFINITY));
-    }
-    return ttls;
+    return leaseTtlsOf(this.#entries.values(), this.#clock.now());
   }
 
   /** Certificate end (Unix seconds) per call path, for certificate_expiry_timestamp_seconds. */
   certificateExpiries(): Map<string, number> {
-    const ends = new Map<string, number>();
-    for (const entry of this.#entries.values()) {
-      const end = entry.held?.response.certificateExpiresAt;
-      if (end !== undefined) ends.set(entry.call.path, Math.min(end / 1000, ends.get(entry.call.path) ?? Number.POSITIVE_INFINITY));
-    }
-    return ends;
+    return certificateExpiriesOf(this.#entries.values());
   }
 
   /** Resolves when no request of the keeper is in flight (tests step a fake clock with it). */

@@ -1,5 +1,6 @@
-// What /v1/status says about each `vault` helper call (docs/operations.md "Endpoints"): when its lease or certificate
-// ends, what the keeper does next and when, the last problem — never a value, never a lease id.
+// What /v1/status and the lease metrics say about each `vault` helper call (docs/vault.md "Shutdown, metrics and
+// status"): when its lease or certificate ends, what the keeper does next and when, the last problem — never a value,
+// never a lease id.
 import type { Action, Held } from './held.js';
 import { endsAt } from './held.js';
 import type { VaultCall } from './identity.js';
@@ -35,4 +36,26 @@ export function callStatus(entry: EntryView, now: number): CallStatus {
   if (entry.next !== undefined && held !== undefined) status.next = { action: entry.next.action, at: new Date(entry.next.at).toISOString() };
   if (entry.lastError !== undefined) status.lastError = entry.lastError;
   return status;
+}
+
+/** Remaining lease seconds per call path at `now` (the shortest when several calls share a path). */
+export function leaseTtlsOf(entries: Iterable<EntryView>, now: number): Map<string, number> {
+  const ttls = new Map<string, number>();
+  for (const entry of entries) {
+    const end = entry.held?.leaseEndsAt;
+    if (end === undefined) continue;
+    const seconds = Math.max(0, Math.floor((end - now) / 1000));
+    ttls.set(entry.call.path, Math.min(seconds, ttls.get(entry.call.path) ?? Number.POSITIVE_INFINITY));
+  }
+  return ttls;
+}
+
+/** Certificate end (Unix seconds) per call path, the earliest when several calls share a path. */
+export function certificateExpiriesOf(entries: Iterable<EntryView>): Map<string, number> {
+  const ends = new Map<string, number>();
+  for (const entry of entries) {
+    const end = entry.held?.response.certificateExpiresAt;
+    if (end !== undefined) ends.set(entry.call.path, Math.min(end / 1000, ends.get(entry.call.path) ?? Number.POSITIVE_INFINITY));
+  }
+  return ends;
 }
