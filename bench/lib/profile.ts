@@ -38,6 +38,8 @@ function selfCategory(frame: ProfileNode['callFrame']): string {
   }
   const pkg = packageOf(url);
   if (pkg !== undefined) return `package ${pkg}`;
+  // The bin is a minified bundle (scripts/bundle.ts): its chunks mix the agent's code and its dependencies'.
+  if (/\/dist\/agent\/(?:chunk-.*|main|prepare-worker)\.js$/.test(url)) return 'bundle (agent and dependencies, minified)';
   const agent = /\/(?:dist\/)?agent\/(.+)$/.exec(url)?.[1];
   if (agent !== undefined) return `agent ${agent.includes('/') ? `${agent.slice(0, agent.indexOf('/'))}/` : agent}`;
   if (url.startsWith('node:')) return 'node internals';
