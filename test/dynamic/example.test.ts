@@ -61,3 +61,11 @@ test('audit leaves vault helper calls out: they have no version history, and aud
   t.deepEqual(JSON.parse(result.stdout), []);
   t.is(vault.counters.count({ route: 'database' }) + vault.counters.count({ route: 'pki' }), 0);
 });
+
+test('check lists each vault helper call (method, path, sorted parameters) with its line, offline', async (t) => {
+  const result = await runCli(['check', '--config', `${example}/secrets-agent.yaml`]);
+  t.is(result.code, 0, result.stderr);
+  t.regex(result.stdout, /^ {2}vault {4}GET database\/creds\/api-server \[backend=vault\] {2}\(line 6\)$/m);
+  t.regex(result.stdout, /^ {2}vault {4}PUT pki\/issue\/api-server common_name="api\.dsta\.internal" ttl="72h" \[backend=vault\] {2}\(line 8\)$/m);
+  t.regex(result.stdout, /4 templates, 4 dependencies \(2 unique secret paths\), 0 problems/);
+});
