@@ -1,4 +1,4 @@
-#!/usr/bin/env -S node --max-semi-space-size=1
+#!/usr/bin/env -S node --max-semi-space-size=1 --heap-growing-percent=25
 // The entry point: the only place that reads the real argv and environment and calls process.exit.
 import * as nodeModule from 'node:module';
 

@@ -104,7 +104,7 @@ test('the bin, run as a program (as npx runs it), starts node with the product\'
     cmdline = await readFile(`/proc/${child.pid ?? 0}/cmdline`, 'utf8').catch(() => '');
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  t.deepEqual(cmdline.split('\0').filter(Boolean).slice(1), ['--max-semi-space-size=1', cli, 'run', '--templates', join(dir, 'templates'), '--output', join(dir, 'out'), '--backend', 'env', '--log-level', 'error']);
+  t.deepEqual(cmdline.split('\0').filter(Boolean).slice(1), ['--max-semi-space-size=1', '--heap-growing-percent=25', cli, 'run', '--templates', join(dir, 'templates'), '--output', join(dir, 'out'), '--backend', 'env', '--log-level', 'error']);
   // Stopped cleanly once it has rendered (its signal handlers are in place by then).
   for (const deadline = Date.now() + 20_000; !existsSync(join(dir, 'out/a.env')) && Date.now() < deadline;) await new Promise((resolve) => setTimeout(resolve, 50));
   child.kill('SIGTERM');

@@ -72,7 +72,7 @@ test('every stage runs the same Node.js major, an LTS line, on the same Debian r
 
 test('the runtime needs no shell: no RUN, and ENTRYPOINT, CMD and HEALTHCHECK are in exec form', (t) => {
   t.deepEqual(only(runtime, 'RUN'), [], 'distroless has no /bin/sh for a RUN');
-  t.deepEqual(lastOf(runtime, 'ENTRYPOINT').exec, ['/nodejs/bin/node', '--max-semi-space-size=1', '/app/dist/agent/main.js']);
+  t.deepEqual(lastOf(runtime, 'ENTRYPOINT').exec, ['/nodejs/bin/node', '--max-semi-space-size=1', '--heap-growing-percent=25', '/app/dist/agent/main.js']);
   t.deepEqual(lastOf(runtime, 'CMD').exec, ['run']);
   const healthcheck = lastOf(runtime, 'HEALTHCHECK');
   t.true(healthcheck.rest.startsWith('CMD '), 'CMD, not CMD-SHELL');
@@ -92,7 +92,7 @@ test('the node binary the runtime runs is execute-only for the agent: root-owned
   t.is(lastOf(runtime, 'HEALTHCHECK').exec?.[0], entrypoint, 'the HEALTHCHECK runs the same binary');
   const user = lastOf(runtime, 'USER');
   t.true((copy?.line ?? Infinity) < user.line && user.rest !== '0' && !user.rest.startsWith('0:') && !user.rest.startsWith('root'), 'a non-root user: root reads every file, so 0711 does not stop root from dumping');
-  t.deepEqual(lastOf(runtime, 'ENTRYPOINT').exec?.slice(1), ['--max-semi-space-size=1', '/app/dist/agent/main.js']);
+  t.deepEqual(lastOf(runtime, 'ENTRYPOINT').exec?.slice(1), ['--max-semi-space-size=1', '--heap-growing-percent=25', '/app/dist/agent/main.js']);
 });
 
 test('the runtime runs as the fixed non-root user 10001:10001, which the image names', (t) => {

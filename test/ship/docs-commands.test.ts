@@ -84,7 +84,7 @@ test('every shell command line of the docs and examples runs after npm ci && npm
   const bin = manifest.bin?.['secrets-agent'];
   t.is(bin, 'dist/agent/main.js');
   // The bin starts node with the product's V8 setting (docs/docker.md "Memory and start-up").
-  t.regex((await readFile(join(root, bin ?? '-'), 'utf8')).split('\n')[0] ?? '', /^#!\/usr\/bin\/env -S node --max-semi-space-size=1$/);
+  t.regex((await readFile(join(root, bin ?? '-'), 'utf8')).split('\n')[0] ?? '', /^#!\/usr\/bin\/env -S node --max-semi-space-size=1 --heap-growing-percent=25$/);
 });
 
 /** Destination basename → the formats it has in the examples' and the stock templates (front matter, else extension). */
