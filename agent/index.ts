@@ -7,7 +7,7 @@ import { SecretManager } from './library/manager.js';
 export { SecretManager } from './library/manager.js';
 export type { SecretManagerOptions } from './library/manager.js';
 export { SecretRotationManager } from './library/rotation.js';
-export type { RotationResult } from './library/rotation.js';
+export type { RotationResult, RotationScheduleView, ScheduleOptions } from './library/rotation.js';
 export type { BackendHealth } from './library/health.js';
 export { AgentError, errorCodes, isAgentError } from './errors.js';
 export type { ErrorCode } from './errors.js';
