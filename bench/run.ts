@@ -1,7 +1,7 @@
 // `npm run bench`: every figure of issue 9, measured against the emulators on loopback, written into
 // docs/benchmarks.md (between the generated-block markers). Flags:
 //   --smoke        tiny sizes and short waits, nothing judged, no docs written unless --out is given (CI)
-//   --only a,b     run only these cases (startup, aws, scale, change, idle, herd, soak, evidence, references)
+//   --only a,b     run only these cases (startup, aws, scale, change, idle, herd, soak, evidence, references, leases)
 //   --out FILE     where to write the report (default docs/benchmarks.md; in smoke mode, nowhere)
 //   --agent-env NAME=value   extra environment for every agent process, e.g. NODE_OPTIONS=--max-semi-space-size=1
 //                  (repeatable; for before/after comparisons — the report says what was set)
@@ -15,6 +15,7 @@ import { change } from './cases/change.js';
 import { evidence } from './cases/evidence.js';
 import { fleetHerd } from './cases/herd.js';
 import { idle } from './cases/idle.js';
+import { leases } from './cases/leases.js';
 import { references } from './cases/references.js';
 import { scale } from './cases/scale.js';
 import { soak } from './cases/soak.js';
@@ -33,6 +34,7 @@ const CASES: Record<string, (options: BenchOptions) => Promise<CaseResult>> = {
   soak,
   evidence,
   references,
+  leases,
 };
 
 const { values } = parseArgs({

@@ -8,7 +8,7 @@ import test from 'ava';
 import { END_MARKER, START_MARKER, writeReport } from '../../bench/lib/report.js';
 import { root } from '../helpers/cli.js';
 
-const ROWS = ['cold-start', 'rss-idle', 'vault-requests', 'aws-calls', 'cycle-time', 'cycle-rss', 'unchanged', 'change-latency', 'idle-cpu', 'fleet-herd', 'rss-flat', 'live-heap', 'references'];
+const ROWS = ['cold-start', 'rss-idle', 'vault-requests', 'aws-calls', 'cycle-time', 'cycle-rss', 'unchanged', 'change-latency', 'idle-cpu', 'fleet-herd', 'rss-flat', 'live-heap', 'references', 'lease-requests'];
 
 test('bench/run.ts --smoke measures every row of the table and writes the report', async (t) => {
   t.timeout(120_000);
