@@ -47,6 +47,8 @@ const cases: ReadonlyArray<{ what: string; name: string; source: string }> = [
   { what: 'whitespace control at and between references', name: 'x.txt.hbs', source: 'A= {{~secret "a/b"~}}  \n  B={{secret "a/b"}}\n{{~#if true~}}\nX\n{{~/if}}  \n {{~env "X" default="d"}}|\n' },
   { what: 'comments, standalone and inline', name: 'x.txt.hbs', source: '{{! c }}\nA={{secret "a/b"}}\n  {{!-- x --}}  \nB=1 {{! y }} C\n{{~!-- z --~}}\nD\n' },
   { what: 'a repeated hash key keeps the first value', name: 'x.txt.hbs', source: '{{env "NOPE" default="1" default="2"}}|{{secret "x/y" default="a" backend="file" default="b"}}' },
+  { what: 'hash values are evaluated last to first', name: 'x.txt.hbs', source: 'A\n{{upper "a" x=(env "NOPE_X") y=(env "NOPE_Y")}}\n' },
+  { what: 'a repeated key evaluates only its first value', name: 'x.txt.hbs', source: '{{env "NOPE" default=(upper "first") default=(env "NOPE_2")}}|{{env "NOPE" default=(env "NOPE_3") default=(upper "x")}}' },
   { what: 'sub-expressions and explicit encoders', name: 'x.txt.hbs', source: '{{upper (secret "a/b")}} {{base64 (lower "ABC")}} {{envName "a-b"}} {{json (secret "a/c")}} {{base64Decode (base64 (upper (env "X" default="q")))}}' },
   { what: 'literals as values and arguments', name: 'x.txt.hbs', source: '{{"text"}} {{12}} {{true}} {{upper 12}} {{upper false}} {{{"raw"}}}' },
   { what: 'raw references', name: 'x.txt.hbs', source: '{{{secret "a/c"}}}|{{{upper (secret "a/b")}}}\n' },
