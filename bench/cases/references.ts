@@ -5,7 +5,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startVaultEmulator } from '../../test/fakes/vault/index.js';
-import { agentEnv, cli } from '../lib/agent.js';
+import { agentEnv, binFlags, cli } from '../lib/agent.js';
 import { peakRssBytes, sleep, spawnTimed } from '../lib/proc.js';
 import type { BenchOptions, CaseResult } from '../lib/report.js';
 import { mib } from '../lib/report.js';
@@ -38,7 +38,8 @@ async function referencesWorkload(address: string, token: string, references: nu
 
 /** Run `once` and poll its VmHWM every 5 ms until it exits: a lower bound that can miss only its last 5 ms. */
 async function measuredOnce(workload: Workload): Promise<{ ms: number; peak: number }> {
-  const spawned = spawnTimed(process.execPath, [cli, 'once', '--config', workload.configPath], { env: { ...workload.env, ...agentEnv } });
+  // Started as runOnce starts the agent (the bin's node flags), with its pid at hand for /proc.
+  const spawned = spawnTimed(process.execPath, [...binFlags(), cli, 'once', '--config', workload.configPath], { env: { ...workload.env, ...agentEnv } });
   let peak = 0;
   const state = { exited: false };
   const result = spawned.exited.finally(() => {
