@@ -137,8 +137,8 @@ async function isUnchanged(options: WriteFileAtomicOptions, bytes: Buffer): Prom
   }
 }
 
-/** Why: flushes the rename itself to disk; filesystems that cannot fsync a directory (EINVAL, ENOTSUP) are tolerated. */
-async function syncDirectory(dir: string): Promise<void> {
+/** Why: flushes a rename itself to disk; filesystems that cannot fsync a directory (EINVAL, ENOTSUP) are tolerated. */
+export async function syncDirectory(dir: string): Promise<void> {
   const handle = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
   try {
     await handle.sync().catch((error: unknown) => {

@@ -111,19 +111,6 @@ export async function carryFile(from: string, to: string): Promise<void> {
   }
 }
 
-/** Flush a directory's entries; filesystems that cannot fsync a directory (EINVAL, ENOTSUP) are tolerated. */
-export async function syncDirectory(dir: string): Promise<void> {
-  const handle = await open(dir, constants.O_RDONLY | constants.O_DIRECTORY);
-  try {
-    await handle.sync().catch((error: unknown) => {
-      const code = (error as NodeJS.ErrnoException).code;
-      if (code !== 'EINVAL' && code !== 'ENOTSUP') throw error;
-    });
-  } finally {
-    await handle.close();
-  }
-}
-
 /** What is at a name now, without following it: absent, a file, the agent's link with its target, or a directory. */
 export async function entryKind(path: string): Promise<'absent' | 'file' | 'link' | 'directory' | 'other'> {
   try {

@@ -6,20 +6,12 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
 import { startVaultEmulator } from '../fakes/vault/index.js';
-import { runCli, scratch } from '../helpers/cli.js';
+import { runCli } from '../helpers/cli.js';
 import { readEnvFile } from '../ship/example-files.js';
-
-const example = 'examples/vault-dynamic';
+import { example, exampleVault } from './example-vault.js';
 
 test('the dynamic example renders with only its policy: a live database lease and a certificate set from one issue', async (t) => {
-  const vault = await startVaultEmulator({ namespace: 'dsta' });
-  t.teardown(() => vault.close());
-  vault.addDatabaseRole('api-server', { defaultTtl: 3600, maxTtl: 86_400 });
-  vault.addPkiRole('api-server', { allowedDomains: ['dsta.internal'], allowSubdomains: true, maxTtl: 72 * 3600 });
-  vault.setPolicy('secrets-agent-dynamic', await readFile(join(example, 'policy.hcl'), 'utf8'));
-  const token = vault.createToken({ ttl: 3600, policies: ['default', 'secrets-agent-dynamic'], renewable: true });
-  const { dir, cleanup } = await scratch({});
-  t.teardown(cleanup);
+  const { vault, token, dir } = await exampleVault(t);
   const result = await runCli(['once', '--config', `${example}/secrets-agent.yaml`, '--output', dir], { env: { VAULT_ADDR: vault.address, VAULT_TOKEN: token } });
   t.is(result.code, 0, result.stderr);
   const env = await readEnvFile(join(dir, 'database.env'));
@@ -37,14 +29,7 @@ test('the dynamic example renders with only its policy: a live database lease an
 });
 
 test('check --diff makes the calls to show what would change, and revokes the lease it made: a dry run keeps nothing', async (t) => {
-  const vault = await startVaultEmulator({ namespace: 'dsta' });
-  t.teardown(() => vault.close());
-  vault.addDatabaseRole('api-server', { defaultTtl: 3600, maxTtl: 86_400 });
-  vault.addPkiRole('api-server', { allowedDomains: ['dsta.internal'], allowSubdomains: true, maxTtl: 72 * 3600 });
-  vault.setPolicy('secrets-agent-dynamic', await readFile(join(example, 'policy.hcl'), 'utf8'));
-  const token = vault.createToken({ ttl: 3600, policies: ['default', 'secrets-agent-dynamic'], renewable: true });
-  const { dir, cleanup } = await scratch({});
-  t.teardown(cleanup);
+  const { vault, token, dir } = await exampleVault(t);
   const result = await runCli(['check', '--diff', '--config', `${example}/secrets-agent.yaml`, '--output', dir], { env: { VAULT_ADDR: vault.address, VAULT_TOKEN: token } });
   t.is(result.code, 0, result.stderr);
   t.regex(result.stdout, /database\.env\.hbs -> .*database\.env: new file\n {2}\+ DATABASE_USER \(added\)/);
