@@ -2,32 +2,17 @@
 // fails with ERR_WRITE naming its path and ENOSPC, writes no byte, and never makes the other templates fail: they are
 // written every cycle, and no temp file is left after any cycle. A real 512 KiB tmpfs; needs root (CI runs as root).
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rename, rm, statfs, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, rename, rm, statfs, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import test from 'ava';
 import { scratch } from '../helpers/cli.js';
+import { mountProblem } from './tmpfs.js';
 import { spawnAgent, tempFiles, until } from './writer-agent.js';
 
 const run = promisify(execFile);
 /** The volume; the big template renders 900 KiB (under the 1 MiB a raw template and its render may have). */
 const VOLUME = 512 * 1024;
-
-/** Why a run here cannot mount the tmpfs, or undefined when it can (probed once, on a throwaway directory). */
-async function mountProblem(): Promise<string | undefined> {
-  if (process.getuid?.() !== 0) return 'not root, so no tmpfs can be mounted';
-  const dir = await mkdtemp(join(tmpdir(), 'sa-enospc-probe-'));
-  try {
-    await run('mount', ['-t', 'tmpfs', '-o', 'size=512k', 'tmpfs', dir]);
-    await run('umount', [dir]);
-    return undefined;
-  } catch (error) {
-    return `mount -t tmpfs failed: ${(error as Error).message.split('\n')[0] ?? 'unknown error'}`;
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
 
 const problem = await mountProblem();
 const title = 'on a 512 KiB tmpfs a 900 KiB template fails every cycle with ENOSPC while two small ones are written every cycle, and no temp file remains';

@@ -11,24 +11,10 @@ import { pinOutputDirectory, unpinOutputDirectory, writeOutputFile } from '../..
 import { writeSets } from '../../agent/write/set.js';
 import type { SetInput } from '../../agent/write/set.js';
 import { needing } from '../helpers/cli.js';
+import { mountProblem } from './tmpfs.js';
 import { tempFiles } from './writer-agent.js';
 
 const run = promisify(execFile);
-
-/** Why a run here cannot mount the tmpfs, or undefined when it can (probed once, on a throwaway directory). */
-async function mountProblem(): Promise<string | undefined> {
-  if (process.getuid?.() !== 0) return 'not root, so no tmpfs can be mounted';
-  const dir = await mkdtemp(join(tmpdir(), 'sa-sets-enospc-probe-'));
-  try {
-    await run('mount', ['-t', 'tmpfs', '-o', 'size=512k', 'tmpfs', dir]);
-    await run('umount', [dir]);
-    return undefined;
-  } catch (error) {
-    return `mount -t tmpfs failed: ${(error as Error).message.split('\n')[0] ?? 'unknown error'}`;
-  } finally {
-    await rm(dir, { recursive: true, force: true });
-  }
-}
 
 const set = (n: number, size: number): SetInput => ({
   name: 'tls',
