@@ -27,18 +27,23 @@ export const bundleOptions: BuildOptions = {
   chunkNames: 'chunk-[name]-[hash]',
   legalComments: 'none',
   logLevel: 'warning',
-  metafile: true,
   // CommonJS dependencies call require() for Node's built-ins; an ES module has no require of its own.
   banner: { js: "import { createRequire as __saCreateRequire } from 'node:module'; const require = __saCreateRequire(import.meta.url);" },
 };
 
-/** Bundle `entryPoints` (name → source) into `outdir`, removing chunks of an earlier build there first. */
-export async function bundle(entryPoints: Record<string, string>, outdir: string): Promise<Metafile | undefined> {
-  // Chunk names carry a content hash, so stale ones would pile up.
-  for (const name of await readdir(outdir).catch(() => [])) {
-    if (/^chunk-.*\.js$/.test(name)) await rm(join(outdir, name));
+/**
+ * Bundle `entryPoints` (name → source) into `outdir`. Chunk names carry a content hash, so chunks of an earlier
+ * build are removed afterwards (not before: a process started from the previous main.js may still be loading its
+ * chunks while this build runs).
+ */
+export async function bundle(entryPoints: Record<string, string>, outdir: string): Promise<Metafile> {
+  // Metafile paths are relative to absWorkingDir: the repository, wherever this runs from.
+  const { metafile } = await build({ ...bundleOptions, entryPoints, outdir, metafile: true, absWorkingDir: root });
+  const fresh = new Set(Object.keys(metafile.outputs).map((file) => resolve(root, file)));
+  for (const name of await readdir(outdir)) {
+    if (/^chunk-.*\.js$/.test(name) && !fresh.has(resolve(outdir, name))) await rm(join(outdir, name));
   }
-  return (await build({ ...bundleOptions, entryPoints, outdir })).metafile;
+  return metafile;
 }
 
 if (process.argv[1] !== undefined && resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
