@@ -70,8 +70,8 @@ export async function change(options: BenchOptions): Promise<CaseResult> {
         vault.setSecret(path, secretData(0, generation));
         const landed = fileHolds(workload.outputDir, destination, value(0, 'api_key', generation), 10_000);
         vault.counters.reset();
-        const requested = performance.now();
-        await refresh(agent);
+        // From the moment the POST is sent: refresh() first waits out the agent's one-cycle-per-second spacing.
+        const requested = await refresh(agent);
         const at = await landed;
         afterFetch.push(at - answered);
         afterRequest.push(at - requested);

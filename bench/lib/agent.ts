@@ -81,14 +81,20 @@ const lastRefresh = new WeakMap<RunningAgent, number>();
  * consecutive refreshes are spaced by a second here: a latency measured from the request is then the agent's
  * work, never the coalescing wait.
  */
-export async function refresh(agent: RunningAgent): Promise<void> {
+/**
+ * POST /v1/refresh, spaced 1.1 s from the previous one (the agent starts at most one on-demand cycle per second);
+ * resolves with `performance.now()` at the moment the request was sent, after that wait.
+ */
+export async function refresh(agent: RunningAgent): Promise<number> {
   // The first refresh waits a second too: the start cycle counts.
   const wait = lastRefresh.has(agent) ? (lastRefresh.get(agent) ?? 0) + 1100 - Date.now() : 1100;
   if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
   lastRefresh.set(agent, Date.now());
+  const sent = performance.now();
   const response = await fetch(`${agent.base}/v1/refresh`, { method: 'POST' });
   await response.arrayBuffer();
   if (response.status !== 202) throw new Error(`POST /v1/refresh answered ${response.status}`);
+  return sent;
 }
 
 /** Sum of template_renders_total over every template and result. */
