@@ -14,5 +14,5 @@ export default tseslint.config(
     },
   },
   { files: ['agent/main.ts'], rules: { 'no-restricted-syntax': 'off' } },
-  { files: ['eslint.config.js'], ...tseslint.configs.disableTypeChecked },
+  { files: ['eslint.config.js', 'ava.config.js'], ...tseslint.configs.disableTypeChecked },
 );

@@ -4,6 +4,7 @@
 // 1 MiB and 1,800 expressions, 2,000 expressions, 50,000 references, a YAML file at the token limit) — while /health/live is polled
 // every 100 ms. On main, the 7,000-level template alone held the event loop for about 40 s.
 // Needs `npm run build` (npm test runs it first).
+import { get } from 'node:http';
 import { readdir, rename, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
@@ -76,15 +77,28 @@ test('the worst templates never keep /health/live from answering (1 s promised, 
   const probes: Probe[] = [];
   const inFlight = new Set<Promise<void>>();
   const started = performance.now();
+  // Each probe on a fresh connection, as kubelet's HTTP probes are: a pooled keep-alive connection would be closed
+  // by the server's keep-alive timer the moment a blocked loop resumes, failing the probe instead of timing it.
+  const live = (): Promise<number> => new Promise((resolve, reject) => {
+    const request = get(`${base}/health/live`, { agent: false, timeout: 30_000 }, (response) => {
+      response.resume();
+      response.once('end', () => {
+        resolve(response.statusCode ?? 0);
+      });
+    });
+    request.once('timeout', () => {
+      request.destroy(new Error('no answer in 30 s'));
+    });
+    request.once('error', reject);
+  });
   const probe = (): void => {
     const at = performance.now();
-    const done = fetch(`${base}/health/live`, { signal: AbortSignal.timeout(30_000) })
-      .then(async (response) => {
-        await response.arrayBuffer();
-        probes.push({ at: at - started, ms: performance.now() - at, status: response.status });
+    const done = live()
+      .then((status) => {
+        probes.push({ at: at - started, ms: performance.now() - at, status });
       })
       .catch((error: unknown) => {
-        probes.push({ at: at - started, ms: performance.now() - at, status: (error as Error).name });
+        probes.push({ at: at - started, ms: performance.now() - at, status: (error as Error).message });
       });
     inFlight.add(done);
     void done.finally(() => inFlight.delete(done));
@@ -115,13 +129,18 @@ test('the worst templates never keep /health/live from answering (1 s promised, 
   clearInterval(timer);
   await Promise.all([...inFlight]);
 
+  // The agent's own view: the largest event-loop delay it measured (prom-client's monitorEventLoopDelay, 1 s
+  // resolution, since start: nothing scraped /metrics before). Unlike a probe's latency, it does not include the
+  // time the test's own process or the kernel took to get to the answer on a machine shared with the whole suite.
+  const metrics = await (await fetch(`${base}/metrics`)).text();
+  const loopLagMs = Number(/^nodejs_eventloop_lag_max_seconds (\S+)$/m.exec(metrics)?.[1] ?? Number.NaN) * 1000;
   const sorted = probes.map((p) => p.ms).sort((a, b) => a - b);
   const max = sorted.at(-1) ?? Infinity;
   const p95 = sorted[Math.floor(sorted.length * 0.95)] ?? Infinity;
   const worst = [...probes].sort((a, b) => b.ms - a.ms).slice(0, 5).map((p) => `${p.ms.toFixed(0)} ms at +${(p.at / 1000).toFixed(1)} s (${p.status})`);
-  t.log(`${probes.length} probes; max ${max.toFixed(0)} ms, p95 ${p95.toFixed(0)} ms; worst: ${worst.join(', ')}`);
+  t.log(`${probes.length} probes; max ${max.toFixed(0)} ms, p95 ${p95.toFixed(0)} ms; worst: ${worst.join(', ')}; the agent's largest event-loop delay ${loopLagMs.toFixed(0)} ms`);
   t.log(timeline.join('; '));
   t.true(probes.length >= 20, `only ${probes.length} probes`);
-  t.true(probes.every((p) => p.status === 200), JSON.stringify(probes.filter((p) => p.status !== 200)));
+  t.true(probes.every((p) => p.status === 200), `${JSON.stringify(probes.filter((p) => p.status !== 200))}\n${timeline.join('; ')}\nthe agent's last lines:\n${agent.stderr().slice(-3000)}`);
   t.true(max < LIVENESS_BOUND_MS, `a /health/live probe took ${max.toFixed(0)} ms: ${worst.join(', ')}`);
 });

@@ -25,7 +25,8 @@ export function spawnAgent(args: readonly string[], command = 'run'): WriterAgen
     stderr += chunk;
     if (stderr.length > 1_000_000) stderr = stderr.slice(stderr.indexOf('\n', stderr.length - 500_000) + 1);
   });
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => {
+  // 'close', not 'exit': the last log lines are read by then (see test/helpers/agent-process.ts).
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => {
     resolve(code);
   }));
   return {

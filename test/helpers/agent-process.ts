@@ -79,7 +79,9 @@ export function startAgent(args: readonly string[], env: Record<string, string> 
     stderr += chunk;
   });
   child.stdout.resume();
-  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => {
+  // Why 'close', not 'exit': 'exit' can come before the last stderr bytes are read (the final log lines); 'close'
+  // comes once the process has ended and its pipes are drained. Notifier children have pipes of their own.
+  const exited = new Promise<number | null>((resolve) => child.once('close', (code) => {
     resolve(code);
   }));
   return { child, stderr: () => stderr, exited, killGroup };

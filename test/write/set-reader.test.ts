@@ -68,7 +68,8 @@ test('a reader that resolves ..data once never sees the cert of one generation w
   let stderr = '';
   reader.stdout.setEncoding('utf8').on('data', (chunk: string) => (stdout += chunk));
   reader.stderr.setEncoding('utf8').on('data', (chunk: string) => (stderr += chunk));
-  const exited = new Promise<number | null>((resolve) => reader.once('exit', resolve));
+  // 'close', not 'exit': the reader's JSON on stdout is read by then.
+  const exited = new Promise<number | null>((resolve) => reader.once('close', resolve));
 
   let written = 0;
   for (let n = 1; n <= GENERATIONS; n++) {
