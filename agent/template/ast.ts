@@ -4,6 +4,7 @@
 // through the format's encoder instead of Handlebars' HTML escaping (docs/templates.md).
 import { invalidPathReason } from '../backends/backend.js';
 import type { BackendName } from '../backends/backend.js';
+import { BACKEND_NAMES } from '../backends/names.js';
 import { AgentError } from '../errors.js';
 import { callIdentity } from '../dynamic/identity.js';
 import type { CallParam, VaultCall } from '../dynamic/identity.js';
@@ -30,7 +31,7 @@ export const ENCODE_HELPER = '__enc';
 export const RAW_HELPER = '__raw';
 const dependencyHelpers: ReadonlySet<string> = new Set(['secret', 'secrets', 'exchange', 'env', 'vault']);
 const builtinHelpers = ['if', 'unless', 'each', 'with', 'lookup'] as const;
-const backendNames: ReadonlySet<string> = new Set(['vault', 'aws', 'file', 'env']);
+const backendNames: ReadonlySet<string> = new Set<string>(BACKEND_NAMES);
 
 interface WalkContext {
   readonly file: string;
@@ -197,7 +198,7 @@ function readDependency(helper: DependencyHelper, call: Call, context: WalkConte
     }
     if (pair.key === 'backend') {
       const value = pair.value.type === 'StringLiteral' ? (pair.value as hbs.AST.StringLiteral).value : undefined;
-      if (value === undefined || !backendNames.has(value)) throw fail(context, call, 'ERR_TEMPLATE_PARSE', `backend= must be one of "vault", "aws", "file", "env" as a string literal`);
+      if (value === undefined || !backendNames.has(value)) throw fail(context, call, 'ERR_TEMPLATE_PARSE', `backend= must be one of ${BACKEND_NAMES.map((name) => `"${name}"`).join(', ')} as a string literal`);
       backend = value as BackendName;
     }
   }
