@@ -117,19 +117,19 @@ function validate(options: WriteFileAtomicOptions): void {
 }
 
 /** Why: "unchanged" must mean byte-identical, same mode and same owner, read without following a symlink. */
-async function isUnchanged(options: WriteFileAtomicOptions, bytes: Buffer): Promise<boolean> {
+export async function sameFile(path: string, wanted: { content: Buffer; mode: number; uid?: number | undefined; gid?: number | undefined }): Promise<boolean> {
   let handle: FileHandle;
   try {
-    handle = await open(options.path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
   } catch {
     return false; // missing, a symlink, unreadable: the write below replaces it or reports why it cannot
   }
   try {
     const stats = await handle.stat();
-    if (!stats.isFile() || stats.size !== bytes.length || (stats.mode & 0o7777) !== options.mode) return false;
-    if (options.uid !== undefined && stats.uid !== options.uid) return false;
-    if (options.gid !== undefined && stats.gid !== options.gid) return false;
-    return bytes.equals(await handle.readFile());
+    if (!stats.isFile() || stats.size !== wanted.content.length || (stats.mode & 0o7777) !== wanted.mode) return false;
+    if (wanted.uid !== undefined && stats.uid !== wanted.uid) return false;
+    if (wanted.gid !== undefined && stats.gid !== wanted.gid) return false;
+    return wanted.content.equals(await handle.readFile());
   } catch {
     return false;
   } finally {
@@ -156,7 +156,7 @@ export async function writeFileAtomic(options: WriteFileAtomicOptions): Promise<
   const { path } = options;
   const shown = options.displayPath ?? path;
   const bytes = typeof options.content === 'string' ? Buffer.from(options.content, 'utf8') : options.content;
-  if (await isUnchanged(options, bytes)) return { changed: false };
+  if (await sameFile(path, { content: bytes, mode: options.mode, uid: options.uid, gid: options.gid })) return { changed: false };
 
   const dir = dirname(path);
   const tempDir = typeof options.tempDir === 'function' ? await options.tempDir() : options.tempDir ?? dir;

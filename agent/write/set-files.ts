@@ -3,7 +3,6 @@
 import { constants } from 'node:fs';
 import type { Dirent } from 'node:fs';
 import { link, lstat, mkdir, open, readdir, readlink } from 'node:fs/promises';
-import type { FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { AgentError } from '../errors.js';
 import { DATA_LINK, isGenerationName } from './set-layout.js';
@@ -41,27 +40,6 @@ export async function listFiles(dir: string): Promise<string[]> {
   };
   await walk('');
   return files.sort();
-}
-
-/** Why: "unchanged" means the same bytes, mode and (when the template names one) owner, read without following a link. */
-export async function sameFile(path: string, wanted: WantedFile): Promise<boolean> {
-  let handle: FileHandle;
-  try {
-    handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
-  } catch {
-    return false;
-  }
-  try {
-    const stats = await handle.stat();
-    if (!stats.isFile() || stats.size !== wanted.content.length || (stats.mode & 0o7777) !== wanted.mode) return false;
-    if (wanted.uid !== undefined && stats.uid !== wanted.uid) return false;
-    if (wanted.gid !== undefined && stats.gid !== wanted.gid) return false;
-    return wanted.content.equals(await handle.readFile());
-  } catch {
-    return false;
-  } finally {
-    await handle.close().catch(() => undefined);
-  }
 }
 
 /** Directories of a generation: 0755 like kubelet's, so the uid a template names can reach its file; files keep their modes. */
