@@ -2,9 +2,9 @@
 // through the same node-vault clients, token lifecycle (a token first, one retry after a 403 when the session could
 // get another), namespace, TLS and reply classification as the KV reads. Replies are returned raw; parsing
 // them is agent/dynamic/response.ts's work.
-import { AgentError } from '../../errors.js';
 import type { Reply, VaultHttp } from './http.js';
 import type { Session } from './kv-client.js';
+import { withToken } from './kv-client.js';
 import { encodePath } from './kv.js';
 
 /** How one dynamic call ended: Vault's body, or why not, as the chain would class it. */
@@ -66,14 +66,7 @@ export class DynamicClient {
   }
 
   async #authed(method: string, path: string, run: () => Promise<Reply>): Promise<CallReply> {
-    const ensured = await this.#session.ensure();
-    if (!ensured.ok) {
-      if (ensured.kind === 'refused') throw new AgentError('ERR_AUTH', ensured.reason, { details: { backend: 'vault' } });
-      return { kind: 'unavailable', reason: `${ensured.reason} (no token yet for ${method} ${path})` };
-    }
-    const used = this.#session.token;
-    let reply = await run();
-    if (reply.kind === 'denied' && (await this.#session.recoverFromDenied(used))) reply = await run();
+    const reply = await withToken(this.#session, method, path, run);
     switch (reply.kind) {
       case 'ok': return reply;
       case 'not_found': return { kind: 'not_found', reason: `${this.#http.where(method, path)}: HTTP 404` };

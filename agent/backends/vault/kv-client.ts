@@ -29,6 +29,20 @@ export interface KvClientOptions {
   log: Logger;
 }
 
+// Why: every call needs a token first, and a 403 earns exactly one retry when the token was replaced.
+/** Run one request with the session's token: refused login → ERR_AUTH, no token yet → unavailable. */
+export async function withToken(session: Session, method: string, path: string, run: () => Promise<Reply>): Promise<Reply> {
+  const ensured = await session.ensure();
+  if (!ensured.ok) {
+    if (ensured.kind === 'refused') throw new AgentError('ERR_AUTH', ensured.reason, { details: { backend: 'vault' } });
+    return { kind: 'unavailable', reason: `${ensured.reason} (no token yet for ${method} ${path})` };
+  }
+  const used = session.token;
+  const reply = await run();
+  if (reply.kind !== 'denied' || !(await session.recoverFromDenied(used))) return reply;
+  return run();
+}
+
 const CAS_MISMATCH = 'check-and-set parameter did not match the current version';
 
 export class KvClient {
@@ -76,7 +90,7 @@ export class KvClient {
     if (version === 1 && cas !== undefined) throw new AgentError('ERR_BACKEND_DATA', `vault: mount "${this.#mount}" is KV v1, which keeps no versions; check-and-set writes of "${secret}" need KV v2`, { details: { backend: 'vault', path: secret } });
     const path = apiPath(this.#mount, version, 'data', secret);
     const body = version === 1 ? data : { ...(cas === undefined ? {} : { options: { cas } }), data };
-    const reply = await this.#authed('POST', path, () => this.#http.post(path, body));
+    const reply = await withToken(this.#session, 'POST', path, () => this.#http.post(path, body));
     if (reply.kind === 'ok') return { version: version === 1 ? '' : parseWrite(reply.body, this.#http.where('POST', path)) };
     if (reply.kind === 'rejected' && reply.message.includes(CAS_MISMATCH)) {
       throw new AgentError('ERR_CAS_CONFLICT', `vault: check-and-set conflict writing "${secret}" (mount "${this.#mount}"): the secret is no longer at version ${String(cas)}; someone wrote in between and nothing was overwritten`, { details: { backend: 'vault', path: secret, cas } });
@@ -89,7 +103,7 @@ export class KvClient {
     const version = await this.#versionOrThrow(secret);
     if (version === 1) return undefined;
     const path = apiPath(this.#mount, 2, 'metadata', secret);
-    const reply = await this.#authed('GET', path, () => this.#http.get(path));
+    const reply = await withToken(this.#session, 'GET', path, () => this.#http.get(path));
     if (reply.kind === 'ok') return parseMetadata(reply.body, this.#http.where('GET', path));
     if (reply.kind === 'not_found') return undefined;
     throw this.#error(reply, secret, 'read the metadata of', 2);
@@ -105,7 +119,7 @@ export class KvClient {
     const path = apiPath(this.#mount, 2, 'metadata', secret);
     // Why: node-vault's update() is its PATCH with the merge-patch content type; the agent's client type leaves it out.
     const client = this.#http.client as NodeVaultClient & { update(path: string, data: unknown): Promise<unknown> };
-    const reply = await this.#authed('PATCH', path, () => this.#http.call('PATCH', path, () => client.update(path, { custom_metadata: customMetadata })));
+    const reply = await withToken(this.#session, 'PATCH', path, () => this.#http.call('PATCH', path, () => client.update(path, { custom_metadata: customMetadata })));
     if (reply.kind === 'ok') return;
     if (reply.kind === 'not_found' || (reply.kind === 'unavailable' && reply.reason.includes('HTTP 404'))) {
       throw new AgentError('ERR_SECRET_NOT_FOUND', `vault: cannot record metadata on "${secret}": the secret does not exist (mount "${this.#mount}")`, { details: { backend: 'vault', path: secret } });
@@ -117,7 +131,7 @@ export class KvClient {
   async list(prefix: string): Promise<string[]> {
     const version = await this.#versionOrThrow(prefix);
     const path = `${apiPath(this.#mount, version, 'metadata', prefix)}/`;
-    const reply = await this.#authed('GET', path, () => this.#http.list(path));
+    const reply = await withToken(this.#session, 'GET', path, () => this.#http.list(path));
     if (reply.kind === 'ok') return parseKeys(reply.body, this.#http.where('GET', path));
     if (reply.kind === 'not_found') return [];
     throw this.#error(reply, prefix, 'list', version);
@@ -130,7 +144,7 @@ export class KvClient {
     const version = await this.#version();
     if (typeof version !== 'number') return { kind: 'unavailable', reason: version.reason };
     const path = `${apiPath(this.#mount, version, 'data', secret)}${number === undefined ? '' : `?version=${number}`}`;
-    const reply = await this.#authed('GET', path, () => this.#http.get(path));
+    const reply = await withToken(this.#session, 'GET', path, () => this.#http.get(path));
     switch (reply.kind) {
       case 'ok': {
         const read = parseSecret(reply.body, version, this.#http.where('GET', path));
@@ -145,18 +159,6 @@ export class KvClient {
     }
   }
 
-  // Why: every call needs a token first, and a 403 earns exactly one retry when the token was replaced.
-  async #authed(method: string, path: string, run: () => Promise<Reply>): Promise<Reply> {
-    const ensured = await this.#session.ensure();
-    if (!ensured.ok) {
-      if (ensured.kind === 'refused') throw new AgentError('ERR_AUTH', ensured.reason, { details: { backend: 'vault' } });
-      return { kind: 'unavailable', reason: `${ensured.reason} (no token yet for ${method} ${path})` };
-    }
-    const used = this.#session.token;
-    const reply = await run();
-    if (reply.kind !== 'denied' || !(await this.#session.recoverFromDenied(used))) return reply;
-    return run();
-  }
 
   /** The mount's KV version: configured, or detected once (a failed detection is retried next time). */
   #version(): Promise<KvVersion | { reason: string }> {
@@ -181,7 +183,7 @@ export class KvClient {
   // KV v2 (the default of every supported Vault), because agent policies rarely cover the mount itself.
   async #detect(): Promise<KvVersion | { reason: string }> {
     const path = `sys/internal/ui/mounts/${encodePath(this.#mount)}`;
-    const reply = await this.#authed('GET', path, () => this.#http.get(path));
+    const reply = await withToken(this.#session, 'GET', path, () => this.#http.get(path));
     const fields = { mount: this.#mount };
     if (reply.kind === 'not_found' || (reply.kind === 'rejected' && reply.status === 404)) {
       this.#log.warn({ ...fields, kvVersion: 1 }, 'vault has no sys/internal/ui/mounts (HTTP 404); assuming KV v1 as the Vault CLI does; set vault.kvVersion to skip detection');
