@@ -10,13 +10,11 @@ import { loadConfiguredTemplates } from '../runtime/context.js';
 import { diffTemplates } from './diff.js';
 import { plural } from './plural.js';
 import { crossTemplateProblems } from '../runtime/problems.js';
-import { setProblems } from '../write/set-problems.js';
 
 /** Returns the exit code. */
 export async function checkCommand(context: CommandContext, options: { diff?: boolean } = {}): Promise<number> {
   const loaded = await loadConfiguredTemplates(context);
   const problems = crossTemplateProblems(loaded.templates, context.config);
-  for (const [name, problem] of setProblems(loaded.templates.filter((template) => !problems.has(template.name)), context.config.output)) problems.set(name, problem);
   const out = context.io.stdout;
   const unique = new Set<string>();
   let count = 0;

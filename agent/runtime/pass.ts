@@ -16,7 +16,6 @@ import type { SecretStore } from '../store/store.js';
 import { pathSegments, resolvedValues } from '../store/values.js';
 import type { Template } from '../template/load.js';
 import { checkOutputDirectory } from '../write/output.js';
-import { setProblems } from '../write/set-problems.js';
 import type { CommandContext } from './context.js';
 import { crossTemplateProblems } from './problems.js';
 
@@ -43,7 +42,6 @@ export async function renderPass(options: PassOptions): Promise<PassReport> {
   const { config } = context;
   const log = context.log.child({ component: 'store' });
   const problems = crossTemplateProblems(options.templates, config);
-  for (const [name, problem] of setProblems(options.templates.filter((template) => !problems.has(template.name)), config.output)) problems.set(name, problem);
   const templates = options.templates.filter((template) => !problems.has(template.name));
   const report = await runCycle({
     templates,

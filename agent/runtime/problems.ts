@@ -1,9 +1,11 @@
-// Checks that span templates rather than one template: two templates writing one file, and notify names
-// that no notifier defines. Shared by `check` (reported) and `once` (those templates are not written).
+// Checks that span templates rather than one template: two templates writing one file, notify names that no
+// notifier defines, destinations that cannot live beside sets. Shared by `check` (reported) and `once` (those
+// templates are not written).
 import type { Config } from '../config/schema.js';
 import { AgentError } from '../errors.js';
 import type { Template } from '../template/load.js';
 import { resolveDestination } from '../write/destination.js';
+import { setProblems } from '../write/set-problems.js';
 
 /** Problems per template name; a template with a problem must not be written. */
 export function crossTemplateProblems(templates: readonly Template[], config: Config): Map<string, AgentError> {
@@ -31,5 +33,7 @@ export function crossTemplateProblems(templates: readonly Template[], config: Co
       problems.set(template.name, new AgentError('ERR_TEMPLATE_FRONT_MATTER', message, { details: { template: template.file } }));
     }
   }
+  // Destinations that cannot live beside sets (docs/templates.md "Sets"), for templates without a problem above.
+  for (const [name, problem] of setProblems(templates.filter((template) => !problems.has(template.name)), config.output)) problems.set(name, problem);
   return problems;
 }
