@@ -7,21 +7,12 @@ import { createHash } from 'node:crypto';
 import { ListSecretVersionIdsCommand, PutSecretValueCommand, TagResourceCommand, UntagResourceCommand } from '@aws-sdk/client-secrets-manager';
 import { AgentError } from '../../errors.js';
 import { invalidPathReason, splitPath } from '../backend.js';
-import type { StoredValue } from './content.js';
 import { jsonObject, notAnObject } from './content.js';
 import { classifyError, failureError } from './failure.js';
 import type { CallSite } from './site.js';
 import { subject } from './site.js';
 import type { WriteContext } from './writes.js';
-
-/** Why: one wrapper maps every SDK failure to the AgentError it means. */
-async function call<T>(site: CallSite, send: () => Promise<T>): Promise<T> {
-  try {
-    return await send();
-  } catch (error) {
-    throw failureError(classifyError(error, site), site);
-  }
-}
+import { call, current } from './writes.js';
 
 /** Set (string) or remove (null) tags on `secretId`; tags not named are kept. */
 export async function setTags(ctx: WriteContext, secretId: string, labels: Readonly<Record<string, string | null>>): Promise<void> {
@@ -54,14 +45,6 @@ export async function currentCreated(ctx: WriteContext, secretId: string): Promi
 export function rotationToken(secretId: string, versionId: string): string {
   const hex = createHash('sha256').update(`secrets-agent rotation\0${secretId}\0${versionId}`).digest('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
-}
-
-/** Read AWSCURRENT of `secretId`; undefined when the secret does not exist. */
-async function current(ctx: WriteContext, secretId: string): Promise<StoredValue | undefined> {
-  const result = await ctx.reader.getOne(secretId, 'AWSCURRENT');
-  if (result.status === 'found') return result.value;
-  if (result.status === 'not_found') return undefined;
-  throw failureError(result, { operation: 'GetSecretValue', region: ctx.region, secretId });
 }
 
 /** The conflict a losing replica reports: someone else's version replaced `expected` first. */

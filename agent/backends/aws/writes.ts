@@ -39,7 +39,7 @@ function checkPath(path: string, what: string): void {
 }
 
 /** Why: one wrapper maps every SDK failure of a write to the AgentError it means. */
-async function call<T>(site: CallSite, send: () => Promise<T>): Promise<T> {
+export async function call<T>(site: CallSite, send: () => Promise<T>): Promise<T> {
   try {
     return await send();
   } catch (error) {
@@ -77,7 +77,7 @@ async function put(ctx: WriteContext, secretId: string, text: string): Promise<s
 }
 
 /** Read AWSCURRENT (what a write replaces), whatever stage the agent renders. */
-async function current(ctx: WriteContext, secretId: string): Promise<StoredValue | undefined> {
+export async function current(ctx: WriteContext, secretId: string): Promise<StoredValue | undefined> {
   const result = await ctx.reader.getOne(secretId, 'AWSCURRENT');
   if (result.status === 'found') return result.value;
   if (result.status === 'not_found') return undefined;
