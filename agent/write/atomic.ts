@@ -72,9 +72,9 @@ const reservations = new Map<string, { bytes: number; waiters: Array<() => void>
 /**
  * Why: a file larger than the free space would fill the volume with its temp file until the write fails, and every
  * write running beside it (the other templates of the cycle) would fail with ENOSPC too (docs/operations.md "The
- * output directory"). So a write first reserves its size: one that cannot fit even alone fails at once without writing
- * a byte; one that fits alone but not beside the writes in flight waits for them to end, then checks again. Returns
- * the release.
+ * output directory"). So a write first reserves its size: while other writes are in flight and it does not fit beside
+ * them, it waits for them to end (a replaced file frees its old space), then checks again; once it would have the free
+ * space to itself and still does not fit, it fails without writing a byte. Returns the release.
  */
 async function reserveSpace(path: string, tempDir: string, size: number): Promise<() => void> {
   for (;;) {
