@@ -106,7 +106,7 @@ export class VaultBackend implements WritableBackend {
         const [, group] = next;
         const first = group[0];
         if (first === undefined) continue;
-        const secret = targetSecret(first.ref);
+        const secret = this.historyKey(first.ref);
         try {
           const read = await this.#readAt(secret, first.ref);
           for (const { ref, key } of group) answers.set(refKey(ref), toOutcome(read, secret, key));
@@ -260,11 +260,6 @@ export function createVaultBackend(options: { config: Config['vault']; log: Logg
 
 /** How many secrets fetchMany reads at the same time. */
 const FETCH_MANY_CONCURRENCY = 8;
-
-/** The secret a reference reads (`a/b/key` → `a/b`, a map `a/b` → `a/b`). */
-function targetSecret(ref: SecretRef): string {
-  return ref.kind === 'map' ? ref.path : splitPath(ref.path).secret;
-}
 
 /** The secret and key a reference names, or its outcome when it cannot name a Vault secret. */
 function targetOf(ref: SecretRef): { secret: string; key: string | undefined } | { outcome: Outcome } {
