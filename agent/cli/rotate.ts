@@ -59,9 +59,10 @@ export async function rotateCommand(context: CommandContext, path: string, optio
       },
     };
     // Why the policy first: when it cannot be recorded (no metadata PATCH permission, KV v1), nothing has changed yet.
-    if (policy !== undefined) await recordPolicy(await ownerOf(source, path, pinned), path, policy);
+    const owner = policy === undefined ? undefined : await ownerOf(source, path, pinned);
+    if (owner !== undefined && policy !== undefined) await recordPolicy(owner, path, policy);
     if (value !== undefined) result = await rotateKey(source, path, value, { ...(pinned === undefined ? {} : { backend: pinned }), ...(context.config.log.audit ? { audit: context.log } : {}) });
-    if (policy !== undefined) schedule = await readSchedule(await ownerOf(source, path, pinned), path);
+    if (owner !== undefined) schedule = await readSchedule(owner, path);
   } catch (error) {
     if (!isAgentError(error)) throw error;
     const conflict = error.code === 'ERR_CAS_CONFLICT' ? ' - not retried: find out who changed it, then run rotate again' : '';

@@ -14,8 +14,6 @@ export interface SecretWriter {
   create(secret: string, data: Readonly<Record<string, string>>): Promise<{ version: string }>;
   /** Set the keys of `data` on the existing `secret` (other keys kept); ERR_CAS_CONFLICT when it changed since `read`. */
   merge(secret: string, data: Readonly<Record<string, string>>, read: StoredSecret): Promise<{ version: string }>;
-  /** A new version of one key `a/b/key` of an existing secret, check-and-set on the version just read. */
-  setKey(path: string, value: string): Promise<{ version: string }>;
 }
 
 /** The writer over a writable backend of the chain. */
@@ -25,6 +23,5 @@ export function secretWriter(backend: WritableBackend): SecretWriter {
     read: (secret) => backend.readSecret(secret),
     create: (secret, data) => backend.createSecret(secret, data),
     merge: (secret, data, read) => backend.mergeSecret(secret, data, read),
-    setKey: (path, value) => backend.writeKey(path, value),
   };
 }

@@ -22,7 +22,6 @@ function memoryWriter(initial: Record<string, Record<string, string>> = {}, fail
     read: (secret) => Promise.resolve(store.get(secret)),
     create: (secret, data) => Promise.resolve(put(secret, { ...data })),
     merge: (secret, data, read) => Promise.resolve(put(secret, { ...read.data, ...data })),
-    setKey: () => Promise.reject(new Error('not used')),
   };
 }
 
