@@ -5,6 +5,7 @@
 import { mkdir, readFile, readdir, readlink, rename, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import test from 'ava';
+import { eventually } from '../helpers/agent-process.js';
 import { scratch } from '../helpers/cli.js';
 import { sleep, spawnAgent, tempFiles } from './writer-agent.js';
 import type { WriterAgent } from './writer-agent.js';
@@ -70,6 +71,13 @@ test('after 30 kill -9 during set writes, every generation read was whole and a 
   let killedMidWrite = 0;
   let orphansLeft = 0;
   try {
+    // A first generation before the kills: on a starved machine every killed start could otherwise end before its
+    // first write, and the checks below need a `..data` to judge.
+    const first = spawnAgent(['--config', join(dir, 'config.yaml')]);
+    agents.push(first);
+    t.true(await eventually(async () => (await readlink(join(out, '..data')).catch(() => '')) !== '', 120_000), first.stderr());
+    first.kill();
+    await first.exited;
     for (let i = 0; i < KILLS; i++) {
       const before = await readlink(join(out, '..data')).catch(() => '');
       const agent = spawnAgent(['--config', join(dir, 'config.yaml')]);
