@@ -23,7 +23,8 @@ export const bundleOptions: BuildOptions = {
   platform: 'node',
   target: 'node20.19',
   // Smaller source text is less to read and to keep: V8 holds a script's source for lazy compilation.
-  minify: true,
+  // BUNDLE_NO_MINIFY=1 keeps names readable in a CPU profile (docs/benchmarks.md); what ships is minified.
+  minify: process.env['BUNDLE_NO_MINIFY'] !== '1',
   chunkNames: 'chunk-[name]-[hash]',
   legalComments: 'none',
   logLevel: 'warning',

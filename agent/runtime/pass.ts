@@ -18,6 +18,8 @@ import type { Template } from '../template/load.js';
 import { checkOutputDirectory } from '../write/output.js';
 import type { CommandContext } from './context.js';
 import { crossTemplateProblems } from './problems.js';
+import { staleLines } from './stale-log.js';
+import type { StaleRead } from './stale-log.js';
 
 export interface PassOptions {
   readonly context: CommandContext;
@@ -56,10 +58,14 @@ export async function renderPass(options: PassOptions): Promise<PassReport> {
     onResolved: async (resolutions) => {
       if (options.partial === true) context.scrubber.add(resolvedValues(resolutions.values()));
       else context.scrubber.rotate(resolvedValues(resolutions.values()), pathSegments(resolutions.keys()));
+      const stale: StaleRead[] = [];
       for (const [key, resolution] of resolutions) {
+        if (resolution.status !== 'found' || !resolution.stale) continue;
         const path = pathOfKey(key);
-        if (resolution.status === 'found' && resolution.stale) log.warn({ path, backend: resolution.backend, version: resolution.version }, `serving the last good value of "${path}" from ${resolution.backend} (stale): ${resolution.stale.reason}`);
+        log.debug({ path, backend: resolution.backend, version: resolution.version }, `serving the last good value of "${path}" from ${resolution.backend} (stale)`);
+        stale.push({ path, backend: resolution.backend, version: resolution.version, reason: resolution.stale.reason });
       }
+      for (const line of staleLines(stale)) log.warn(line.fields, line.msg);
       // Why before the writes: a crash between a file holding a Vault value and the provenance saying so would let
       // a restart during an outage serve a lower backend's value.
       if (write) await keepProvenance(store, config.output, log);

@@ -65,13 +65,20 @@ export interface StoreOptions {
 /** The identity of a request: `file|value:app/secret_key`, or `*|…` for the chain. */
 /** One warning line per backend outage per round: the backend, how many paths, the first ones, the reason. */
 export function describeOutage(event: UnavailableEvent): { fields: Record<string, unknown>; message: string } {
-  const shown = event.paths.slice(0, 3).map((path) => `"${path}"`).join(', ');
-  const more = event.paths.length > 3 ? ` and ${event.paths.length - 3} more` : '';
   const count = `${event.paths.length} path${event.paths.length === 1 ? '' : 's'}`;
   return {
     fields: { backend: event.backend, paths: event.paths.length, path: event.paths[0], reason: event.reason },
-    message: `${event.backend} backend unavailable for ${count} (${shown}${more}): ${event.reason}`,
+    message: `${event.backend} backend unavailable for ${count} (${namePaths(event.paths)}): ${event.reason}`,
   };
+}
+
+/** How many paths a warning about many paths names before it says "and N more". */
+export const NAMED_PATHS = 3;
+
+/** Why: a warning about thousands of paths names a few and counts the rest; GET /v1/status lists every one. */
+export function namePaths(paths: readonly string[]): string {
+  const shown = paths.slice(0, NAMED_PATHS).map((path) => `"${path}"`).join(', ');
+  return paths.length > NAMED_PATHS ? `${shown} and ${paths.length - NAMED_PATHS} more` : shown;
 }
 
 export function requestKey(request: SecretRequest): string {

@@ -148,3 +148,22 @@ test('a 404 from a proxy in front of Vault is an outage, not a deletion: the Vau
   t.deepEqual(await watchFile(file, 2_500), []);
   t.false(logLines(agent.stderr()).some((line) => line['code'] === 'ERR_PROVENANCE_CONFLICT'));
 });
+
+test('an outage over many paths is one warning per cycle naming the count and the first paths, not one per path', async (t) => {
+  const vault = await startVaultEmulator({ namespace: 'dsta' });
+  t.teardown(() => vault.close());
+  const paths = Array.from({ length: 8 }, (_, i) => `app/s${i}`);
+  for (const path of paths) vault.setSecret(path, { key: `value-of-${path}` });
+  const { dir, env } = await world(t, vault.address, vault.token);
+  await writeFile(join(dir, 'templates/app.env.hbs'), paths.map((path, i) => `K${i}={{secret "${path}/key"}}\n`).join(''));
+  const agent = run(t, { ...env, SECRETS_AGENT_LOG_LEVEL: 'info' });
+  t.true(await eventually(async () => (await readFile(join(dir, 'out/app.env'), 'utf8').catch(() => '')).includes('value-of-app/s7'), 20_000), agent.stderr());
+  vault.setSealed(true);
+  agent.child.kill('SIGUSR1');
+  t.true(await eventually(() => countOf(agent.stderr(), /\(stale\)/) >= 1, 20_000), agent.stderr());
+  const stale = logLines(agent.stderr()).filter((line) => /\(stale\)/.test(String(line['msg'])));
+  t.is(stale.length, 1, agent.stderr());
+  t.regex(String(stale[0]?.['msg']), /^serving the last good value of 8 paths from vault \(stale\) \("app\/s0\/key", "app\/s1\/key", "app\/s2\/key" and 5 more\): .*HTTP 503: Vault is sealed$/);
+  t.like(stale[0], { level: 'warn', backend: 'vault', paths: 8, path: 'app/s0/key' });
+  t.false(agent.stderr().includes('value-of-'), 'no value is logged');
+});
