@@ -8,7 +8,7 @@ import type { Resolution, SecretRequest, SecretStore } from './store/store.js';
 import type { Lookup } from './template/engine.js';
 import type { Template } from './template/load.js';
 import { renderTemplate } from './template/render.js';
-import { assertSafeTarget, resolveDestination } from './write/destination.js';
+import { prepareTarget, resolveDestination } from './write/destination.js';
 import { writeOutputFile } from './write/output.js';
 import { writeSetResults } from './write/set-results.js';
 
@@ -108,8 +108,8 @@ async function renderOne(template: Template, options: CycleOptions, lookup: (ref
     await new Promise((resolve) => setImmediate(resolve));
     const content = renderTemplate(template, { lookup, env: options.env });
     if (!options.write) return { template, outcome: 'rendered', path, content };
-    const target = await assertSafeTarget(options.output, path);
-    const { changed } = await writeOutputFile(options.output, { path: target, content, mode: template.mode, ...owner(template) });
+    const target = await prepareTarget(options.output, path);
+    const { changed } = await writeOutputFile(options.output, { path: target.path, content, mode: template.mode, ...owner(template) }, target);
     return { template, outcome: changed ? 'written' : 'unchanged', path };
   } catch (error) {
     const failure = error instanceof AgentError ? error : new AgentError('ERR_WRITE', `${template.file}: ${(error as Error).message}`, { cause: error });

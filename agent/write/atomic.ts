@@ -7,6 +7,7 @@ import type { FileHandle } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { dirname, join } from 'node:path';
 import { AgentError } from '../errors.js';
+import { verified } from './verified.js';
 
 export interface WriteFileAtomicOptions {
   /** Absolute destination path (already checked by assertSafeTarget). */
@@ -116,8 +117,19 @@ function validate(options: WriteFileAtomicOptions): void {
   if (gid !== undefined && (!Number.isInteger(gid) || gid < 0 || gid >= 0xffffffff)) throw bad(`gid ${String(gid)}`);
 }
 
-/** Why: "unchanged" must mean byte-identical, same mode and same owner, read without following a symlink. */
-export async function sameFile(path: string, wanted: { content: Buffer; mode: number; uid?: number | undefined; gid?: number | undefined }): Promise<boolean> {
+export interface WantedFile {
+  readonly content: Buffer;
+  readonly mode: number;
+  readonly uid?: number | undefined;
+  readonly gid?: number | undefined;
+}
+
+/**
+ * Why: "unchanged" must mean byte-identical, same mode and same owner, read without following a symlink. A file
+ * already compared equal and unchanged since (agent/write/verified.ts) costs one lstat instead of a read.
+ */
+export async function sameFile(path: string, wanted: WantedFile, now: () => number = Date.now): Promise<boolean> {
+  if (await verified.matches(path, wanted)) return true;
   let handle: FileHandle;
   try {
     handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
@@ -125,11 +137,13 @@ export async function sameFile(path: string, wanted: { content: Buffer; mode: nu
     return false; // missing, a symlink, unreadable: the write below replaces it or reports why it cannot
   }
   try {
-    const stats = await handle.stat();
-    if (!stats.isFile() || stats.size !== wanted.content.length || (stats.mode & 0o7777) !== wanted.mode) return false;
-    if (wanted.uid !== undefined && stats.uid !== wanted.uid) return false;
-    if (wanted.gid !== undefined && stats.gid !== wanted.gid) return false;
-    return wanted.content.equals(await handle.readFile());
+    const stats = await handle.stat({ bigint: true });
+    if (!stats.isFile() || stats.size !== BigInt(wanted.content.length) || Number(stats.mode & 0o7777n) !== wanted.mode) return false;
+    if (wanted.uid !== undefined && stats.uid !== BigInt(wanted.uid)) return false;
+    if (wanted.gid !== undefined && stats.gid !== BigInt(wanted.gid)) return false;
+    if (!wanted.content.equals(await handle.readFile())) return false;
+    verified.record(path, stats, wanted.content, now());
+    return true;
   } catch {
     return false;
   } finally {

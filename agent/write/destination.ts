@@ -97,6 +97,14 @@ async function ensureRealDirectory(path: string, shown: string, absPath: string)
  * Returns the destination's path under the output directory, which is what writeOutputFile takes.
  */
 export async function assertSafeTarget(outputDir: string, absPath: string): Promise<string> {
+  return (await prepareTarget(outputDir, absPath)).path;
+}
+
+/**
+ * assertSafeTarget, also returning the base its output directory check gave (agent/write/output.ts), which
+ * writeOutputFile takes so that one write checks the directory once before and once right before the rename.
+ */
+export async function prepareTarget(outputDir: string, absPath: string): Promise<{ path: string; base: string }> {
   const root = resolve(outputDir);
   const rel = relative(root, resolve(absPath));
   if (rel === '' || escapes(rel)) {
@@ -114,11 +122,11 @@ export async function assertSafeTarget(outputDir: string, absPath: string): Prom
   const stats = await lstatOrUndefined(join(base, rel), join(root, rel), absPath);
   // The agent's own visible link of a set (`name -> ..data/name`), left when the template moved out of its set: the
   // write renames over the link itself, never through it.
-  if (stats?.isSymbolicLink() === true && parts.length === 1 && (await readlink(join(base, rel)).catch(() => '')) === `..data/${rel}`) return join(root, rel);
+  if (stats?.isSymbolicLink() === true && parts.length === 1 && (await readlink(join(base, rel)).catch(() => '')) === `..data/${rel}`) return { path: join(root, rel), base };
   if (stats !== undefined && (stats.isSymbolicLink() || !stats.isFile())) {
     throw new AgentError('ERR_DESTINATION', `destination ${absPath} refused: it exists and is ${kind(stats)}, not a regular file`, {
       details: { path: absPath },
     });
   }
-  return join(root, rel);
+  return { path: join(root, rel), base };
 }

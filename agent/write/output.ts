@@ -176,7 +176,7 @@ export async function checkOutputDirectory(output: string): Promise<string> {
  * Write one destination of `output` atomically: the checks above, the temp file in `<output>/.secrets-agent/` (the same
  * filesystem, so the rename is atomic), the output directory checked again right before the rename.
  */
-export async function writeOutputFile(output: string, options: WriteFileAtomicOptions): Promise<{ changed: boolean }> {
+export async function writeOutputFile(output: string, options: WriteFileAtomicOptions, checked?: { readonly base: string }): Promise<{ changed: boolean }> {
   const root = resolve(output);
   const rel = relative(root, resolve(options.path));
   if (rel === '' || rel === '..' || rel.startsWith(`..${sep}`) || isAbsolute(rel)) {
@@ -185,7 +185,8 @@ export async function writeOutputFile(output: string, options: WriteFileAtomicOp
   if (rel.split(sep)[0] === AGENT_DIR) {
     throw new AgentError('ERR_DESTINATION', `destination ${options.path} refused: it is inside ${join(root, AGENT_DIR)}, the agent's own directory`, { details: { path: options.path } });
   }
-  const base = await checkOutputDirectory(root);
+  // `checked`: the caller checked the directory a moment ago (prepareTarget); the check before the rename remains.
+  const base = checked?.base ?? (await checkOutputDirectory(root));
   // Only a changed file needs the temp directory; an unchanged one is compared and left alone.
   const tempDir = async (): Promise<string> => {
     try {
