@@ -17,6 +17,7 @@ import { isAgentError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { Scrubber } from '../log/scrub.js';
 import { generateSecret } from '../ops/generate.js';
+import { Limiter } from '../store/limit.js';
 import type { Resolution, SecretStore } from '../store/store.js';
 import type { Clock } from '../util/clock.js';
 import { readPolicy } from './policy.js';
@@ -107,7 +108,8 @@ export class AutoRotator {
       read.push({ ref, backend, resolution, created, version: resolution.version });
     }
     const failures: string[] = [];
-    const labels = await mapLimit(read, LABEL_READS, (entry) => this.#labels(entry.backend, entry.ref, entry.resolution, failures));
+    const limiter = new Limiter(LABEL_READS);
+    const labels = await Promise.all(read.map((entry) => limiter.run(() => this.#labels(entry.backend, entry.ref, entry.resolution, failures))));
     if (failures.length > 0) {
       // One line per check, however many secrets: a policy that denies DescribeSecret must not flood the log.
       pass.log.child({ component: 'rotation' }).warn({ paths: failures.length, path: failures[0] }, `cannot read the rotation policy (AWS tags) of ${failures.length} secret${failures.length === 1 ? '' : 's'} (${failures.slice(0, 3).join('; ')}); tried again in an hour`);
@@ -176,17 +178,6 @@ export class AutoRotator {
 
 /** How many AWS tag reads run at once (the first cycle of an agent with many AWS secrets). */
 const LABEL_READS = 8;
-
-/** `run` over `items`, at most `limit` at a time, results in order. */
-async function mapLimit<T, R>(items: readonly T[], limit: number, run: (item: T) => Promise<R>): Promise<R[]> {
-  const results: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    for (let index = next++; index < items.length; index = next++) results[index] = await run(items[index] as T);
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return results;
-}
 
 /** The reference behind a store request key (`*|value:a/b/key`, `vault|map:a/b`). */
 function refOf(key: string): SecretRef {
