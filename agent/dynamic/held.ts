@@ -60,11 +60,17 @@ export function renewed(held: Held, now: number, grantedSeconds: number, renewab
   return 'max_ttl';
 }
 
-/** Renewal is not possible any more (refused, lease gone, or not permitted): replace now or at 85-90 % of what is left. */
-export function cannotRenew(held: Held, now: number, leaseGone: boolean, random: Random): void {
+/**
+ * Renewal is not possible any more: `gone` (Vault no longer knows the lease: revoked or expired behind our back), so
+ * it has ended now; `refused` (not renewable, another namespace), replace now; `denied` (no policy to renew), replace
+ * at 85-90 % of what is left.
+ */
+export function cannotRenew(held: Held, now: number, why: 'gone' | 'refused' | 'denied', random: Random): void {
   delete held.plan.renew;
   held.capped = true;
-  held.plan.replace = leaseGone || held.leaseEndsAt === undefined ? now : replaceAt(now, held.leaseEndsAt, random, marginOf(held));
+  // Why end it: a revoked lease's credentials no longer work, so they must not be served while no new lease comes.
+  if (why === 'gone') held.leaseEndsAt = Math.min(now, held.leaseEndsAt ?? now);
+  held.plan.replace = why !== 'denied' || held.leaseEndsAt === undefined ? now : replaceAt(now, held.leaseEndsAt, random, marginOf(held));
 }
 
 /** The least time a replacement leaves before the old lease ends: a tenth of the lease's first duration. */
@@ -95,6 +101,17 @@ export function tokenEnds(held: Held, now: number, tokenEndsAt: number, random: 
 export function endsAt(held: Held): number | undefined {
   const ends = [held.leaseEndsAt, held.response.certificateExpiresAt].filter((at): at is number => at !== undefined);
   return ends.length === 0 ? undefined : Math.min(...ends);
+}
+
+// Why the token: Vault revokes a token's leases when the token ends, so a token nothing renewed or replaced (a
+// static token past its TTL) ends the leases it made, whatever their TTL. A lease Vault gave after that end shows the
+// token lives on (renewed elsewhere), so the end is not applied to it (else every cycle would ask for another lease).
+/** When the credentials stop working, `tokenEnd` being the end of the token requests carry now (if known). */
+export function endsWithToken(held: Held, tokenEnd: number | undefined): number | undefined {
+  const end = endsAt(held);
+  // A lease of a replaced token has its end in tokenEndsAt already; the current token did not make it.
+  if (tokenEnd === undefined || held.response.leaseId === undefined || held.tokenEndsAt !== undefined || held.obtainedAt >= tokenEnd) return end;
+  return Math.min(tokenEnd, end ?? tokenEnd);
 }
 
 /** The next planned action and its time; undefined for a response without any lifetime (read again every cycle). */

@@ -14,11 +14,13 @@ import { backoffDelay } from '../util/backoff.js';
 import type { BackoffPolicy } from '../util/backoff.js';
 import { systemClock, systemRandom } from '../util/clock.js';
 import type { Clock, Random, TimerHandle } from '../util/clock.js';
-import { cannotRenew, endsAt, holdResponse, isKept, nextAction, renewed, tokenEnds } from './held.js';
+import { cannotRenew, endsWithToken, holdResponse, isKept, nextAction, renewed, tokenEnds } from './held.js';
 import type { Action, Held } from './held.js';
 import { parseCallIdentity } from './identity.js';
 import type { VaultCall } from './identity.js';
-import { parseCallResponse, parseRenewal } from './response.js';
+import { endedOnArrival, parseCallResponse, parseRenewal } from './response.js';
+import { Retired, revokeLeases } from './revoke.js';
+import type { HeldLease } from './revoke.js';
 import { callStatus, certificateExpiriesOf, leaseTtlsOf } from './status.js';
 import type { CallStatus } from './status.js';
 
@@ -74,7 +76,11 @@ export class LeaseKeeper {
   readonly #events: KeeperEvents;
   readonly #entries = new Map<string, Entry>();
   readonly #busy = new Set<Promise<unknown>>();
+  /** Leases no entry holds any more (replaced, or their templates removed) that may still live: for revokeAll. */
+  readonly #retired = new Retired();
   #source: CallSource | undefined;
+  /** The oldest backend replaced by a reload whose token's leases are not capped yet: its new backend never started. */
+  #handingOver: { from: CallSource; at: number } | undefined;
   #unsubscribe: (() => void) | undefined;
   #closed = false;
 
@@ -93,20 +99,22 @@ export class LeaseKeeper {
     if (source?.client !== previous?.client) {
       this.#unsubscribe?.();
       this.#unsubscribe = source?.client.onTokenReplaced?.((end) => { this.#tokenReplaced(end); });
-      if (previous !== undefined && source !== undefined) await this.#handOver(previous, source);
+      if (previous !== undefined) this.#handingOver ??= { from: previous, at: this.#clock.now() };
     }
     this.#source = source;
+    if (this.#handingOver !== undefined && source !== undefined) await this.#handOver(this.#handingOver, source);
     const entries = await Promise.all(identities.map(async (identity) => [identity, await this.#resolveOne(identity)] as const));
     return new Map(entries);
   }
 
-  /** Forget calls no template makes any more (their leases are left to expire). */
+  /** Forget calls no template makes any more (their leases are left to expire, or revoked by revokeAll). */
   retain(identities: Iterable<string>): void {
     const keep = new Set(identities);
     for (const [identity, entry] of this.#entries) {
       if (keep.has(identity)) continue;
       entry.timer?.cancel();
       this.#entries.delete(identity);
+      this.#retired.add(this.#leaseOf(entry), this.#clock.now());
     }
   }
 
@@ -131,24 +139,13 @@ export class LeaseKeeper {
     while (this.#busy.size > 0) await Promise.allSettled([...this.#busy]);
   }
 
-  /** SIGTERM with vault.revokeOnShutdown: revoke every lease still held; how many Vault revoked. */
+  /** SIGTERM with vault.revokeOnShutdown: revoke every lease the agent made that still lives; how many Vault revoked. */
   async revokeAll(): Promise<number> {
     await this.settled();
-    const source = this.#source;
-    let revoked = 0;
-    for (const entry of this.#entries.values()) {
-      const leaseId = entry.held?.response.leaseId;
-      if (leaseId === undefined || source === undefined || entry.expired) continue;
-      try {
-        const reply = await source.client.revoke(leaseId);
-        if (reply.kind === 'ok') revoked += 1;
-        else this.#log?.warn({ call: entry.identity, reason: reply.reason }, `could not revoke the lease of ${entry.identity}: ${reply.reason}`);
-      } catch (error) {
-        this.#log?.warn({ call: entry.identity }, `could not revoke the lease of ${entry.identity}: ${(error as Error).message}`);
-      }
-    }
-    this.#log?.info({ revoked }, `revoked ${revoked} lease(s) (vault.revokeOnShutdown)`);
-    return revoked;
+    const held = [...this.#entries.values()].map((entry) => this.#leaseOf(entry)).filter((lease): lease is HeldLease => lease !== undefined);
+    const now = this.#clock.now(); // the ended ones are gone from Vault already: a request each is only load
+    const live = [...this.#retired.live(now), ...held].filter((lease) => lease.end === undefined || now < lease.end);
+    return revokeLeases(this.#source?.client, live, this.#log);
   }
 
   /** Stop every timer; held responses are dropped with the keeper. */
@@ -160,22 +157,25 @@ export class LeaseKeeper {
 
   // Why: Vault revokes the leases a token made when that token ends. After a new login the old token lives on
   // until its own end, and so do the leases it made — not longer, whatever their TTL says.
-  #tokenReplaced(end: number | undefined): void {
+  #tokenReplaced(end: number | undefined, madeBefore?: number): void {
     if (end === undefined || this.#closed) return;
     const now = this.#clock.now();
     for (const entry of this.#entries.values()) {
       const held = entry.held;
-      if (held === undefined || held.obtainedAt > now || !tokenEnds(held, now, end, this.#random)) continue;
+      if (held === undefined || held.obtainedAt > (madeBefore ?? now) || !tokenEnds(held, now, end, this.#random)) continue;
       this.#log?.info({ call: entry.identity, tokenEndsAt: new Date(end).toISOString() }, `the token that made the lease of ${entry.identity} was replaced and ends at ${new Date(end).toISOString()}; a new lease is requested before then`);
       if (!entry.pending) this.#schedule(entry);
     }
   }
 
   // Why: a reload (SIGHUP) builds a new Vault backend, which may log in with a new token; the old one is no longer
-  // renewed, so the leases it made end when it does, like after a new login.
-  async #handOver(previous: CallSource, next: CallSource): Promise<void> {
-    if ((await next.start()) !== undefined || previous.client.sameToken?.(next.client) !== false) return;
-    this.#tokenReplaced(previous.client.tokenExpiresAt?.());
+  // renewed, so the leases it made end when it does, like after a new login. Whether the token is another one is
+  // known once the new backend has started: a reload during an outage is checked at a later cycle, not skipped.
+  async #handOver(pending: { from: CallSource; at: number }, next: CallSource): Promise<void> {
+    if ((await next.start()) !== undefined || this.#handingOver !== pending) return;
+    this.#handingOver = undefined;
+    if (pending.from.client.sameToken?.(next.client) !== false) return;
+    this.#tokenReplaced(pending.from.client.tokenExpiresAt?.(), pending.at);
   }
 
   async #resolveOne(identity: string): Promise<Resolution> {
@@ -196,8 +196,17 @@ export class LeaseKeeper {
   }
 
   #ended(held: Held): boolean {
-    const end = endsAt(held);
+    const end = this.#endOf(held);
     return end !== undefined && this.#clock.now() >= end;
+  }
+
+  #endOf(held: Held): number | undefined {
+    return endsWithToken(held, this.#source?.client.tokenExpiresAt?.());
+  }
+
+  #leaseOf(entry: Entry): HeldLease | undefined {
+    const leaseId = entry.held?.response.leaseId;
+    return entry.held === undefined || leaseId === undefined ? undefined : { call: entry.identity, leaseId, end: this.#endOf(entry.held) };
   }
 
   /** Ask Vault for the call (shared while in flight); from a cycle, or from a timer (a replacement). */
@@ -219,6 +228,8 @@ export class LeaseKeeper {
       switch (reply.kind) {
         case 'ok': {
           const response = parseCallResponse(reply.body, `vault: ${identity}`);
+          const ended = endedOnArrival(response, this.#clock.now(), `vault: ${identity}`, call.path);
+          if (ended !== undefined) return { ok: false, kind: 'failed', error: ended };
           const changed = this.#hold(entry, response, sentAt);
           return { ok: true, data: response.data as unknown as SecretData, changed };
         }
@@ -237,9 +248,12 @@ export class LeaseKeeper {
   #hold(entry: Entry, response: ReturnType<typeof parseCallResponse>, sentAt: number): boolean {
     // Why the send time: Vault starts a lease when it handles the request, never before we sent it, so a lease
     // counted from the send ends no later than Vault's (and its timers are planned from the send too).
-    const previous = entry.held;
     const wasExpired = entry.expired;
+    this.#retired.add(this.#leaseOf(entry), this.#clock.now());
+    const previous = entry.held;
     entry.held = holdResponse(response, sentAt, this.#random);
+    // A call retain() dropped while this request was in flight: nothing will renew this lease, but it is the agent's.
+    if (this.#entries.get(entry.identity) !== entry) this.#retired.add(this.#leaseOf(entry), this.#clock.now());
     entry.attempt = 0;
     entry.lastError = undefined;
     entry.expired = false;
@@ -271,7 +285,7 @@ export class LeaseKeeper {
   }
 
   #expiredError(entry: Entry, held: Held, reason: string): AgentError {
-    const at = new Date(endsAt(held) ?? this.#clock.now()).toISOString();
+    const at = new Date(this.#endOf(held) ?? this.#clock.now()).toISOString();
     const what = held.response.leaseId === undefined ? 'certificate' : 'lease';
     return new AgentError('ERR_LEASE_EXPIRED', `vault: the ${what} of ${entry.identity} ended at ${at} and no new one could be obtained (${reason}); the file keeps its last content`, { details: { backend: 'vault', path: entry.call.path } });
   }
@@ -334,7 +348,8 @@ export class LeaseKeeper {
       this.#events.onRenewal?.('refused');
       entry.lastError = `renewal refused: ${reply.reason}`;
       this.#log?.warn({ call: entry.identity, reason: reply.reason }, `vault refused to renew the lease of ${entry.identity}; requesting a new one`);
-      cannotRenew(held, now, reply.kind !== 'denied', this.#random);
+      const gone = reply.kind === 'not_found' || (reply.kind === 'refused' && /lease not found|invalid lease/i.test(reply.reason));
+      cannotRenew(held, now, reply.kind === 'denied' ? 'denied' : gone ? 'gone' : 'refused', this.#random);
       this.#schedule(entry);
       return;
     }
@@ -347,7 +362,7 @@ export class LeaseKeeper {
     entry.lastError = reason;
     const now = this.#clock.now();
     const held = entry.held;
-    const end = held === undefined ? undefined : endsAt(held);
+    const end = held === undefined ? undefined : this.#endOf(held);
     if (held !== undefined && end !== undefined && now >= end && !entry.expired) {
       entry.expired = true;
       this.#log?.warn({ call: entry.identity, endedAt: new Date(end).toISOString(), reason }, `the credentials of ${entry.identity} have ended and no new ones could be obtained: ${reason}; its templates keep their files and report the error`);

@@ -49,6 +49,15 @@ export function certificateExpiry(data: Readonly<Record<string, unknown>>): numb
   }
 }
 
+// Why: a certificate that ended before it came (this machine's clock ahead of Vault's) must not be written, and
+// holding it would plan its re-issue at once, again and again, with no backoff.
+/** ERR_BACKEND_RESPONSE when the response's certificate had already ended at `now`, when it arrived. */
+export function endedOnArrival(response: CallResponse, now: number, where: string, path: string): AgentError | undefined {
+  const end = response.certificateExpiresAt;
+  if (end === undefined || end > now) return undefined;
+  return new AgentError('ERR_BACKEND_RESPONSE', `${where}: the certificate Vault returned had already ended at ${new Date(end).toISOString()} (is this machine's clock ahead of Vault's?)`, { details: { backend: 'vault', path } });
+}
+
 /** The renewal's answer: the new `lease_duration` (top level, as sys/leases/renew returns it) and `renewable`. */
 export function parseRenewal(body: unknown, where: string): { leaseSeconds: number; renewable: boolean } {
   if (!isRecord(body) || typeof body['lease_duration'] !== 'number') throw new AgentError('ERR_BACKEND_RESPONSE', `${where}: the renewal has no lease_duration`, { details: { backend: 'vault' } });

@@ -1,0 +1,138 @@
+// The lease keeper at the edges an operator meets (docs/vault.md "Dynamic secrets"), on a FakeClock: a lease revoked
+// behind the agent's back, a certificate that has already ended when it arrives, a SIGHUP during an outage, a token
+// that expires with nothing to replace it, and what vault.revokeOnShutdown revokes.
+import test from 'ava';
+import type { CallReply } from '../../agent/backends/vault/dynamic-client.js';
+import { LeaseKeeper } from '../../agent/dynamic/keeper.js';
+import type { CallSource } from '../../agent/dynamic/keeper.js';
+import type { Resolution } from '../../agent/store/chain-walk.js';
+import { FakeClock, flush } from '../helpers/fake-clock.js';
+import { FakeLeases } from './fake-vault-leases.js';
+
+const CREDS = 'GET database/creds/api-server';
+
+function keeperOn(clock: FakeClock) {
+  const changes: string[][] = [];
+  const keeper = new LeaseKeeper({ clock, random: () => 0, retry: { min: 500, max: 500 }, events: { onChange: (ids) => { changes.push([...ids]); } } });
+  const resolve = async (source: CallSource, identity = CREDS): Promise<Resolution> => {
+    const resolution = (await keeper.resolve([identity], source)).get(identity);
+    if (!resolution) throw new Error('no resolution');
+    return resolution;
+  };
+  const step = async (ms: number): Promise<void> => {
+    await clock.advance(ms);
+    await keeper.settled();
+    await flush();
+  };
+  return { keeper, changes, resolve, step };
+}
+
+const username = (resolution: Resolution): string => (resolution.status === 'found' ? String((resolution.data as unknown as Record<string, unknown>)['username']) : `<${resolution.status}>`);
+const codeOf = (resolution: Resolution): string | undefined => (resolution.status === 'failed' ? resolution.error.code : undefined);
+
+test('a lease revoked behind the agent\'s back (renewal: 400 lease not found) is never served again, even while no new one can be had', async (t) => {
+  const clock = new FakeClock(0);
+  const vault = new FakeLeases(clock, { ttl: 60, maxTtl: 3600 });
+  const { resolve, step, changes } = keeperOn(clock);
+  t.is(username(await resolve(vault)), 'user1');
+  const lease = vault.leases[0];
+  if (lease) lease.revoked = true;
+  // The role is gone too: every new issue is refused, so the agent keeps nothing but the revoked lease.
+  vault.client.call = () => Promise.resolve({ kind: 'refused', status: 400, reason: 'unknown role' } satisfies CallReply);
+  await step(36_000);
+  t.true(vault.log.includes('renew database/creds/api-server/lease1 60'));
+  const served = await resolve(vault);
+  t.is(username(served), '<failed>', 'the revoked user1 is not served as if it worked');
+  t.is(codeOf(served), 'ERR_LEASE_EXPIRED');
+  t.deepEqual(changes, [[CREDS]], 'its templates are told once');
+});
+
+test('a renewal refused with "lease is not renewable" keeps serving the lease, which still works, while it is replaced', async (t) => {
+  const clock = new FakeClock(0);
+  const vault = new FakeLeases(clock, { ttl: 60, maxTtl: 3600 });
+  const { resolve, step } = keeperOn(clock);
+  await resolve(vault);
+  vault.client.renew = () => Promise.resolve({ kind: 'refused', status: 400, reason: 'lease is not renewable' } satisfies CallReply);
+  vault.client.call = () => Promise.resolve({ kind: 'unavailable', reason: 'connection refused' } satisfies CallReply);
+  await step(36_000);
+  const served = await resolve(vault);
+  t.is(username(served), 'user1');
+  t.truthy(served.status === 'found' && served.stale);
+});
+
+test('a certificate that has already ended when it arrives (clock ahead of Vault\'s) is not served, and is asked for again with the backoff, not in a loop', async (t) => {
+  const clock = new FakeClock(100_000);
+  let issues = 0;
+  const source: CallSource = {
+    start: () => Promise.resolve(undefined),
+    client: {
+      call: () => {
+        issues += 1;
+        // A guard so that a loop fails the test instead of hanging it.
+        if (issues > 50) return Promise.resolve({ kind: 'unavailable', reason: 'stopped' });
+        return Promise.resolve({ kind: 'ok', body: { lease_id: '', lease_duration: 0, data: { certificate: 'C', private_key: 'K', expiration: Math.floor(clock.now() / 1000) - 30 } } });
+      },
+      renew: () => Promise.reject(new Error('no lease')),
+      revoke: () => Promise.reject(new Error('no lease')),
+    },
+  };
+  const { resolve, step } = keeperOn(clock);
+  const issue = 'PUT pki/issue/web common_name="web.dsta.internal" ttl="10s"';
+  const first = await resolve(source, issue);
+  t.is(first.status, 'failed', 'an ended certificate is never written');
+  t.regex(first.status === 'failed' ? first.error.message : '', /already ended/);
+  await step(5000);
+  t.true(issues <= 2, `${issues} issues in 5 s`);
+  await resolve(source, issue);
+  t.true(issues <= 3, `${issues} issues in 5 s and one cycle`);
+});
+
+test('a SIGHUP during an outage that comes back with another token still caps the old token\'s leases at its end, once the new backend starts', async (t) => {
+  const clock = new FakeClock(0);
+  const { keeper, step } = keeperOn(clock);
+  const before = new FakeLeases(clock, { ttl: 60, maxTtl: 3600, token: 'old-token', tokenEnd: 20_000 }).registered();
+  await keeper.resolve([CREDS], before);
+  await step(10_000);
+  const after = new FakeLeases(clock, { ttl: 60, maxTtl: 3600, token: 'new-token' }).registered();
+  let up = false;
+  after.start = () => Promise.resolve(up ? undefined : 'vault unavailable: connection refused');
+  await keeper.resolve([CREDS], after);
+  t.deepEqual(clock.pendingDelays, [26_000], 'not known yet: the renewal at 36 s stands');
+  up = true;
+  await keeper.resolve([CREDS], after);
+  t.deepEqual(clock.pendingDelays, [4000], 'the old token ends at 20 s: replaced at 14 s');
+});
+
+test('a token that expires with nothing to replace it ends the leases it made: they are not served after its end', async (t) => {
+  const clock = new FakeClock(0);
+  const vault = new FakeLeases(clock, { ttl: 600, maxTtl: 3600, tokenEnd: 20_000 });
+  const { resolve, step } = keeperOn(clock);
+  t.is(username(await resolve(vault)), 'user1');
+  await step(19_000);
+  t.is(username(await resolve(vault)), 'user1');
+  vault.down = true;
+  await step(1000);
+  const served = await resolve(vault);
+  t.is(codeOf(served), 'ERR_LEASE_EXPIRED', 'Vault revoked user1 with the token at 20 s');
+});
+
+test('vault.revokeOnShutdown revokes the still-live leases of removed templates and of replaced leases too, not the ended ones', async (t) => {
+  const clock = new FakeClock(0);
+  const vault = new FakeLeases(clock, { ttl: 30, maxTtl: 30, renewable: false });
+  const { keeper, step } = keeperOn(clock);
+  const other = 'GET database/creds/worker';
+  await keeper.resolve([CREDS, other], vault);
+  await step(25_500);
+  t.is(vault.leases.length, 4, 'both replaced at 25.5 s');
+  keeper.retain([CREDS]);
+  t.is(await keeper.revokeAll(), 4, 'the held lease, the removed template\'s and the two replaced ones: all still live');
+  t.deepEqual(vault.log.filter((line) => line.startsWith('revoke')).sort(), vault.leases.map((lease) => `revoke ${lease.id}`).sort());
+
+  const ended = new FakeLeases(clock, { ttl: 30, maxTtl: 30, renewable: false });
+  const later = keeperOn(clock);
+  await later.keeper.resolve([CREDS, other], ended);
+  later.keeper.retain([CREDS]);
+  await later.step(31_000);
+  t.is(await later.keeper.revokeAll(), 1);
+  t.deepEqual(ended.log.filter((line) => line.startsWith('revoke')), ['revoke database/creds/api-server/lease3'], 'leases that ended need no revocation');
+});
