@@ -110,6 +110,7 @@ function walkStatement(node: hbs.AST.Statement, context: WalkContext): void {
     case 'BlockStatement': {
       const block = node as hbs.AST.BlockStatement;
       walkCall(block, context);
+      refuseValueBlock(block, context);
       walkProgram(block.program, context);
       walkProgram(block.inverse, context);
       return;
@@ -121,6 +122,20 @@ function walkStatement(node: hbs.AST.Statement, context: WalkContext): void {
       // PartialStatement, PartialBlockStatement, Decorator, DecoratorBlock: templates are self-contained.
       throw fail(context, node, 'ERR_TEMPLATE_PARSE', `${describeNode(node.type)} are not supported; a template must be self-contained`);
   }
+}
+
+/** The helpers that take a block; every other helper returns a value. */
+const blockHelpers: ReadonlySet<string> = new Set(['if', 'unless', 'each', 'with']);
+
+/**
+ * `{{#secret "a/b"}}{{/secret}}` (or `{{^…}}`, `{{{{…}}}}`, `{{else secret …}}`): Handlebars appends a block helper's
+ * return value as it is, so the value would skip the format's encoder, and the placeholder render of the validator
+ * (which replaces only what reaches the encoders) would hold the real value too: a value that adds a key would pass.
+ */
+function refuseValueBlock(block: hbs.AST.BlockStatement, context: WalkContext): void {
+  const name = helperName(block, context);
+  if (name === undefined || blockHelpers.has(name)) return;
+  throw fail(context, block, 'ERR_TEMPLATE_PARSE', `{{#${name}}} is not a block helper: only ${[...blockHelpers].join(', ')} take a block; write {{${name} ...}} to write its value`);
 }
 
 function walkCall(call: Call, context: WalkContext): void {
@@ -199,7 +214,8 @@ function readDependency(helper: DependencyHelper, call: Call, context: WalkConte
     if (pair.key === 'backend') {
       const value = pair.value.type === 'StringLiteral' ? (pair.value as hbs.AST.StringLiteral).value : undefined;
       if (value === undefined || !backendNames.has(value)) throw fail(context, call, 'ERR_TEMPLATE_PARSE', `backend= must be one of ${BACKEND_NAMES.map((name) => `"${name}"`).join(', ')} as a string literal`);
-      backend = value as BackendName;
+      // A repeated key: Handlebars' hash keeps the first value, so the render reads that backend; so must the fetch.
+      backend ??= value as BackendName;
     }
   }
   return { helper, path, backend, hasDefault, line: lineOf(call, context), ...(version === undefined ? {} : { version }) };
@@ -223,7 +239,8 @@ function readVaultCall(call: Call, context: WalkContext): Dependency {
     if (value.type !== 'StringLiteral' && value.type !== 'NumberLiteral' && value.type !== 'BooleanLiteral') {
       throw fail(context, call, 'ERR_TEMPLATE_DYNAMIC_PATH', `vault "${path}": ${pair.key}= must be a literal (a quoted string, a number or true/false) so the call is known before rendering`);
     }
-    params[pair.key] = (value as hbs.AST.StringLiteral | hbs.AST.NumberLiteral | hbs.AST.BooleanLiteral).value;
+    // A repeated key: Handlebars' hash keeps the first value, and the render's identity is made from that hash.
+    if (!Object.hasOwn(params, pair.key)) params[pair.key] = (value as hbs.AST.StringLiteral | hbs.AST.NumberLiteral | hbs.AST.BooleanLiteral).value;
   }
   const method = Object.keys(params).length === 0 ? 'GET' : 'PUT';
   return { helper: 'vault', path: callIdentity(path, params), backend: 'vault', hasDefault: false, line: lineOf(call, context), call: { method, path, params } };

@@ -9,7 +9,7 @@ import type { ErrorCode } from '../errors.js';
 import type { Format } from './formats.js';
 import { callIdentity } from '../dynamic/identity.js';
 import { ENCODE_HELPER, RAW_HELPER } from './ast.js';
-import { describeBytes, limitError, MAX_RENDER_STEPS, maxOutputBytes } from './limits.js';
+import { describeBytes, limitError, MAX_HELPER_CHARS, MAX_RENDER_STEPS, maxOutputBytes } from './limits.js';
 
 /** What a helper gets back for one reference: a value, nothing, or the error that stands for it. */
 export type Lookup =
@@ -50,6 +50,8 @@ interface Render {
   valueChars: number;
   /** For each #each iteration in progress: the characters its nested iterations returned. */
   readonly frames: number[];
+  /** Characters given to the string helpers and explicit encoders, written or not. */
+  helperChars: number;
 }
 
 let current: Render | undefined;
@@ -57,7 +59,7 @@ let current: Render | undefined;
 /** Run `fn` with `scope` visible to the helpers; rendering is synchronous, so scopes never interleave. */
 export function withScope<T>(scope: RenderScope, fn: () => T): T {
   const previous = current;
-  current = { scope, steps: 0, loopChars: 0, valueChars: 0, frames: [] };
+  current = { scope, steps: 0, loopChars: 0, valueChars: 0, frames: [], helperChars: 0 };
   try {
     return fn();
   } finally {
@@ -192,9 +194,30 @@ function rawHelper(value: unknown, label: string, options: Options): string {
   return typeof text === 'string' ? scope().emitRaw(spend(options, text), { line: where(options).line, label }) : text.toString();
 }
 
+/**
+ * A helper of one value (`upper x`, `json x`): it gets the value's text, never `undefined` or a map (String() would
+ * write "undefined" or "[object Object]"), and the text it is given is counted, whether or not it is written.
+ */
+function textHelper(name: string, fn: (text: string, options: Options) => unknown) {
+  return (...args: unknown[]): unknown => {
+    const options = args.at(-1) as Options;
+    if (args.length !== 2) throw renderError('ERR_TEMPLATE_RENDER', options, `${name} takes one argument`);
+    const value = args[0] instanceof Handlebars.SafeString ? args[0].toString() : args[0];
+    if (value === undefined || value === null) throw renderError('ERR_TEMPLATE_RENDER', options, `${name}: its argument has no value`);
+    if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean' && typeof value !== 'bigint') throw renderError('ERR_TEMPLATE_RENDER', options, `${name}: its argument is a map, not a value; use #each or name a key`);
+    const text = String(value);
+    // Why: base64 makes 4/3 of its input, so 40 nested calls grow 10 KB past any string V8 can hold (20 s on the
+    // event loop, 2 GiB), and a value only tested by #if is never counted by the output limits.
+    const r = render();
+    r.helperChars += text.length;
+    if (r.helperChars > MAX_HELPER_CHARS) throw limitAt(options, `string helpers are given more than ${describeBytes(MAX_HELPER_CHARS)} of text in one render; encode less`);
+    return fn(text, options);
+  };
+}
+
 /** Explicit encoders (`{{json x}}` in a YAML file): their output is final, so it is marked safe. */
 function explicitEncoder(format: Format) {
-  return (value: unknown, options: Options): Handlebars.SafeString => new Handlebars.SafeString(scope().emitExplicit(format, spend(options, String(value)), { line: where(options).line, label: format }));
+  return textHelper(format, (text, options) => new Handlebars.SafeString(scope().emitExplicit(format, spend(options, text), { line: where(options).line, label: format })));
 }
 
 /** `#each` counting its iterations and the characters they write, nested loops included (docs/templates.md "Limits"). */
@@ -231,8 +254,7 @@ function counted(fn: (...args: never[]) => unknown): Handlebars.HelperDelegate {
   };
 }
 
-function base64Decode(value: unknown, options: Options): string {
-  const text = String(value);
+function base64Decode(text: string, options: Options): string {
   if (!/^[A-Za-z0-9+/]*={0,2}$/.test(text) || text.length % 4 !== 0) throw renderError('ERR_TEMPLATE_RENDER', options, 'base64Decode: the input is not canonical base64');
   const bytes = Buffer.from(text, 'base64');
   const decoded = new TextDecoder('utf-8', { fatal: false }).decode(bytes);
@@ -253,12 +275,12 @@ const helpers = {
   docker: explicitEncoder('docker'),
   json: explicitEncoder('json'),
   yaml: explicitEncoder('yaml'),
-  base64: (value: unknown) => Buffer.from(String(value), 'utf8').toString('base64'),
-  base64Decode,
-  upper: (value: unknown) => String(value).toUpperCase(),
-  lower: (value: unknown) => String(value).toLowerCase(),
+  base64: textHelper('base64', (text) => Buffer.from(text, 'utf8').toString('base64')),
+  base64Decode: textHelper('base64Decode', base64Decode),
+  upper: textHelper('upper', (text) => text.toUpperCase()),
+  lower: textHelper('lower', (text) => text.toLowerCase()),
   // Only [A-Z0-9_] comes out, so it is safe as an assignment key in every format.
-  envName: (value: unknown) => new Handlebars.SafeString(String(value).toUpperCase().replace(/[^A-Z0-9]+/g, '_')),
+  envName: textHelper('envName', (text) => new Handlebars.SafeString(text.toUpperCase().replace(/[^A-Z0-9]+/g, '_'))),
 } as const;
 
 /** The names templates may call, for validation and `--help`. */

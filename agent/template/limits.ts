@@ -29,6 +29,8 @@ export const MAX_RAW_OUTPUT_BYTES = 1024 * 1024;
 export const MAX_PARSED_OUTPUT_BYTES = 128 * 1024;
 /** Most helper calls and `#each` iterations in one render: 50,000 references of up to four helper calls each. */
 export const MAX_RENDER_STEPS = 200_000;
+/** Most characters given to the string helpers and explicit encoders in one render: 16 times the largest output. */
+export const MAX_HELPER_CHARS = 16 * 1024 * 1024;
 /** Most YAML tokens in a rendered YAML file: the YAML parser costs microseconds a token. */
 export const MAX_YAML_TOKENS = 10_000;
 
