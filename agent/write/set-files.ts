@@ -1,8 +1,9 @@
 // File operations of a set generation (agent/write/set.ts): every path here is under a generation directory that no
 // reader can reach yet (it is not linked), or is the generation a reader reaches through `..data`, only read.
 import { constants } from 'node:fs';
-import type { Dirent } from 'node:fs';
-import { link, lstat, mkdir, open, readdir, readlink } from 'node:fs/promises';
+import type { Dirent, Stats } from 'node:fs';
+import { link, lstat, mkdir, open, readdir, readlink, rm, rmdir, stat } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { AgentError } from '../errors.js';
 import { DATA_LINK, isGenerationName } from './set-layout.js';
@@ -103,7 +104,16 @@ export async function entryKind(path: string): Promise<'absent' | 'file' | 'link
   }
 }
 
-/** The generation `..data` names, when it is the agent's: a generation-shaped name of a real directory. */
+/**
+ * Why: the output directory may be writable by others (a Kubernetes emptyDir is 0777), who can make a
+ * generation-shaped directory or rename one of the agent's and plant a link in its place. The agent's own
+ * directories are owned by its uid and not writable by others, so only those are read, written or removed.
+ */
+function isOurs(stats: Stats): boolean {
+  return stats.isDirectory() && (process.geteuid === undefined || stats.uid === process.geteuid());
+}
+
+/** The generation `..data` names, when it is the agent's: a generation-shaped name of a real directory the agent owns. */
 export async function currentGeneration(base: string): Promise<string | undefined> {
   let target: string;
   try {
@@ -112,5 +122,59 @@ export async function currentGeneration(base: string): Promise<string | undefine
     return undefined;
   }
   if (!isGenerationName(target)) return undefined;
-  return (await entryKind(join(base, target))) === 'directory' ? target : undefined;
+  const stats = await lstat(join(base, target)).catch(() => undefined);
+  return stats !== undefined && isOurs(stats) ? target : undefined;
+}
+
+/** A generation directory held open: `path` reaches it through the handle, whatever its name names later. */
+export interface OpenGeneration {
+  readonly handle: FileHandle;
+  readonly path: string;
+  readonly dev: number;
+  readonly ino: number;
+}
+
+/**
+ * Open a generation by name without following a link, refused (EPERM) when the agent does not own it. Every later
+ * access goes through `/proc/self/fd/N` (as for the output directory, agent/write/output.ts), so a name swapped for a
+ * link to another directory afterwards sends no file there, and no file is carried or removed from there.
+ */
+export async function openGeneration(path: string): Promise<OpenGeneration> {
+  const handle = await open(path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+  try {
+    const stats = await handle.stat();
+    if (!isOurs(stats)) throw Object.assign(new Error(`${path} is not owned by the agent`), { code: 'EPERM', foreign: true });
+    const via = `/proc/self/fd/${handle.fd}`;
+    const reached = await stat(via).catch(() => undefined);
+    return { handle, path: reached?.dev === stats.dev && reached.ino === stats.ino ? via : path, dev: stats.dev, ino: stats.ino };
+  } catch (error) {
+    await handle.close().catch(() => undefined);
+    throw error;
+  }
+}
+
+/** Does `path` still name the opened generation (not a link or a directory swapped in since)? */
+export async function stillNames(path: string, opened: OpenGeneration): Promise<boolean> {
+  const stats = await lstat(path).catch(() => undefined);
+  return stats !== undefined && stats.isDirectory() && stats.dev === opened.dev && stats.ino === opened.ino;
+}
+
+/** Why: a directory another user made is left alone, and is not a failure to report. */
+export function isForeign(error: unknown): boolean {
+  return (error as { foreign?: unknown } | undefined)?.foreign === true;
+}
+
+/**
+ * Remove a generation of the agent's: its entries through the handle (rm by name would follow a link swapped in
+ * between its checks, and delete another tree), then the name, only while it still names that directory. A
+ * directory the agent does not own is refused (EPERM, isForeign) and left as it is.
+ */
+export async function removeGeneration(base: string, name: string, opened?: OpenGeneration): Promise<void> {
+  const dir = opened ?? (await openGeneration(join(base, name)));
+  try {
+    for (const entry of await readdir(dir.path)) await rm(join(dir.path, entry), { recursive: true, force: true });
+    if (await stillNames(join(base, name), dir)) await rmdir(join(base, name));
+  } finally {
+    if (opened === undefined) await dir.handle.close().catch(() => undefined);
+  }
 }

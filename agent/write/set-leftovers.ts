@@ -1,11 +1,13 @@
 // What a `kill -9` in the middle of a set commit can leave (agent/write/set.ts), removed at start with the temp files
 // (agent/write/output.ts): a generation that was being written and never linked, or a previous one that was not yet
 // removed — any `..<timestamp>` directory that `..data` does not point to — and temp symlinks in `.secrets-agent/`.
-// Only those exact shapes, never through a symlink; the generation `..data` names is never touched.
-import { readdir, rm, unlink } from 'node:fs/promises';
+// Only those exact shapes, never through a symlink, and only directories the agent owns (agent/write/set-files.ts):
+// one another user made in a shared output directory is not the agent's to remove. The generation `..data` names is
+// never touched.
+import { readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AGENT_DIR } from '../store/provenance.js';
-import { currentGeneration } from './set-files.js';
+import { currentGeneration, isForeign, removeGeneration } from './set-files.js';
 import { isGenerationName, isTempLinkName } from './set-layout.js';
 
 export interface SetLeftovers {
@@ -24,7 +26,12 @@ export async function removeSetLeftovers(base: string): Promise<SetLeftovers> {
   const current = await currentGeneration(base);
   for (const entry of await readdir(base, { withFileTypes: true }).catch(() => [])) {
     if (!entry.isDirectory() || !isGenerationName(entry.name) || entry.name === current) continue;
-    await rm(join(base, entry.name), { recursive: true, force: true }).then(() => result.generations.push(entry.name), fail(entry.name));
+    await removeGeneration(base, entry.name).then(
+      () => result.generations.push(entry.name),
+      (error: unknown) => {
+        if (!isForeign(error)) fail(entry.name)(error);
+      },
+    );
   }
   for (const entry of await readdir(join(base, AGENT_DIR), { withFileTypes: true }).catch(() => [])) {
     if (!entry.isSymbolicLink() || !isTempLinkName(entry.name)) continue;

@@ -10,14 +10,14 @@
 // fsynced), the manifest saved, the output directory checked again, `..data` swapped, the visible links made, the
 // output directory fsynced, and the previous generation removed. Everything goes through the pinned output
 // directory (agent/write/output.ts), like every other write.
-import { chmod, mkdir, readdir, readlink, rename, rm, symlink, unlink } from 'node:fs/promises';
+import { mkdir, readdir, readlink, rename, symlink, unlink } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { AgentError } from '../errors.js';
 import { agentDir } from '../store/provenance.js';
 import { checkOutputDirectory } from './output.js';
-import { carryFile, createFile, currentGeneration, entryKind, listFiles, makeParents, setWriteError } from './set-files.js';
+import { carryFile, createFile, currentGeneration, entryKind, listFiles, makeParents, openGeneration, removeGeneration, setWriteError, stillNames } from './set-files.js';
 import { sameFile, syncDirectory } from './atomic.js';
-import type { WantedFile } from './set-files.js';
+import type { OpenGeneration, WantedFile } from './set-files.js';
 import { readManifest, saveManifest } from './set-manifest.js';
 import type { Manifest } from './set-manifest.js';
 import { DATA_LINK, generationName, tempLinkName, topOf, visibleTarget } from './set-layout.js';
@@ -71,6 +71,11 @@ export interface WriteSetsReport {
 const noSets = new Set<string>();
 /** Commits of one output directory never overlap. */
 const queues = new Map<string, Promise<unknown>>();
+/**
+ * Sets whose change is live (`..data` was swapped) but whose commit failed after the swap (a visible link, the
+ * fsync): they were reported failed, so their next commit reports `written`, and their notifiers run once.
+ */
+const unannounced = new Map<string, Set<string>>();
 
 /** Commit the sets of `output` (see the top of this file); never throws for a set's failure (it is in the report). */
 export async function writeSets(options: WriteSetsOptions): Promise<WriteSetsReport> {
@@ -95,13 +100,40 @@ function incomplete(set: SetInput, reasons: readonly string[]): AgentError {
 }
 
 async function commit(root: string, options: WriteSetsOptions): Promise<WriteSetsReport> {
-  const outcomes = new Map<string, SetOutcome>();
-  if (options.sets.length === 0 && noSets.has(root)) return { sets: outcomes };
+  if (options.sets.length === 0 && noSets.has(root)) return { sets: new Map() };
   noSets.delete(root);
   const base = await checkOutputDirectory(root);
   const current = await currentGeneration(base);
+  // Held open and read through its handle: a name swapped for a link later carries nothing from elsewhere.
+  const opened = current === undefined ? undefined : await openGeneration(join(base, current));
+  try {
+    const report = await commitFrom(root, options, base, current === undefined || opened === undefined ? undefined : { name: current, dir: opened });
+    return { ...report, sets: announce(root, report.sets) };
+  } finally {
+    await opened?.handle.close().catch(() => undefined);
+  }
+}
+
+/** A set reported failed after its change went live is `written` at its next commit that does not fail. */
+function announce(root: string, sets: ReadonlyMap<string, SetOutcome>): ReadonlyMap<string, SetOutcome> {
+  const pending = unannounced.get(root);
+  if (pending === undefined) return sets;
+  const result = new Map(sets);
+  for (const [name, outcome] of sets) {
+    if (!pending.has(name) || outcome.outcome === 'failed') continue;
+    result.set(name, { outcome: 'written' });
+    pending.delete(name);
+  }
+  if (pending.size === 0) unannounced.delete(root);
+  return result;
+}
+
+async function commitFrom(root: string, options: WriteSetsOptions, base: string, currentGen: { name: string; dir: OpenGeneration } | undefined): Promise<WriteSetsReport> {
+  const outcomes = new Map<string, SetOutcome>();
+  const current = currentGen?.name;
+  const currentDir = currentGen?.dir.path;
   const manifest = current === undefined ? undefined : await readManifest(base, current);
-  const oldFiles = current === undefined ? [] : await listFiles(join(base, current));
+  const oldFiles = currentDir === undefined ? [] : await listFiles(currentDir);
   const sets = await withHeld(options, manifest);
 
   // Which sets can be written, which are held (a failing template, a top-level name the link cannot replace).
@@ -147,7 +179,7 @@ async function commit(root: string, options: WriteSetsOptions): Promise<WriteSet
   for (const [rel, planned] of plan) {
     if (planned.want === undefined) continue;
     // Only a regular file the listing found (never through a link planted in the generation) can be carried over.
-    if (current !== undefined && oldSet.has(rel) && (await sameFile(join(base, current, rel), planned.want))) unchangedFiles.add(rel);
+    if (currentDir !== undefined && oldSet.has(rel) && (await sameFile(join(currentDir, rel), planned.want))) unchangedFiles.add(rel);
     else changed.add(planned.set);
   }
   for (const set of sets) {
@@ -162,18 +194,19 @@ async function commit(root: string, options: WriteSetsOptions): Promise<WriteSet
   try {
     if (changed.size === 0 && sameList) {
       if (plan.size === 0) {
-        await removeAll(base, current);
+        await removeAll(base, currentGen);
         if (options.sets.length === 0) noSets.add(root);
       } else {
         // Nothing to write; a start after a crash between the swap and the links finds them missing.
         await ensureLinks(base, plan);
-        if (manifest !== undefined && current !== undefined && !sameManifest(manifest, nextManifest)) await saveManifest(base, { ...nextManifest, generation: current });
+        // A stale or missing manifest is saved again, or a set held later would lose the files it does not name.
+        if (current !== undefined && (manifest === undefined || manifest.stale === true || !sameManifest(manifest, nextManifest))) await saveManifest(base, { ...nextManifest, generation: current });
       }
       for (const set of sets) if (!held.has(set.name)) outcomes.set(set.name, { outcome: 'unchanged' });
       return { sets: outcomes, ...(current === undefined ? {} : { generation: current }) };
     }
     if (plan.size === 0) {
-      await removeAll(base, current);
+      await removeAll(base, currentGen);
       if (options.sets.length === 0) noSets.add(root);
       return { sets: outcomes };
     }
@@ -184,21 +217,49 @@ async function commit(root: string, options: WriteSetsOptions): Promise<WriteSet
   }
 
   const generation = generationName(options.now?.() ?? new Date());
+  let next: OpenGeneration | undefined;
+  let swapped = false;
+  let afterSwap: unknown;
   try {
-    await writeGeneration(root, base, generation, current, plan, unchangedFiles);
-    await saveManifest(base, { ...nextManifest, generation });
-    await swap(root, base, generation, plan);
+    await mkdir(join(base, generation), { mode: 0o700 });
+    // Opened without following a link, and written through the handle: a name swapped in between is refused.
+    next = await openGeneration(join(base, generation));
+    await writeGeneration(root, next, generation, currentDir, plan, unchangedFiles);
+    await saveManifest(base, { ...nextManifest, generation, previous: current === undefined ? undefined : { generation: current, sets: manifest?.sets ?? {} } });
+    await swap(root, base, generation, next);
+    swapped = true;
+    await ensureLinks(base, plan);
+    await syncDirectory(base);
   } catch (error) {
-    // Not linked yet (or the swap itself failed): the new generation is removed at once; the current one serves on.
-    if ((await currentGeneration(base).catch(() => undefined)) !== generation) await rm(join(base, generation), { recursive: true, force: true }).catch(() => undefined);
-    const failure = setWriteError(join(root, generation), 'write the generation of the sets', error);
-    for (const set of sets) if (!held.has(set.name)) outcomes.set(set.name, changed.has(set.name) ? { outcome: 'failed', error: failure } : { outcome: 'unchanged' });
-    return { sets: outcomes, ...(current === undefined ? {} : { generation: current }) };
+    if (swapped) afterSwap = error;
+    else {
+      // Not linked: the new generation is removed at once (through its handle); the current one serves on.
+      if (next !== undefined) await removeGeneration(base, generation, next).catch(() => undefined);
+      await next?.handle.close().catch(() => undefined);
+      const failure = setWriteError(join(root, generation), 'write the generation of the sets', error);
+      for (const set of sets) if (!held.has(set.name)) outcomes.set(set.name, changed.has(set.name) ? { outcome: 'failed', error: failure } : { outcome: 'unchanged' });
+      return { sets: outcomes, ...(current === undefined ? {} : { generation: current }) };
+    }
   }
-  for (const set of sets) if (!held.has(set.name)) outcomes.set(set.name, { outcome: changed.has(set.name) ? 'written' : 'unchanged' });
+  await next?.handle.close().catch(() => undefined);
+  if (afterSwap === undefined) {
+    for (const set of sets) if (!held.has(set.name)) outcomes.set(set.name, { outcome: changed.has(set.name) ? 'written' : 'unchanged' });
+  } else {
+    // `..data` names the new generation: its change is live, though a link or the fsync failed. Reported failed now
+    // (retried), and `written` at the next commit that succeeds, so the notifiers still run for it.
+    const failure = setWriteError(join(root, DATA_LINK), 'update the links of the sets', afterSwap);
+    const pending = unannounced.get(root) ?? new Set<string>();
+    for (const set of sets) {
+      if (held.has(set.name)) continue;
+      outcomes.set(set.name, changed.has(set.name) ? { outcome: 'failed', error: failure } : { outcome: 'unchanged' });
+      if (changed.has(set.name)) pending.add(set.name);
+    }
+    if (pending.size > 0) unannounced.set(root, pending);
+  }
+  // The previous generation is no longer linked, whatever failed after the swap.
   let leftover: string | undefined;
-  if (current !== undefined) {
-    await rm(join(base, current), { recursive: true, force: true }).catch(() => {
+  if (current !== undefined && currentGen !== undefined) {
+    await removeGeneration(base, current, currentGen.dir).catch(() => {
       leftover = join(root, current);
     });
   }
@@ -228,9 +289,9 @@ async function withHeld(options: WriteSetsOptions, manifest: Manifest | undefine
   return sets;
 }
 
-async function writeGeneration(root: string, base: string, generation: string, current: string | undefined, plan: ReadonlyMap<string, Planned>, unchanged: ReadonlySet<string>): Promise<void> {
-  const dir = join(base, generation);
-  await mkdir(dir, { mode: 0o700 });
+/** Write every planned file into the new generation `next` (0700 until complete, then 0755), carrying from `current`. */
+async function writeGeneration(root: string, next: OpenGeneration, generation: string, current: string | undefined, plan: ReadonlyMap<string, Planned>, unchanged: ReadonlySet<string>): Promise<void> {
+  const dir = next.path;
   const made = new Set<string>();
   for (const rel of [...plan.keys()].sort()) {
     const planned = plan.get(rel);
@@ -240,7 +301,7 @@ async function writeGeneration(root: string, base: string, generation: string, c
       await makeParents(dir, rel, made);
       if (planned.want === undefined || unchanged.has(rel)) {
         if (current === undefined) throw new Error('no current generation to carry from');
-        await carryFile(join(base, current, rel), join(dir, rel));
+        await carryFile(join(current, rel), join(dir, rel));
       } else {
         await createFile(join(dir, rel), planned.want);
       }
@@ -249,17 +310,17 @@ async function writeGeneration(root: string, base: string, generation: string, c
     }
   }
   for (const parent of [...made].sort((a, b) => b.length - a.length)) await syncDirectory(join(dir, parent));
-  await chmod(dir, 0o755);
+  await next.handle.chmod(0o755); // fchmod: never a directory a link swapped in names
   await syncDirectory(dir);
 }
 
-/** Point `..data` at the new generation (a temp link renamed over it), then make the visible links. */
-async function swap(root: string, base: string, generation: string, plan: ReadonlyMap<string, Planned>): Promise<void> {
+/** Point `..data` at the new generation (a temp link renamed over it). */
+async function swap(root: string, base: string, generation: string, next: OpenGeneration): Promise<void> {
   // Right before the swap, as before every rename: a replaced output directory is refused (agent/write/output.ts).
   if ((await checkOutputDirectory(root)) !== base) throw new AgentError('ERR_OUTPUT_DIR', `output directory ${root} refused: its pin changed during a write`, { details: { path: root } });
+  // The name still names the directory written (not one renamed in its place): `..data` must lead to those files.
+  if (!(await stillNames(join(base, generation), next))) throw Object.assign(new Error(`${generation} was replaced while it was written`), { code: 'ESTALE' });
   await renameLink(base, generation, DATA_LINK);
-  await ensureLinks(base, plan);
-  await syncDirectory(base);
 }
 
 /** Make `name -> target` atomically: a temp symlink in `.secrets-agent/` renamed over the name (never followed). */
@@ -292,10 +353,10 @@ async function removeStaleLinks(base: string, keep: ReadonlySet<string>): Promis
 }
 
 /** No set left: the visible links, `..data`, the generation and the manifest go, in the order a reader survives. */
-async function removeAll(base: string, current: string | undefined): Promise<void> {
+async function removeAll(base: string, current: { name: string; dir: OpenGeneration } | undefined): Promise<void> {
   await removeStaleLinks(base, new Set());
   if ((await entryKind(join(base, DATA_LINK))) === 'link') await unlink(join(base, DATA_LINK));
-  if (current !== undefined) await rm(join(base, current), { recursive: true, force: true });
+  if (current !== undefined) await removeGeneration(base, current.name, current.dir);
   await saveManifest(base, undefined);
 }
 
