@@ -121,12 +121,12 @@ export class LeaseKeeper {
   /** Every call's lease or certificate, for /v1/status; never a value or a lease id. */
   status(): CallStatus[] {
     const now = this.#clock.now();
-    return [...this.#entries.values()].map((entry) => callStatus(entry, now));
+    return this.#views().map((entry) => callStatus(entry, now));
   }
 
   /** Remaining lease seconds per call path (the shortest when several calls share a path), for vault_lease_ttl_seconds. */
   leaseTtls(): Map<string, number> {
-    return leaseTtlsOf(this.#entries.values(), this.#clock.now());
+    return leaseTtlsOf(this.#views(), this.#clock.now());
   }
 
   /** Certificate end (Unix seconds) per call path, for certificate_expiry_timestamp_seconds. */
@@ -202,6 +202,11 @@ export class LeaseKeeper {
 
   #endOf(held: Held): number | undefined {
     return endsWithToken(held, this.#source?.client.tokenExpiresAt?.());
+  }
+
+  /** The entries with the end their credentials have as far as the keeper knows (the token's included). */
+  #views(): (Entry & { end: number | undefined })[] {
+    return [...this.#entries.values()].map((entry) => ({ ...entry, end: entry.held === undefined ? undefined : this.#endOf(entry.held) }));
   }
 
   #leaseOf(entry: Entry): HeldLease | undefined {

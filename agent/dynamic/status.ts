@@ -2,7 +2,6 @@
 // status"): when its lease or certificate ends, what the keeper does next and when, the last problem — never a value,
 // never a lease id.
 import type { Action, Held } from './held.js';
-import { endsAt } from './held.js';
 import type { VaultCall } from './identity.js';
 
 export interface CallStatus {
@@ -24,13 +23,22 @@ interface EntryView {
   readonly next: { action: Action; at: number } | undefined;
   readonly expired: boolean;
   readonly lastError: string | undefined;
+  /** When the credentials stop working as the keeper knows it: their own end, or the end of the token that made the lease. */
+  readonly end: number | undefined;
+}
+
+/** The lease's end, no later than the credentials' (a token that ended took the lease with it). */
+function leaseEnd(entry: EntryView): number | undefined {
+  const end = entry.held?.leaseEndsAt;
+  return end === undefined ? undefined : Math.min(end, entry.end ?? end);
 }
 
 export function callStatus(entry: EntryView, now: number): CallStatus {
   const { held } = entry;
-  const status: CallStatus = { call: entry.identity, path: entry.call.path, expired: entry.expired || (held !== undefined && (endsAt(held) ?? Number.POSITIVE_INFINITY) <= now) };
-  if (held?.leaseEndsAt !== undefined) {
-    status.lease = { expiresAt: new Date(held.leaseEndsAt).toISOString(), ttlSeconds: Math.max(0, Math.floor((held.leaseEndsAt - now) / 1000)), renewable: held.response.renewable && !held.capped, renewals: held.renewals, capped: held.capped };
+  const status: CallStatus = { call: entry.identity, path: entry.call.path, expired: entry.expired || (held !== undefined && (entry.end ?? Number.POSITIVE_INFINITY) <= now) };
+  const end = leaseEnd(entry);
+  if (held !== undefined && end !== undefined) {
+    status.lease = { expiresAt: new Date(end).toISOString(), ttlSeconds: Math.max(0, Math.floor((end - now) / 1000)), renewable: held.response.renewable && !held.capped, renewals: held.renewals, capped: held.capped };
   }
   if (held?.response.certificateExpiresAt !== undefined) status.certificate = { expiresAt: new Date(held.response.certificateExpiresAt).toISOString() };
   if (entry.next !== undefined && held !== undefined) status.next = { action: entry.next.action, at: new Date(entry.next.at).toISOString() };
@@ -42,7 +50,7 @@ export function callStatus(entry: EntryView, now: number): CallStatus {
 export function leaseTtlsOf(entries: Iterable<EntryView>, now: number): Map<string, number> {
   const ttls = new Map<string, number>();
   for (const entry of entries) {
-    const end = entry.held?.leaseEndsAt;
+    const end = leaseEnd(entry);
     if (end === undefined) continue;
     const seconds = Math.max(0, Math.floor((end - now) / 1000));
     ttls.set(entry.call.path, Math.min(seconds, ttls.get(entry.call.path) ?? Number.POSITIVE_INFINITY));
@@ -51,7 +59,7 @@ export function leaseTtlsOf(entries: Iterable<EntryView>, now: number): Map<stri
 }
 
 /** Certificate end (Unix seconds) per call path, the earliest when several calls share a path. */
-export function certificateExpiriesOf(entries: Iterable<EntryView>): Map<string, number> {
+export function certificateExpiriesOf(entries: Iterable<Pick<EntryView, 'call' | 'held'>>): Map<string, number> {
   const ends = new Map<string, number>();
   for (const entry of entries) {
     const end = entry.held?.response.certificateExpiresAt;

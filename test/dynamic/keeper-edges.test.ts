@@ -136,3 +136,17 @@ test('vault.revokeOnShutdown revokes the still-live leases of removed templates 
   t.is(await later.keeper.revokeAll(), 1);
   t.deepEqual(ended.log.filter((line) => line.startsWith('revoke')), ['revoke database/creds/api-server/lease3'], 'leases that ended need no revocation');
 });
+
+test('/v1/status and vault_lease_ttl_seconds agree with the templates once the token that made a lease has ended', async (t) => {
+  const clock = new FakeClock(0);
+  const vault = new FakeLeases(clock, { ttl: 600, maxTtl: 3600, tokenEnd: 20_000 });
+  const { keeper, resolve, step } = keeperOn(clock);
+  await resolve(vault);
+  await step(10_000);
+  t.deepEqual(keeper.leaseTtls(), new Map([['database/creds/api-server', 10]]), 'the token ends in 10 s, and the lease with it');
+  await step(10_000);
+  const [status] = keeper.status();
+  t.is(status?.expired, true);
+  t.is(status?.lease?.ttlSeconds, 0);
+  t.deepEqual(keeper.leaseTtls(), new Map([['database/creds/api-server', 0]]));
+});
