@@ -12,13 +12,17 @@ export interface HeldLease {
   readonly end: number | undefined;
 }
 
+// Why a bound: a lease without a known end (lease_duration 0) never drops out, and such a response is asked for
+// again at every cycle; the newest leases are the ones most likely still in use.
+const MAX_RETIRED = 1000;
+
 /** Leases let go while they may still live; the ended ones are dropped as new ones come, so the list stays small. */
 export class Retired {
   #leases: HeldLease[] = [];
 
   /** Keep `lease` (of an entry let go: no timer looks after it any more) for revokeAll. */
   add(lease: HeldLease | undefined, now: number): void {
-    if (lease !== undefined) this.#leases = [...this.live(now), lease];
+    if (lease !== undefined) this.#leases = [...this.live(now), lease].slice(-MAX_RETIRED);
   }
 
   live(now: number): HeldLease[] {

@@ -150,3 +150,14 @@ test('/v1/status and vault_lease_ttl_seconds agree with the templates once the t
   t.is(status?.lease?.ttlSeconds, 0);
   t.deepEqual(keeper.leaseTtls(), new Map([['database/creds/api-server', 0]]));
 });
+
+test('leases without a known end (lease_duration 0, asked for at every cycle) are kept for revokeAll up to a bound, not without end', async (t) => {
+  const clock = new FakeClock(0);
+  const vault = new FakeLeases(clock, { ttl: 0, maxTtl: 0, issue: (_now, n) => ({ body: { lease_id: `database/creds/x/lease${n}`, lease_duration: 0, renewable: false, data: { username: `user${n}` } } }) });
+  const { keeper, resolve } = keeperOn(clock);
+  for (let cycle = 0; cycle < 1100; cycle++) await resolve(vault);
+  t.is(vault.log.length, 1100, 'no lifetime: asked for at every cycle, as documented');
+  t.is(await keeper.revokeAll(), 1001, 'the held lease and the newest 1,000 let go');
+  t.true(vault.log.includes('revoke database/creds/x/lease1100'));
+  t.false(vault.log.includes('revoke database/creds/x/lease99'));
+});
