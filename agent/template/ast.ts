@@ -31,6 +31,8 @@ export const ENCODE_HELPER = '__enc';
 export const RAW_HELPER = '__raw';
 const dependencyHelpers: ReadonlySet<string> = new Set(['secret', 'secrets', 'exchange', 'env', 'vault']);
 const builtinHelpers = ['if', 'unless', 'each', 'with', 'lookup'] as const;
+/** The arguments each builtin takes: `{{#if x}}`, `{{lookup map "key"}}`. */
+const builtinArity: ReadonlyMap<string, number> = new Map([['if', 1], ['unless', 1], ['each', 1], ['with', 1], ['lookup', 2]]);
 const backendNames: ReadonlySet<string> = new Set<string>(BACKEND_NAMES);
 
 interface WalkContext {
@@ -147,6 +149,9 @@ function walkCall(call: Call, context: WalkContext): void {
     if (!context.helpers.has(name)) {
       throw fail(context, call, 'ERR_TEMPLATE_PARSE', `unknown helper "${name}" - valid helpers are ${[...context.helpers].filter((h) => !h.startsWith('__')).join(', ')}`);
     }
+    // Why here: at render Handlebars says "#if requires exactly one argument" (or fails inside lookup) with no line.
+    const arity = builtinArity.get(name);
+    if (arity !== undefined && call.params.length !== arity) throw fail(context, call, 'ERR_TEMPLATE_PARSE', `${name} takes exactly ${arity === 1 ? 'one argument' : 'two arguments'}`);
     if (dependencyHelpers.has(name)) context.dependencies.push(readDependency(name as DependencyHelper, call, context));
   }
   for (const param of call.params) walkExpression(param, context);

@@ -77,3 +77,21 @@ test('nested base64 cannot grow a value past every limit without writing it', (t
   // A few levels are fine.
   t.is(render(`{{${nested(3).slice(1, -1)}}}`, {}, { name: 'x.txt.hbs' }).length, 23_712);
 });
+
+test('a block helper or lookup with the wrong number of arguments is refused at load, naming the line', (t) => {
+  // At render Handlebars threw "#if requires exactly one argument", or a TypeError about lookupProperty, without a line.
+  const cases: ReadonlyArray<readonly [string, string]> = [
+    ['{{#if}}x{{/if}}', 'if takes exactly one argument'],
+    ['{{#unless true false}}x{{/unless}}', 'unless takes exactly one argument'],
+    ['{{#with}}x{{/with}}', 'with takes exactly one argument'],
+    ['{{#each}}x{{/each}}', 'each takes exactly one argument'],
+    ['{{#if true}}{{else if}}x{{/if}}', 'if takes exactly one argument'],
+    ['{{lookup (secrets "m/n")}}', 'lookup takes exactly two arguments'],
+    ['{{#if (lookup)}}x{{/if}}', 'lookup takes exactly two arguments'],
+  ];
+  for (const [source, message] of cases) {
+    const error = t.throws(() => prepare(`---\nmode: "0600"\n---\nA\n${source}\n`, 'x.txt.hbs'), undefined, source);
+    t.true(isAgentError(error, 'ERR_TEMPLATE_PARSE'), `${source}: ${error.message}`);
+    t.is(error.message, `templates/x.txt.hbs:5: ${message}`, source);
+  }
+});
