@@ -107,8 +107,14 @@ async function commit(root: string, options: WriteSetsOptions): Promise<WriteSet
   // Held open and read through its handle: a name swapped for a link later carries nothing from elsewhere.
   const opened = current === undefined ? undefined : await openGeneration(join(base, current));
   try {
-    const report = await commitFrom(root, options, base, current === undefined || opened === undefined ? undefined : { name: current, dir: opened });
-    return { ...report, sets: announce(root, report.sets) };
+    // A file one set cannot have (a name too long, an owner refused, no space for it) holds that set, and the
+    // generation is written again without its new files: one set never keeps every other set stale.
+    const failedFiles = new Map<string, AgentError>();
+    for (;;) {
+      const { retryWithout, ...report } = await commitFrom(root, options, base, current === undefined || opened === undefined ? undefined : { name: current, dir: opened }, failedFiles);
+      if (retryWithout === undefined || failedFiles.has(retryWithout.set)) return { ...report, sets: announce(root, report.sets) };
+      failedFiles.set(retryWithout.set, retryWithout.error);
+    }
   } finally {
     await opened?.handle.close().catch(() => undefined);
   }
@@ -128,7 +134,14 @@ function announce(root: string, sets: ReadonlyMap<string, SetOutcome>): Readonly
   return result;
 }
 
-async function commitFrom(root: string, options: WriteSetsOptions, base: string, currentGen: { name: string; dir: OpenGeneration } | undefined): Promise<WriteSetsReport> {
+/** A file of a set's own could not be written into the new generation: the set to hold, and why. */
+class SetFileFailure extends Error {
+  constructor(readonly set: string, readonly error: AgentError) {
+    super(error.message);
+  }
+}
+
+async function commitFrom(root: string, options: WriteSetsOptions, base: string, currentGen: { name: string; dir: OpenGeneration } | undefined, failedFiles: ReadonlyMap<string, AgentError>): Promise<WriteSetsReport & { retryWithout?: SetFileFailure }> {
   const outcomes = new Map<string, SetOutcome>();
   const current = currentGen?.name;
   const currentDir = currentGen?.dir.path;
@@ -137,15 +150,21 @@ async function commitFrom(root: string, options: WriteSetsOptions, base: string,
   const sets = await withHeld(options, manifest);
 
   // Which sets can be written, which are held (a failing template, a top-level name the link cannot replace).
-  const held = new Map<string, AgentError>();
+  const held = new Map<string, AgentError>(failedFiles);
   for (const set of sets) {
+    if (held.has(set.name)) continue;
     const failing = set.members.filter((member) => member.file === undefined && member.keep !== true).map((member) => `${member.template} did not render`);
     if (failing.length > 0) {
       held.set(set.name, incomplete(set, failing));
       continue;
     }
     for (const top of new Set(set.members.map((member) => topOf(member.rel)))) {
-      const kind = await entryKind(join(base, top));
+      // A name that cannot even be inspected (ENAMETOOLONG, EACCES) holds its own set, not every set.
+      const kind = await entryKind(join(base, top)).catch((error: unknown) => setWriteError(join(root, top), 'inspect', error));
+      if (kind instanceof AgentError) {
+        held.set(set.name, kind);
+        break;
+      }
       if (kind === 'directory' || kind === 'other') {
         held.set(set.name, new AgentError('ERR_DESTINATION', `set "${set.name}" not written: ${join(root, top)} is ${kind === 'directory' ? 'a real directory' : 'not a file'}, and a set's top-level name must be the agent's link into ${DATA_LINK}; move it away (it may hold the files of templates that were not in a set before)`, { details: { set: set.name, path: join(root, top) } }));
         break;
@@ -236,6 +255,7 @@ async function commitFrom(root: string, options: WriteSetsOptions, base: string,
       // Not linked: the new generation is removed at once (through its handle); the current one serves on.
       if (next !== undefined) await removeGeneration(base, generation, next).catch(() => undefined);
       await next?.handle.close().catch(() => undefined);
+      if (error instanceof SetFileFailure) return { sets: outcomes, retryWithout: error };
       const failure = setWriteError(join(root, generation), 'write the generation of the sets', error);
       for (const set of sets) if (!held.has(set.name)) outcomes.set(set.name, changed.has(set.name) ? { outcome: 'failed', error: failure } : { outcome: 'unchanged' });
       return { sets: outcomes, ...(current === undefined ? {} : { generation: current }) };
@@ -306,7 +326,9 @@ async function writeGeneration(root: string, next: OpenGeneration, generation: s
         await createFile(join(dir, rel), planned.want);
       }
     } catch (error) {
-      throw setWriteError(shown, planned.want === undefined || unchanged.has(rel) ? 'link the current file' : 'write', error);
+      const carried = planned.want === undefined || unchanged.has(rel);
+      const failure = setWriteError(shown, carried ? 'link the current file' : 'write', error);
+      throw carried ? failure : new SetFileFailure(planned.set, failure);
     }
   }
   for (const parent of [...made].sort((a, b) => b.length - a.length)) await syncDirectory(join(dir, parent));

@@ -195,3 +195,18 @@ test('.secrets-agent replaced by a link to a directory holding a FIFO: the commi
   t.true((await lstat(join(out, '.secrets-agent'))).isSymbolicLink());
   t.deepEqual((await readdir(elsewhere)).sort(), ['sets.json'], 'nothing was written there');
 });
+
+for (const [where, rel] of [['at the top', `${'n'.repeat(300)}.env`], ['in a sub-directory', `db/${'n'.repeat(300)}.env`]] as const) {
+  test(`a file one set cannot have (a name too long, ${where}) holds that set only: the other sets of the generation are written`, async (t) => {
+    const out = await pinned(t);
+    const db = (n: number, extra: SetInput['members'] = []): SetInput => ({ name: 'db', members: [{ template: 'db.env.hbs', rel: 'db/db.env', file: file(`PASSWORD=p${n}\n`) }, ...extra] });
+    await writeSets({ output: out, sets: [tls(1), db(1)] });
+    const report = await writeSets({ output: out, sets: [tls(2), db(2, [{ template: 'long.hbs', rel, file: file('X=1\n') }])] });
+    t.is(outcome(report, 'tls'), 'written');
+    const held = report.sets.get('db');
+    t.true(held?.outcome === 'failed' && held.error.code === 'ERR_WRITE' && held.error.message.endsWith('failed: ENAMETOOLONG'), JSON.stringify(held));
+    t.is(await readFile(join(out, 'key.pem'), 'utf8'), 'KEY 2\n');
+    t.is(await readFile(join(out, 'db/db.env'), 'utf8'), 'PASSWORD=p1\n', 'the held set keeps its files');
+    t.is((await generations(out)).length, 1, 'an attempt with the file that failed is removed');
+  });
+}
