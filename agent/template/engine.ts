@@ -135,9 +135,17 @@ function versionOf(options: Options): { version?: 'previous' } {
   return hashOf(options)['version'] === 'previous' ? { version: 'previous' } : {};
 }
 
+/** The `default=` of a missing secret or variable: a value, never a missing name or a map (String() would write them). */
+function defaultOf(options: Options, label: string): string {
+  const value = hashOf(options)['default'];
+  if (value === undefined || value === null) throw renderError('ERR_TEMPLATE_RENDER', options, `${label}: default= has no value`);
+  if (typeof value !== 'string' && typeof value !== 'number' && typeof value !== 'boolean') throw renderError('ERR_TEMPLATE_RENDER', options, `${label}: default= is a map, not a value`);
+  return String(value);
+}
+
 function secretHelper(path: string, options: Options): string {
   const data = resolve({ kind: 'value', path, ...versionOf(options) }, options, `secret "${path}"`);
-  if (data === undefined) return String(hashOf(options)['default']);
+  if (data === undefined) return defaultOf(options, `secret "${path}"`);
   if (typeof data !== 'string') throw renderError('ERR_BACKEND_DATA', options, `secret "${path}" is a map of keys, not a value; use secrets "${path}"`);
   return data;
 }
@@ -158,7 +166,7 @@ function exchangeHelper(name: string, options: Options): Readonly<Record<string,
 function envHelper(name: string, options: Options): string {
   const value = scope().env[name];
   if (value !== undefined) return value;
-  if ('default' in hashOf(options)) return String(hashOf(options)['default']);
+  if ('default' in hashOf(options)) return defaultOf(options, `env "${name}"`);
   throw renderError('ERR_TEMPLATE_RENDER', options, `env "${name}": the variable is not set and no default= is given`);
 }
 

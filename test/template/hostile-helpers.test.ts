@@ -95,3 +95,19 @@ test('a block helper or lookup with the wrong number of arguments is refused at 
     t.is(error.message, `templates/x.txt.hbs:5: ${message}`, source);
   }
 });
+
+test('default= must be a value: a missing name or a map is an error, not "undefined" or "[object Object]" in the file', (t) => {
+  const table = { 'm/n': { k1: 'v' } };
+  const cases: ReadonlyArray<readonly [string, RegExp]> = [
+    ['{{secret "x/y" default=nope}}', /:1: secret "x\/y": default= has no value/],
+    ['{{env "NOPE" default=nope}}', /:1: env "NOPE": default= has no value/],
+    ['{{secret "x/y" default=null}}', /:1: secret "x\/y": default= has no value/],
+    ['{{secret "x/y" default=(secrets "m/n")}}', /:1: secret "x\/y": default= is a map, not a value/],
+  ];
+  for (const [source, message] of cases) {
+    const error = t.throws(() => render(source, table, { name: 'x.txt.hbs' }), undefined, source);
+    t.true(isAgentError(error, 'ERR_TEMPLATE_RENDER'), `${source}: ${error.message}`);
+    t.regex(error.message, message, source);
+  }
+  t.is(render('{{secret "x/y" default=""}}|{{env "NOPE" default=3}}|{{#with (secrets "m/n")}}{{secret "x/y" default=k1}}{{/with}}', table, { name: 'x.txt.hbs' }), '|3|v');
+});
