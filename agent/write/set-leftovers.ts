@@ -4,7 +4,7 @@
 // Only those exact shapes, never through a symlink, and only directories the agent owns (agent/write/set-files.ts):
 // one another user made in a shared output directory is not the agent's to remove. The generation `..data` names is
 // never touched.
-import { readdir, unlink } from 'node:fs/promises';
+import { lstat, readdir, unlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { AGENT_DIR } from '../store/provenance.js';
 import { currentGeneration, isForeign, removeGeneration } from './set-files.js';
@@ -33,7 +33,9 @@ export async function removeSetLeftovers(base: string): Promise<SetLeftovers> {
       },
     );
   }
-  for (const entry of await readdir(join(base, AGENT_DIR), { withFileTypes: true }).catch(() => [])) {
+  // `.secrets-agent` replaced by a link: its target is not the agent's directory, nothing in it is removed.
+  const agentDirIsReal = (await lstat(join(base, AGENT_DIR)).catch(() => undefined))?.isDirectory() === true;
+  for (const entry of agentDirIsReal ? await readdir(join(base, AGENT_DIR), { withFileTypes: true }).catch(() => []) : []) {
     if (!entry.isSymbolicLink() || !isTempLinkName(entry.name)) continue;
     const name = join(AGENT_DIR, entry.name);
     await unlink(join(base, name)).then(() => result.links.push(name), fail(name));

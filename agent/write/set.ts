@@ -244,7 +244,7 @@ async function commitFrom(root: string, options: WriteSetsOptions, base: string,
     // Opened without following a link, and written through the handle: a name swapped in between is refused.
     next = await openGeneration(join(base, generation));
     await writeGeneration(root, next, generation, currentDir, plan, unchangedFiles);
-    await saveManifest(base, { ...nextManifest, generation, previous: current === undefined ? undefined : { generation: current, sets: manifest?.sets ?? {} } });
+    await saveManifest(base, { ...nextManifest, generation, previous: current === undefined || manifest === undefined ? undefined : { generation: current, sets: manifest.sets } });
     await swap(root, base, generation, next);
     swapped = true;
     await ensureLinks(base, plan);

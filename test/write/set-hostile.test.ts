@@ -210,3 +210,16 @@ for (const [where, rel] of [['at the top', `${'n'.repeat(300)}.env`], ['in a sub
     t.is((await generations(out)).length, 1, 'an attempt with the file that failed is removed');
   });
 }
+
+test('.secrets-agent replaced by a link: the start removes no temp link in the directory it names', async (t) => {
+  const dir = await tempDir(t);
+  const out = join(dir, 'out');
+  const elsewhere = join(dir, 'elsewhere');
+  await mkdir(out, { recursive: true });
+  await mkdir(elsewhere);
+  await symlink('/nonexistent', join(elsewhere, 'link-0123456789abcdef.tmp'));
+  await symlink(elsewhere, join(out, '.secrets-agent'));
+  await pinOutputDirectory(out);
+  t.teardown(() => unpinOutputDirectory(out));
+  t.deepEqual(await readdir(elsewhere), ['link-0123456789abcdef.tmp']);
+});
