@@ -149,7 +149,9 @@ function walkCall(call: Call, context: WalkContext): void {
     if (!context.helpers.has(name)) {
       throw fail(context, call, 'ERR_TEMPLATE_PARSE', `unknown helper "${name}" - valid helpers are ${[...context.helpers].filter((h) => !h.startsWith('__')).join(', ')}`);
     }
-    // Why here: at render Handlebars says "#if requires exactly one argument" (or fails inside lookup) with no line.
+    // Why here: at render Handlebars says "options.fn is not a function" or "#if requires exactly one argument" (or
+    // fails inside lookup), with no line.
+    if (blockHelpers.has(name) && call.type !== 'BlockStatement') throw fail(context, call, 'ERR_TEMPLATE_PARSE', `${name} takes a block: write {{#${name} ...}}...{{/${name}}}`);
     const arity = builtinArity.get(name);
     if (arity !== undefined && call.params.length !== arity) throw fail(context, call, 'ERR_TEMPLATE_PARSE', `${name} takes exactly ${arity === 1 ? 'one argument' : 'two arguments'}`);
     if (dependencyHelpers.has(name)) context.dependencies.push(readDependency(name as DependencyHelper, call, context));

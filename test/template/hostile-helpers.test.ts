@@ -111,3 +111,19 @@ test('default= must be a value: a missing name or a map is an error, not "undefi
   }
   t.is(render('{{secret "x/y" default=""}}|{{env "NOPE" default=3}}|{{#with (secrets "m/n")}}{{secret "x/y" default=k1}}{{/with}}', table, { name: 'x.txt.hbs' }), '|3|v');
 });
+
+test('a block helper used without a block is refused at load, naming the line', (t) => {
+  // At render Handlebars threw "options.fn is not a function" or a TypeError about "apply", naming no line.
+  const cases: ReadonlyArray<readonly [string, string]> = [
+    ['{{if true}}', 'if'],
+    ['{{unless false}}', 'unless'],
+    ['{{each (secrets "m/n")}}', 'each'],
+    ['{{upper (with (secrets "m/n"))}}', 'with'],
+    ['{{#if (each (secrets "m/n"))}}x{{/if}}', 'each'],
+  ];
+  for (const [source, name] of cases) {
+    const error = t.throws(() => prepare(`---\nmode: "0600"\n---\nA\n${source}\n`, 'x.txt.hbs'), undefined, source);
+    t.true(isAgentError(error, 'ERR_TEMPLATE_PARSE'), `${source}: ${error.message}`);
+    t.is(error.message, `templates/x.txt.hbs:5: ${name} takes a block: write {{#${name} ...}}...{{/${name}}}`, source);
+  }
+});
