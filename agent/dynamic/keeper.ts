@@ -18,6 +18,8 @@ import { cannotRenew, endsWithToken, holdResponse, isKept, nextAction, renewed, 
 import type { Action, Held } from './held.js';
 import { parseCallIdentity } from './identity.js';
 import type { VaultCall } from './identity.js';
+import { expiredError, fail, found } from './obtained.js';
+import type { Obtained } from './obtained.js';
 import { endedOnArrival, parseCallResponse, parseRenewal } from './response.js';
 import { Retired, revokeLeases } from './revoke.js';
 import type { HeldLease } from './revoke.js';
@@ -65,8 +67,6 @@ interface Entry {
   expired: boolean;
 }
 
-type Obtained = { ok: true; data: SecretData; changed: boolean } | { ok: false; error: AgentError; kind: 'not_found' | 'failed' };
-
 export class LeaseKeeper {
   readonly #clock: Clock;
   readonly #random: Random;
@@ -96,12 +96,14 @@ export class LeaseKeeper {
   /** One resolution per call identity: the held response while it is good, else one request to Vault. */
   async resolve(identities: readonly string[], source: CallSource | undefined): Promise<Map<string, Resolution>> {
     const previous = this.#source;
+    this.#source = source;
     if (source?.client !== previous?.client) {
       this.#unsubscribe?.();
       this.#unsubscribe = source?.client.onTokenReplaced?.((end) => { this.#tokenReplaced(end); });
       if (previous !== undefined) this.#handingOver ??= { from: previous, at: this.#clock.now() };
+      // A timer may wait for the end of the token requests carried: the new backend's token has its own end.
+      for (const entry of this.#entries.values()) if (entry.timer !== undefined && entry.attempt === 0) this.#schedule(entry);
     }
-    this.#source = source;
     if (this.#handingOver !== undefined && source !== undefined) await this.#handOver(this.#handingOver, source);
     const entries = await Promise.all(identities.map(async (identity) => [identity, await this.#resolveOne(identity)] as const));
     return new Map(entries);
@@ -284,24 +286,19 @@ export class LeaseKeeper {
     const held = entry.held;
     // The last credentials serve until they really end (a response without a lifetime: until Vault answers again).
     if (held !== undefined && !this.#ended(held)) return { ...found(held), stale: { reason: obtained.error.message } };
-    if (held !== undefined) return { status: 'failed', error: this.#expiredError(entry, held, obtained.error.message) };
+    if (held !== undefined) return { status: 'failed', error: expiredError(entry.identity, entry.call.path, held, this.#endOf(held) ?? this.#clock.now(), obtained.error.message) };
     if (obtained.kind === 'not_found') return { status: 'not_found', tried: ['vault'] };
     return { status: 'failed', error: obtained.error };
   }
 
-  #expiredError(entry: Entry, held: Held, reason: string): AgentError {
-    const at = new Date(this.#endOf(held) ?? this.#clock.now()).toISOString();
-    const what = held.response.leaseId === undefined ? 'certificate' : 'lease';
-    return new AgentError('ERR_LEASE_EXPIRED', `vault: the ${what} of ${entry.identity} ended at ${at} and no new one could be obtained (${reason}); the file keeps its last content`, { details: { backend: 'vault', path: entry.call.path } });
-  }
-
-  /** Arm the entry's one timer for its next planned action. */
+  /** Arm the entry's one timer for its next planned action, or the end of the token that made its lease if sooner. */
   #schedule(entry: Entry): void {
     entry.timer?.cancel();
+    const held = entry.held;
+    entry.next = held === undefined ? undefined : nextAction(held);
     entry.timer = undefined;
-    entry.next = entry.held === undefined ? undefined : nextAction(entry.held);
-    if (!this.#keep || this.#closed || entry.next === undefined) return;
-    const { at } = entry.next;
+    if (!this.#keep || this.#closed || held === undefined || entry.next === undefined) return;
+    const at = Math.min(entry.next.at, this.#endOf(held) ?? Number.POSITIVE_INFINITY);
     entry.timer = this.#clock.setTimeout(() => { this.#onTimer(entry); }, Math.max(0, at - this.#clock.now()));
   }
 
@@ -315,6 +312,11 @@ export class LeaseKeeper {
     }
     const held = entry.held;
     if (held === undefined) return;
+    // Woken at the end of the token that made the lease, and the token was renewed since: wait for the plan.
+    if (entry.next !== undefined && this.#clock.now() < entry.next.at && !this.#ended(held)) {
+      this.#schedule(entry);
+      return;
+    }
     if (entry.next?.action === 'renew' && held.response.leaseId !== undefined && !this.#ended(held)) void this.#track(this.#renew(entry, held, held.response.leaseId));
     else void this.#obtain(entry, 'timer');
   }
@@ -388,12 +390,4 @@ export class LeaseKeeper {
     promise.then(done, done);
     return promise;
   }
-}
-
-function found(held: Held): Extract<Resolution, { status: 'found' }> {
-  return { status: 'found', data: held.response.data as unknown as SecretData, backend: 'vault' };
-}
-
-function fail(code: 'ERR_BACKEND_UNAVAILABLE' | 'ERR_SECRET_DENIED' | 'ERR_BACKEND_RESPONSE', message: string, call: VaultCall): Obtained {
-  return { ok: false, kind: 'failed', error: new AgentError(code, message, { details: { backend: 'vault', path: call.path } }) };
 }

@@ -144,6 +144,7 @@ test('/v1/status and vault_lease_ttl_seconds agree with the templates once the t
   await resolve(vault);
   await step(10_000);
   t.deepEqual(keeper.leaseTtls(), new Map([['database/creds/api-server', 10]]), 'the token ends in 10 s, and the lease with it');
+  vault.down = true; // the token is not renewed: no new lease either
   await step(10_000);
   const [status] = keeper.status();
   t.is(status?.expired, true);
@@ -160,4 +161,22 @@ test('leases without a known end (lease_duration 0, asked for at every cycle) ar
   t.is(await keeper.revokeAll(), 1001, 'the held lease and the newest 1,000 let go');
   t.true(vault.log.includes('revoke database/creds/x/lease1100'));
   t.false(vault.log.includes('revoke database/creds/x/lease99'));
+});
+
+test('the end of the token that made a lease is announced when it comes (templates fail at once), and a token renewed in time costs no request', async (t) => {
+  const clock = new FakeClock(0);
+  const vault = new FakeLeases(clock, { ttl: 600, maxTtl: 3600 });
+  let tokenEnd = 20_000;
+  vault.client.tokenExpiresAt = () => tokenEnd;
+  const { resolve, step, changes } = keeperOn(clock);
+  await resolve(vault);
+  await step(15_000);
+  tokenEnd = 80_000; // the token manager renewed it
+  await step(64_000);
+  t.deepEqual(vault.log, ['call GET database/creds/api-server'], 'no request while the token lives: the renewal is at 2/3 of the lease');
+  t.deepEqual(changes, []);
+  vault.down = true; // nothing renews the token any more: at 80 s Vault revokes it and its leases
+  await step(1000);
+  t.deepEqual(changes, [[CREDS]], 'the lease ended with the token at 80 s: its templates are told then, not at the next cycle');
+  t.deepEqual(vault.log, ['call GET database/creds/api-server', 'call GET database/creds/api-server'], 'one attempt at a new lease, then the backoff');
 });
