@@ -26,6 +26,10 @@ import type { HeldLease } from './revoke.js';
 import { callStatus, certificateExpiriesOf, leaseTtlsOf } from './status.js';
 import type { CallStatus } from './status.js';
 
+// Why: Node runs a timer longer than 2^31-1 ms (24.8 days) after 1 ms, so a 10-year CA certificate or a 90-day lease
+// would be asked for again in a loop; a longer wait is a wake-up that only re-arms (#onTimer).
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 /** Where calls go: the Vault backend of the current store. */
 export interface CallSource {
   readonly client: Pick<DynamicClient, 'call' | 'renew' | 'revoke'> & Partial<Pick<DynamicClient, 'onTokenReplaced' | 'sameToken' | 'tokenExpiresAt'>>;
@@ -299,7 +303,7 @@ export class LeaseKeeper {
     entry.timer = undefined;
     if (!this.#keep || this.#closed || held === undefined || entry.next === undefined) return;
     const at = Math.min(entry.next.at, this.#endOf(held) ?? Number.POSITIVE_INFINITY);
-    entry.timer = this.#clock.setTimeout(() => { this.#onTimer(entry); }, Math.max(0, at - this.#clock.now()));
+    entry.timer = this.#clock.setTimeout(() => { this.#onTimer(entry); }, Math.min(MAX_TIMER_MS, Math.max(0, at - this.#clock.now())));
   }
 
   #onTimer(entry: Entry): void {

@@ -6,6 +6,7 @@ import type { CallReply } from '../../agent/backends/vault/dynamic-client.js';
 import { LeaseKeeper } from '../../agent/dynamic/keeper.js';
 import type { CallSource } from '../../agent/dynamic/keeper.js';
 import type { Resolution } from '../../agent/store/chain-walk.js';
+import type { Clock } from '../../agent/util/clock.js';
 import { FakeClock, flush } from '../helpers/fake-clock.js';
 import { FakeLeases } from './fake-vault-leases.js';
 
@@ -179,4 +180,29 @@ test('the end of the token that made a lease is announced when it comes (templat
   await step(1000);
   t.deepEqual(changes, [[CREDS]], 'the lease ended with the token at 80 s: its templates are told then, not at the next cycle');
   t.deepEqual(vault.log, ['call GET database/creds/api-server', 'call GET database/creds/api-server'], 'one attempt at a new lease, then the backoff');
+});
+
+test('a 10-year CA certificate or a 90-day lease arms no timer longer than Node can (2^31-1 ms, else it fires after 1 ms: a request loop)', async (t) => {
+  const clock = new FakeClock(0);
+  const delays: number[] = [];
+  const recording: Clock = {
+    now: () => clock.now(),
+    sleep: (ms) => clock.sleep(ms),
+    setTimeout: (fn, ms) => { delays.push(ms); return clock.setTimeout(fn, ms); },
+  };
+  const year = 365 * 24 * 3600;
+  const ca = new FakeLeases(clock, { ttl: 0, maxTtl: 0, issue: (now) => ({ body: { data: { certificate: 'CA', expiration: Math.floor(now / 1000) + 10 * year } } }) });
+  const db = new FakeLeases(clock, { ttl: 90 * 24 * 3600, maxTtl: year });
+  const keeper = new LeaseKeeper({ clock: recording, random: () => 0 });
+  await keeper.resolve(['GET pki/cert/ca'], ca);
+  await keeper.resolve([CREDS], db);
+  t.true(delays.length >= 2);
+  t.true(delays.every((ms) => ms <= 2 ** 31 - 1), `delays ${delays.join(', ')}`);
+  // Woken early, the keeper only re-arms until its planned time: no request before it.
+  await clock.advance(2 ** 31);
+  await keeper.settled();
+  t.deepEqual([ca.log.length, db.log.length], [1, 1]);
+  await clock.advance(54 * 24 * 3600 * 1000);
+  await keeper.settled();
+  t.deepEqual(db.log, [CREDS.replace('GET', 'call GET'), `renew database/creds/api-server/lease1 ${90 * 24 * 3600}`], 'renewed at 60 % of 90 days (54 d), once');
 });
