@@ -22,7 +22,7 @@ export class Retired {
 
   /** Keep `lease` (of an entry let go: no timer looks after it any more) for revokeAll. */
   add(lease: HeldLease | undefined, now: number): void {
-    if (lease !== undefined) this.#leases = [...this.live(now), lease].slice(-MAX_RETIRED);
+    if (lease !== undefined) this.#leases = [...this.live(now).filter((kept) => kept.leaseId !== lease.leaseId), lease].slice(-MAX_RETIRED);
   }
 
   live(now: number): HeldLease[] {

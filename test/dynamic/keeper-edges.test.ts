@@ -206,3 +206,18 @@ test('a 10-year CA certificate or a 90-day lease arms no timer longer than Node 
   await keeper.settled();
   t.deepEqual(db.log, [CREDS.replace('GET', 'call GET'), `renew database/creds/api-server/lease1 ${90 * 24 * 3600}`], 'renewed at 60 % of 90 days (54 d), once');
 });
+
+test('a call removed while its replacement is in flight: the old and the new lease are each revoked once at shutdown', async (t) => {
+  const clock = new FakeClock(0);
+  const vault = new FakeLeases(clock, { ttl: 30, maxTtl: 30, renewable: false });
+  const { keeper, resolve } = keeperOn(clock);
+  await resolve(vault);
+  const call = vault.client.call;
+  let release: () => void = () => undefined;
+  vault.client.call = (...args) => new Promise((done) => { release = () => { done(call(...args)); }; });
+  await clock.advance(25_500); // the replacement is asked for, and Vault has not answered yet
+  keeper.retain([]);
+  release();
+  t.is(await keeper.revokeAll(), 2);
+  t.deepEqual(vault.log.filter((line) => line.startsWith('revoke')), ['revoke database/creds/api-server/lease1', 'revoke database/creds/api-server/lease2']);
+});
