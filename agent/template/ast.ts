@@ -142,6 +142,12 @@ function refuseValueBlock(block: hbs.AST.BlockStatement, context: WalkContext): 
 
 function walkCall(call: Call, context: WalkContext): void {
   if (call.path.type === 'PathExpression') refusePrototypePath(call.path as hbs.AST.PathExpression, context);
+  // `("x")`, `{{#12}}`, `{{"x" "y"}}`: Handlebars calls a helper named by the literal, which is never known; its compile
+  // is lazy, so without this the error came at the first render (or, on the worker, at load), and the rewrite below
+  // would have dropped the arguments of `{{"x" "y"}}`.
+  else if (call.type !== 'MustacheStatement' || call.params.length > 0 || pairsOf(call).length > 0) {
+    throw fail(context, call, 'ERR_TEMPLATE_PARSE', `a literal is not a helper: ${describeCall(call)} calls nothing; write the literal alone, or a helper's name first`);
+  }
   const name = helperName(call, context);
   const key = call.params[1];
   if (name === 'lookup' && key?.type === 'StringLiteral') refusePrototypeName((key as hbs.AST.StringLiteral).value, key, context);

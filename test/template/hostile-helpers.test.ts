@@ -127,3 +127,14 @@ test('a block helper used without a block is refused at load, naming the line', 
     t.is(error.message, `templates/x.txt.hbs:5: ${name} takes a block: write {{#${name} ...}}...{{/${name}}}`, source);
   }
 });
+
+test('a call whose name is a literal is refused at load, naming the line', (t) => {
+  // `("x")` compiled lazily: the local path failed at the first render (Handlebars' "unknown helper", echoing the
+  // literal), the worker path at load; `{{"x" "y"}}` dropped "y" and wrote "x".
+  for (const source of ['{{upper ("x")}}', '{{#if (12)}}x{{/if}}', '{{"x" "y"}}', '{{{true k=1}}}']) {
+    const error = t.throws(() => prepare(`---\nmode: "0600"\n---\nA\n${source}\n`, 'x.txt.hbs'), undefined, source);
+    t.true(isAgentError(error, 'ERR_TEMPLATE_PARSE'), `${source}: ${error.message}`);
+    t.regex(error.message, /^templates\/x\.txt\.hbs:5: a literal is not a helper: /, source);
+  }
+  t.is(render('{{"x"}} {{{12}}} {{true}}', {}, { name: 'x.txt.hbs' }), 'x 12 true');
+});
