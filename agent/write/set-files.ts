@@ -2,10 +2,11 @@
 // reader can reach yet (it is not linked), or is the generation a reader reaches through `..data`, only read.
 import { constants } from 'node:fs';
 import type { Dirent, Stats } from 'node:fs';
-import { link, lstat, mkdir, open, readdir, readlink, rm, rmdir, stat } from 'node:fs/promises';
+import { link, lstat, mkdir, open, readdir, readlink, rmdir, stat, unlink } from 'node:fs/promises';
 import type { FileHandle } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { AgentError } from '../errors.js';
+import { AGENT_DIR } from '../store/provenance.js';
 import { DATA_LINK, isGenerationName } from './set-layout.js';
 
 /** One file of a generation as the set wants it. */
@@ -107,10 +108,26 @@ export async function entryKind(path: string): Promise<'absent' | 'file' | 'link
 /**
  * Why: the output directory may be writable by others (a Kubernetes emptyDir is 0777), who can make a
  * generation-shaped directory or rename one of the agent's and plant a link in its place. The agent's own
- * directories are owned by its uid and not writable by others, so only those are read, written or removed.
+ * directories are owned by its euid, or by the uid its entries get on this filesystem where a mount shows every
+ * file as one uid (NFS root_squash, CIFS `uid=`): that of `.secrets-agent/`, which the agent made. Those are not
+ * writable by others, and only those are read, carried from or removed.
  */
-function isOurs(stats: Stats): boolean {
-  return stats.isDirectory() && (process.geteuid === undefined || stats.uid === process.geteuid());
+async function agentUids(base: string): Promise<ReadonlySet<number> | undefined> {
+  const euid = process.geteuid?.();
+  if (euid === undefined) return undefined;
+  const stats = await lstat(join(base, AGENT_DIR)).catch(() => undefined);
+  return new Set(stats?.isDirectory() === true ? [euid, stats.uid] : [euid]);
+}
+
+function isOurs(stats: Stats, uids: ReadonlySet<number> | undefined): boolean {
+  return stats.isDirectory() && (uids === undefined || uids.has(stats.uid));
+}
+
+/** Why: `/proc/self/fd/N` reaches the opened directory itself, whatever its name names later (else the name). */
+async function throughHandle(handle: FileHandle, stats: Stats, fallback: string): Promise<string> {
+  const via = `/proc/self/fd/${handle.fd}`;
+  const reached = await stat(via).catch(() => undefined);
+  return reached?.dev === stats.dev && reached.ino === stats.ino ? via : fallback;
 }
 
 /** The generation `..data` names, when it is the agent's: a generation-shaped name of a real directory the agent owns. */
@@ -123,7 +140,7 @@ export async function currentGeneration(base: string): Promise<string | undefine
   }
   if (!isGenerationName(target)) return undefined;
   const stats = await lstat(join(base, target)).catch(() => undefined);
-  return stats !== undefined && isOurs(stats) ? target : undefined;
+  return stats !== undefined && isOurs(stats, await agentUids(base)) ? target : undefined;
 }
 
 /** A generation directory held open: `path` reaches it through the handle, whatever its name names later. */
@@ -139,17 +156,43 @@ export interface OpenGeneration {
  * access goes through `/proc/self/fd/N` (as for the output directory, agent/write/output.ts), so a name swapped for a
  * link to another directory afterwards sends no file there, and no file is carried or removed from there.
  */
-export async function openGeneration(path: string): Promise<OpenGeneration> {
-  const handle = await open(path, constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW);
+export async function openGeneration(base: string, name: string): Promise<OpenGeneration> {
+  const path = join(base, name);
+  const handle = await open(path, OPEN_DIRECTORY);
   try {
     const stats = await handle.stat();
-    if (!isOurs(stats)) throw Object.assign(new Error(`${path} is not owned by the agent`), { code: 'EPERM', foreign: true });
-    const via = `/proc/self/fd/${handle.fd}`;
-    const reached = await stat(via).catch(() => undefined);
-    return { handle, path: reached?.dev === stats.dev && reached.ino === stats.ino ? via : path, dev: stats.dev, ino: stats.ino };
+    if (!isOurs(stats, await agentUids(base))) throw Object.assign(new Error(`${path} is not owned by the agent`), { code: 'EPERM', foreign: true });
+    return { handle, path: await throughHandle(handle, stats, path), dev: stats.dev, ino: stats.ino };
   } catch (error) {
     await handle.close().catch(() => undefined);
     throw error;
+  }
+}
+
+const OPEN_DIRECTORY = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
+
+/**
+ * Why: rm -r by name follows a directory swapped for a link between its lstat and its readdir. Each sub-directory
+ * here is opened without following a link and emptied through its handle; entries are unlinked by their name in a
+ * directory reached through a handle, so nothing outside the opened tree is ever removed.
+ */
+async function emptyDirectory(path: string): Promise<void> {
+  const gone = (error: unknown): void => {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
+  };
+  for (const entry of await readdir(path, { withFileTypes: true })) {
+    const child = join(path, entry.name);
+    const handle = entry.isDirectory() ? await open(child, OPEN_DIRECTORY).catch(() => undefined) : undefined;
+    if (handle === undefined) {
+      await unlink(child).catch(gone); // a file, or a directory swapped for a link since the listing: the entry itself
+      continue;
+    }
+    try {
+      await emptyDirectory(await throughHandle(handle, await handle.stat(), child));
+    } finally {
+      await handle.close().catch(() => undefined);
+    }
+    await rmdir(child).catch(gone);
   }
 }
 
@@ -170,9 +213,9 @@ export function isForeign(error: unknown): boolean {
  * directory the agent does not own is refused (EPERM, isForeign) and left as it is.
  */
 export async function removeGeneration(base: string, name: string, opened?: OpenGeneration): Promise<void> {
-  const dir = opened ?? (await openGeneration(join(base, name)));
+  const dir = opened ?? (await openGeneration(base, name));
   try {
-    for (const entry of await readdir(dir.path)) await rm(join(dir.path, entry), { recursive: true, force: true });
+    await emptyDirectory(dir.path);
     if (await stillNames(join(base, name), dir)) await rmdir(join(base, name));
   } finally {
     if (opened === undefined) await dir.handle.close().catch(() => undefined);

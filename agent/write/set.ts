@@ -105,7 +105,7 @@ async function commit(root: string, options: WriteSetsOptions): Promise<WriteSet
   const base = await checkOutputDirectory(root);
   const current = await currentGeneration(base);
   // Held open and read through its handle: a name swapped for a link later carries nothing from elsewhere.
-  const opened = current === undefined ? undefined : await openGeneration(join(base, current));
+  const opened = current === undefined ? undefined : await openGeneration(base, current);
   try {
     // A file one set cannot have (a name too long, an owner refused, no space for it) holds that set, and the
     // generation is written again without its new files: one set never keeps every other set stale.
@@ -242,7 +242,7 @@ async function commitFrom(root: string, options: WriteSetsOptions, base: string,
   try {
     await mkdir(join(base, generation), { mode: 0o700 });
     // Opened without following a link, and written through the handle: a name swapped in between is refused.
-    next = await openGeneration(join(base, generation));
+    next = await openGeneration(base, generation);
     await writeGeneration(root, next, generation, currentDir, plan, unchangedFiles);
     await saveManifest(base, { ...nextManifest, generation, previous: current === undefined || manifest === undefined ? undefined : { generation: current, sets: manifest.sets } });
     await swap(root, base, generation, next);

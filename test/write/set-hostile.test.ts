@@ -223,3 +223,15 @@ test('.secrets-agent replaced by a link: the start removes no temp link in the d
   t.teardown(() => unpinOutputDirectory(out));
   t.deepEqual(await readdir(elsewhere), ['link-0123456789abcdef.tmp']);
 });
+
+needing(asRoot)('on a mount that shows every file as one uid (NFS root_squash, CIFS uid=), the agent\'s generation is still its own', async (t) => {
+  const out = await pinned(t);
+  await writeSets({ output: out, sets: [tls(1)] });
+  const first = await readlink(join(out, '..data'));
+  // As such a mount shows them: `.secrets-agent/` and the generation the agent made, owned by the mount's uid.
+  for (const name of ['.secrets-agent', first]) await chown(join(out, name), 1234, 1234);
+  t.is(outcome(await writeSets({ output: out, sets: [tls(1)] }), 'tls'), 'unchanged', 'not a new generation (and notification) every cycle');
+  t.is(await readlink(join(out, '..data')), first);
+  t.is(outcome(await writeSets({ output: out, sets: [tls(2)] }), 'tls'), 'written');
+  t.deepEqual(await generations(out), [await readlink(join(out, '..data'))], 'the previous generation is removed, not left behind');
+});
