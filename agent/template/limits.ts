@@ -121,11 +121,13 @@ export function scanTemplate(file: string, body: string, lineOffset: number): Sc
       continue;
     }
     if (body.startsWith('{{{{', start)) {
-      // A raw block: its content is text up to the closing `{{{{/name}}}}`.
-      const close = body.indexOf('{{{{/', start + 4);
-      const end = close === -1 ? -1 : body.indexOf('}}}}', close);
+      // A raw block: its open tag is an expression, its content text up to the matching `{{{{/name}}}}`.
+      const tag = expressionEnd(body, start + 4);
+      if (tag.index === -1 || !body.startsWith('}}}}', tag.index)) return { unclosed: undefined, splits }; // Handlebars reports it
+      if (tag.parens > MAX_NESTING) throw limitError(file, lines.at(start), `sub-expressions nest deeper than ${MAX_NESTING} levels; flatten the expression`);
+      const end = rawBlockEnd(body, tag.index + 4);
       if (end === -1) return { unclosed: undefined, splits }; // unterminated: Handlebars reports it
-      i = end + 4;
+      i = end;
       plain = false;
       continue;
     }
@@ -166,6 +168,32 @@ export function scanTemplate(file: string, body: string, lineOffset: number): Sc
     run = i;
     plain = body[end.index - 1] !== '~';
   }
+}
+
+/** Handlebars' ID: the name in a raw block's close tag `{{{{/name}}}}`. */
+const rawClose = /\{\{\{\{\/[^\s!"#%-,./;->@[-^`{-~]+\}\}\}\}/y;
+
+/** The index just past the `{{{{/name}}}}` that ends a raw block whose content starts at `from`, or -1. */
+function rawBlockEnd(text: string, from: number): number {
+  // Why: mirrors Handlebars' lexer, in which `{{{{x` inside a raw block opens a nested one (its content too), and a
+  // close tag ends the innermost; ending at the first `{{{{/` would let a nested raw block hide the text after it.
+  let depth = 1;
+  for (let at = text.indexOf('{{{{', from); at !== -1; at = text.indexOf('{{{{', at)) {
+    if (text[at + 4] !== '/') {
+      depth += 1;
+      at += 4;
+      continue;
+    }
+    rawClose.lastIndex = at;
+    if (!rawClose.test(text)) {
+      at += 1;
+      continue;
+    }
+    depth -= 1;
+    if (depth === 0) return rawClose.lastIndex;
+    at = rawClose.lastIndex;
+  }
+  return -1;
 }
 
 /** True when the "{{" at `at` is escaped by one backslash (two backslashes are one literal backslash and a mustache). */
