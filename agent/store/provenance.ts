@@ -3,7 +3,7 @@
 // not during an outage, not after a reload, not after a restart on the same volume (the map is kept in
 // <output>/.secrets-agent/provenance.json), not after the serving backend says "not found".
 import { constants } from 'node:fs';
-import { lstat, mkdir, open } from 'node:fs/promises';
+import { lstat, mkdir, open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BACKEND_NAMES } from '../backends/names.js';
 import type { BackendName } from '../backends/backend.js';
@@ -101,6 +101,19 @@ export async function agentDir(output: string): Promise<string> {
     if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   });
   const stats = await lstat(dir);
-  if (stats.isSymbolicLink() || !stats.isDirectory()) throw new AgentError('ERR_DESTINATION', `${dir} is not a directory (a symlink or a file); the agent keeps its own files there and refuses to follow it`, { details: { path: dir } });
+  const refuse = (why: string, message: string): AgentError => new AgentError('ERR_DESTINATION', `${dir} ${message}`, { details: { path: dir, why } });
+  if (stats.isSymbolicLink() || !stats.isDirectory()) throw refuse('it is a symlink or a file, not a directory', 'is not a directory (a symlink or a file); the agent keeps its own files there and refuses to follow it');
+  // Why the owner: whoever owns it can swap a temp file between its fsync and its rename, putting their bytes in a
+  // destination. In an output directory others can write to (a sticky /tmp-like volume), another user could make it
+  // before the agent's first start. The output directory's owner is accepted too: on a mount that shows every file
+  // as one uid (NFS root_squash, CIFS uid=) the agent's own directory is not its uid.
+  const euid = process.geteuid?.();
+  if (euid !== undefined && stats.uid !== euid) {
+    const volume = (await stat(output)).uid;
+    if (stats.uid !== volume) {
+      const why = `it belongs to uid ${stats.uid}, neither the agent's (${euid}) nor the output directory's owner (${volume})`;
+      throw refuse(why, `${why}: another user made it, and its owner could replace the agent's temp files before they are renamed into place; remove it`);
+    }
+  }
   return dir;
 }

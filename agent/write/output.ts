@@ -146,7 +146,7 @@ export async function pinOutputDirectory(output: string): Promise<PinResult> {
 
 /** Why: agentDir names the path it was given (maybe a /proc handle path); the operator needs the real one. */
 function agentDirProblem(dir: string, error: unknown): string {
-  const why = error instanceof AgentError ? 'it is a symlink or a file, not a directory' : ((error as NodeJS.ErrnoException).code ?? 'unknown error');
+  const why = error instanceof AgentError ? String(error.details['why'] ?? error.message) : ((error as NodeJS.ErrnoException).code ?? 'unknown error');
   return `${dir} cannot be used for temp files: ${why}`;
 }
 
