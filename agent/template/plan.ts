@@ -36,7 +36,12 @@ export class Planner {
         this.#text += (statement as hbs.AST.ContentStatement).value;
         continue;
       }
-      if (statement.type === 'CommentStatement') continue; // Handlebars writes nothing for a comment
+      if (statement.type === 'CommentStatement') {
+        // Handlebars writes nothing for a comment, but inside a chunk it stays: the chunk's compile applies `~` again,
+        // and without it `a {{! c }}{{~x}}` would strip `a `'s space, which the comment shields.
+        if (this.#chunk.length > 0) this.#chunk.push(statement);
+        continue;
+      }
       const call = statement.type === 'MustacheStatement' ? simpleCall(statement as hbs.AST.MustacheStatement, this.options.interpreted) : undefined;
       if (call !== undefined) {
         this.#flushChunk();

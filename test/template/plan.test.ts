@@ -59,6 +59,7 @@ const cases: ReadonlyArray<{ what: string; name: string; source: string }> = [
   { what: 'a context lookup at the top level', name: 'x.txt.hbs', source: 'A={{secret "a/b"}}\n{{nothing}}\n' },
   { what: 'lookup of a key', name: 'x.txt.hbs', source: '{{lookup (secrets "m/n") "k2"}}|{{#with (secrets "m/n")}}{{k1}}{{/with}}' },
   { what: 'quotes a block writes around a value', name: 'x.env.hbs', source: '{{#if true}}A="{{/if}}{{secret "a/b"}}{{#if true}}"{{/if}}\n' },
+  { what: 'a comment between a compiled statement and whitespace control', name: 'x.txt.hbs', source: '{{#if true}}{{/if}}a  {{! c }}{{~lookup (secrets "m/n") "k1"}}|{{lookup (secrets "m/n") "k2"~}}{{!-- c --}}  b\n  {{!-- c --}}{{~#if true}}x{{/if}}\n' },
   { what: 'a string helper given no value or a map', name: 'x.txt.hbs', source: 'A\n{{upper (lookup (secrets "m/n") "typo")}}|{{json (secrets "m/n")}}\n' },
   { what: 'a default= that has no value', name: 'x.txt.hbs', source: 'A={{env "HOME_SET" default=nope}}\nB={{secret "x/y" default=nope}}\n' },
   { what: 'nested base64 over the helper text limit', name: 'x.txt.hbs', source: `A\n{{upper ${'(base64 '.repeat(30)}"${'x'.repeat(10_000)}"${')'.repeat(30)}}}\n` },
