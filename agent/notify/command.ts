@@ -57,13 +57,15 @@ export function runCommand(notifier: CommandNotifier, options: CommandOptions): 
     };
     timers.push(options.clock.setTimeout(() => {
       killGroup('SIGTERM');
-      timers.push(options.clock.setTimeout(() => { killGroup('SIGKILL'); }, options.killGraceMs ?? DEFAULT_KILL_GRACE_MS));
+      options.clock.setTimeout(() => { killGroup('SIGKILL'); }, options.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
     }, notifier.timeout));
     const finish = (error: AgentError | undefined) => {
       if (settled) return;
       settled = true;
       for (const timer of timers) timer.cancel();
       timers = [];
+      // The SIGKILL of a timeout is never cancelled: the leader dying of SIGTERM says nothing of the rest of its
+      // group, and a member that ignores SIGTERM would outlive the timeout forever. A group already gone is ESRCH.
       if (error === undefined) resolve({ exitCode: 0, ...counts, envDropped: dropped });
       else reject(error);
     };

@@ -61,6 +61,8 @@ test('a command still running at its timeout gets SIGTERM and is ERR_NOTIFY sayi
   const error = await outcome;
   t.is(error.message, 'command "/bin/sh" timed out after 2s and was killed with SIGTERM');
   t.like(isAgentError(error) ? error.details : {}, { timedOut: true, signal: 'SIGTERM' });
+  t.deepEqual(clock.pendingDelays, [5_000], 'only the SIGKILL for what may be left of the group');
+  await clock.advance(5_000);
   t.deepEqual(clock.pendingDelays, []);
 });
 
@@ -122,4 +124,24 @@ test('the environment rule drops fixed names, exact secret values, and values co
   t.deepEqual(kept, { A: 'x', EMPTY: '', CONTAINS_SHORT: '-seven77-' });
   t.deepEqual(dropped, ['AWS_SECURITY_TOKEN', 'CONTAINS_LONG', 'EXACT', 'VAULT_TOKEN']);
   t.true(['VAULT_TOKEN', 'AWS_SECRET_ACCESS_KEY', 'AWS_SESSION_TOKEN', 'AWS_SECURITY_TOKEN'].every((name) => SECRET_ENV_NAMES.includes(name)));
+});
+
+test('after a timeout, a process of the group that ignores SIGTERM still gets SIGKILL when the command itself has exited', async (t) => {
+  const pidFile = join(await tempDir(t), 'child.pid');
+  const clock = new FakeClock();
+  // The shell dies of SIGTERM at once; the child it started ignores SIGTERM (inherited across exec) and holds the output.
+  const script = 'sh -c \'trap "" TERM; echo $$ > "$0"; exec sleep 600\' "$0" & wait';
+  const running = runCommand({ command: ['/bin/sh', '-c', script, pidFile], timeout: 1_000 }, { clock, secretValues: noSecrets, killGraceMs: 3_000 });
+  const outcome = t.throwsAsync(running);
+  const straggler = Number(await waitFor('the child pid', async () => ((await readIfExists(pidFile))?.endsWith('\n') === true ? readIfExists(pidFile) : undefined)));
+  t.teardown(() => { try { process.kill(straggler, 'SIGKILL'); } catch { /* gone */ } });
+  await clock.advance(1_000);
+  // The shell's death arms the output drain (the child still holds the output), then the command counts as ended.
+  await waitFor('the shell to die of SIGTERM', () => (clock.pendingDelays.includes(250) ? true : undefined));
+  await clock.advance(250);
+  const error = await outcome;
+  t.is(error.message, 'command "/bin/sh" timed out after 1s and was killed with SIGTERM');
+  t.not(await processNames(straggler), undefined, 'the straggler survives SIGTERM');
+  await clock.advance(2_750);
+  t.is(await waitFor('the straggler to be gone', async () => ((await processNames(straggler)) === undefined ? true : undefined), 5_000), true);
 });
