@@ -133,6 +133,8 @@ test.serial('prototype access, partials, decorators and log are refused with the
     { name: 'lookup.txt.hbs', good: 'x\n', hostile: '{{#with (secrets "app/m")}}{{lookup this "constructor"}}{{/with}}\n', code: 'ERR_TEMPLATE_PARSE', line: 1, message: /"constructor" is a prototype property/ },
     { name: 'partial.txt.hbs', good: 'x\n', hostile: 'x\n\n{{> other}}\n', code: 'ERR_TEMPLATE_PARSE', line: 3, message: /partials are not supported/ },
     { name: 'pblock.txt.hbs', good: 'x\n', hostile: '{{#> layout}}{{secret "app/k"}}{{/layout}}\n', code: 'ERR_TEMPLATE_PARSE', line: 1, message: /partials are not supported/ },
+    // A value helper as a block: Handlebars would append the value unencoded (a newline in it adds an .env key).
+    { name: 'vblock.env.hbs', good: 'A={{secret "app/k"}}\n', hostile: 'A=1\nB={{#secret "app/k"}}{{/secret}}\n', code: 'ERR_TEMPLATE_PARSE', line: 2, message: /\{\{#secret\}\} is not a block helper/ },
     { name: 'inline.txt.hbs', good: 'x\n', hostile: '{{#*inline "p"}}{{secret "app/k"}}{{/inline}}\n', code: 'ERR_TEMPLATE_PARSE', line: 1, message: /decorators are not supported/ },
     { name: 'log.txt.hbs', good: 'x\n', hostile: '{{log (secret "app/k")}}\n', code: 'ERR_TEMPLATE_PARSE', line: 1, message: /unknown helper "log"/ },
   ]);
