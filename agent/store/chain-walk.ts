@@ -51,7 +51,12 @@ interface Pending {
 /** Resolve every item through its candidates; never throws. */
 export async function walkChain(items: readonly WalkItem[], hooks: WalkHooks): Promise<Map<string, Resolution>> {
   const results = new Map<string, Resolution>();
-  let pending: Pending[] = items.map((item) => ({ item, index: 0, tried: [] }));
+  let pending: Pending[] = [];
+  for (const item of items) {
+    const gone = ownerGone(item, hooks);
+    if (gone) results.set(item.key, gone);
+    else pending.push({ item, index: 0, tried: [] });
+  }
   while (pending.length > 0) {
     const groups = new Map<Backend, Pending[]>();
     for (const entry of pending) {
@@ -115,6 +120,20 @@ function apply(entry: Pending, backend: Backend, outcome: Outcome | AgentError, 
       entry.index++;
       return undefined;
   }
+}
+
+// Why: the owner leaves the chain when a reload drops it or a restart finds it unconfigured (VAULT_ADDR unset); every
+// backend left was below it or beside it, so none may serve the path. Like an outage of the owner: its last good
+// value stays (stale), else the path fails and the file keeps its bytes.
+/** The resolution of an item whose owner is no longer among its candidates; undefined when it is. */
+function ownerGone(item: WalkItem, hooks: WalkHooks): Resolution | undefined {
+  const { owner } = item;
+  if (owner === undefined || item.candidates.some((backend) => backend.name === owner)) return undefined;
+  const reason = `${owner} backend is no longer in the chain`;
+  const last = hooks.lastGood(item.key);
+  if (last?.backend === owner) return { status: 'found', data: last.data, backend: last.backend, version: last.version, meta: last.meta, stale: { reason } };
+  const message = `${reason} and served "${item.ref.path}" before; no other backend serves it and the file keeps its content - if it moved on purpose, remove <output>/.secrets-agent/provenance.json while the agent is stopped`;
+  return { status: 'failed', error: new AgentError('ERR_BACKEND_UNAVAILABLE', message, { details: { backend: owner, path: item.ref.path } }) };
 }
 
 function exhausted(entry: Pending): Resolution {

@@ -58,6 +58,11 @@ export interface StoreOptions {
   random?: Random;
   /** Last good values and provenance; the running agent passes the same one to every store of an output directory. */
   memory?: StoreMemory;
+  /**
+   * A forced backend (`--backend`, `backend:` other than auto): the chain is that one backend, and every request is
+   * pinned to it, so provenance is neither read nor recorded (docs/operations.md "The chain and provenance").
+   */
+  pinned?: boolean;
   /** Where `vault` helper calls go (default: asked once per resolution, nothing kept); `run` passes its lease keeper. */
   calls?: LeaseKeeper;
 }
@@ -94,6 +99,7 @@ export class SecretStore {
   readonly #clock: Clock;
   readonly #random: Random;
   readonly #memory: StoreMemory;
+  readonly #pinned: boolean;
   readonly #inflight = new Map<string, Promise<Resolution>>();
   readonly #starting = new Map<Backend, Promise<string | undefined>>();
   #calls: LeaseKeeper;
@@ -106,6 +112,7 @@ export class SecretStore {
     this.#clock = options.clock ?? systemClock;
     this.#random = options.random ?? systemRandom;
     this.#memory = options.memory ?? new StoreMemory();
+    this.#pinned = options.pinned ?? false;
     this.#calls = options.calls ?? new LeaseKeeper({ keep: false, clock: this.#clock, random: this.#random });
   }
 
@@ -183,7 +190,7 @@ export class SecretStore {
       const candidates = this.#candidates(request);
       if (candidates instanceof AgentError) results.set(key, { status: 'failed', error: candidates });
       else if (request.ref.version !== undefined) items.push(this.#olderVersionItem(key, request, candidates));
-      else items.push({ key, ref: request.ref, candidates, owner: request.backend === undefined ? this.#memory.provenance.owner(refKey(request.ref)) : undefined });
+      else items.push({ key, ref: request.ref, candidates, owner: this.#followsProvenance(request) ? this.#memory.provenance.owner(refKey(request.ref)) : undefined });
     }
     for (let attempt = 0; items.length > 0; attempt++) {
       const outages = new Map<BackendName, { paths: string[]; reason: string }>();
@@ -212,7 +219,7 @@ export class SecretStore {
     if (result.status === 'found' && !result.stale) {
       this.#memory.lastGood.set(key, { data: result.data, backend: result.backend, version: result.version, meta: result.meta });
       // Only the chain has provenance: a pinned request asks its one backend whatever served the path before.
-      if (request !== undefined && request.backend === undefined && request.ref.version === undefined) this.#memory.provenance.record(refKey(request.ref), result.backend);
+      if (request !== undefined && this.#followsProvenance(request) && request.ref.version === undefined) this.#memory.provenance.record(refKey(request.ref), result.backend);
     }
     if (result.status === 'failed' && result.error.code === 'ERR_PROVENANCE_CONFLICT') {
       const { backend, path } = result.error.details as { backend: BackendName; path: string };
@@ -244,9 +251,14 @@ export class SecretStore {
   // provenance and its absence is plain "not found" (default= applies), not a conflict (docs/templates.md).
   /** The walk of a `version="previous"` request. */
   #olderVersionItem(key: string, request: SecretRequest, candidates: readonly Backend[]): WalkItem {
-    const owner = request.backend === undefined ? this.#memory.provenance.owner(refKey({ kind: request.ref.kind, path: request.ref.path })) : undefined;
+    const owner = this.#followsProvenance(request) ? this.#memory.provenance.owner(refKey({ kind: request.ref.kind, path: request.ref.path })) : undefined;
     const versioned = candidates.filter((backend) => (owner === undefined ? backend.name === 'vault' || backend.name === 'aws' : backend.name === owner));
     return { key, ref: request.ref, candidates: versioned };
+  }
+
+  /** Whether `request` walks the chain under provenance: not pinned by itself, nor by a forced backend. */
+  #followsProvenance(request: SecretRequest): boolean {
+    return request.backend === undefined && !this.#pinned;
   }
 
   #candidates(request: SecretRequest): readonly Backend[] | AgentError {

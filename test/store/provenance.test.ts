@@ -184,3 +184,34 @@ test('a provenance file that does not parse is ERR_PROVENANCE_FILE naming it; a 
   const refused = await t.throwsAsync(provenance.save(other));
   t.true(isAgentError(refused, 'ERR_DESTINATION'));
 });
+
+test('a reload that drops the owner from the chain keeps its last value stale; a restart without it fails the path; no lower backend serves', async (t) => {
+  const memory = new StoreMemory();
+  const vault = new TableBackend('vault', { 'app/key': found('from-vault') });
+  const env = new TableBackend('env', { 'app/key': found('from-env') });
+  t.like(await new SecretStore({ chain: [vault, env], memory }).resolve(value('app/key')), { backend: 'vault' });
+  // SIGHUP with `chain: [aws, env]`, or a restart where VAULT_ADDR is unset: Vault is no longer configured.
+  const aws = new TableBackend('aws', { 'app/key': found('from-aws') });
+  const reloaded = await new SecretStore({ chain: [aws, env], memory }).resolve(value('app/key'));
+  t.like(reloaded, { status: 'found', data: 'from-vault', backend: 'vault', stale: { reason: 'vault backend is no longer in the chain' } });
+  const restarted = await new SecretStore({ chain: [aws, env], memory: new StoreMemory(memory.provenance) }).resolve(value('app/key'));
+  t.is(restarted.status, 'failed');
+  if (restarted.status !== 'failed') return;
+  t.true(isAgentError(restarted.error, 'ERR_BACKEND_UNAVAILABLE'));
+  t.regex(restarted.error.message, /vault backend is no longer in the chain and served "app\/key" before/);
+  t.is(aws.calls + env.calls, 0, 'no backend below the owner is asked');
+  t.is(memory.provenance.owner('value:app/key'), 'vault');
+});
+
+test('a forced backend (--backend env beside a running agent) neither follows nor overwrites provenance', async (t) => {
+  const provenance = new Provenance();
+  provenance.record('value:app/key', 'vault');
+  const before = provenance.serialize();
+  const env = new TableBackend('env', { 'app/key': found('from-env'), 'app/new': found('new') });
+  const store = new SecretStore({ chain: [env], pinned: true, memory: new StoreMemory(provenance) });
+  t.like(await store.resolve(value('app/key')), { status: 'found', data: 'from-env', backend: 'env' });
+  t.like(await store.resolve(value('app/new')), { status: 'found', backend: 'env' });
+  t.is(provenance.owner('value:app/key'), 'vault', 'a later run with the chain still knows Vault served it');
+  t.is(provenance.owner('value:app/new'), undefined);
+  t.is(provenance.serialize(), before);
+});
