@@ -7,6 +7,7 @@ import { lstat, mkdir, open, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { BACKEND_NAMES } from '../backends/names.js';
 import type { BackendName } from '../backends/backend.js';
+import { isVersionKey } from '../backends/backend.js';
 import { AgentError } from '../errors.js';
 import { writeFileAtomic } from '../write/atomic.js';
 
@@ -14,6 +15,8 @@ import { writeFileAtomic } from '../write/atomic.js';
 export const AGENT_DIR = '.secrets-agent';
 const FILE = 'provenance.json';
 const NAMES: ReadonlySet<string> = new Set<string>(BACKEND_NAMES);
+/** What `refKey` makes of a current-version reference: its kind, a colon, a path with no empty segment. */
+const KEY = /^(?:value|map):[^/]+(?:\/[^/]+)*$/;
 
 /** Keys are reference keys (`value:app/db/password`, `map:exchange/binance`), values backend names. */
 export class Provenance {
@@ -76,8 +79,10 @@ export class Provenance {
       throw bad('not valid JSON');
     }
     const owners = (document as { owners?: unknown } | null)?.owners;
-    if ((document as { version?: unknown } | null)?.version !== 1 || typeof owners !== 'object' || owners === null) throw bad('not a version 1 provenance document');
+    if ((document as { version?: unknown } | null)?.version !== 1 || typeof owners !== 'object' || owners === null || Array.isArray(owners)) throw bad('not a version 1 provenance document');
     for (const [key, backend] of Object.entries(owners)) {
+      // Why: a key the store never looks up (a hand edit without `value:`) would silently leave that path unprotected.
+      if (!KEY.test(key) || isVersionKey(key)) throw bad(`"${key}" is not a reference key (value:<path> or map:<path>)`);
       if (typeof backend !== 'string' || !NAMES.has(backend)) throw bad(`"${key}" names an unknown backend`);
       provenance.record(key, backend as BackendName);
     }

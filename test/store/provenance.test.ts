@@ -215,3 +215,19 @@ test('a forced backend (--backend env beside a running agent) neither follows no
   t.is(provenance.owner('value:app/new'), undefined);
   t.is(provenance.serialize(), before);
 });
+
+test('a hand-edited provenance whose keys the store would never look up is refused, not silently ignored', async (t) => {
+  for (const owners of ['{"app/key":"vault"}', '{"value:app/key@previous":"vault"}', '["vault"]', '{"value:":"vault"}']) {
+    const output = await mkdtemp(join(tmpdir(), 'sa-provenance-'));
+    t.teardown(() => rm(output, { recursive: true, force: true }));
+    await mkdir(join(output, '.secrets-agent'));
+    await writeFile(join(output, '.secrets-agent', 'provenance.json'), `{"version":1,"owners":${owners}}`);
+    const error = await t.throwsAsync(Provenance.load(output), undefined, owners);
+    t.true(isAgentError(error, 'ERR_PROVENANCE_FILE'), owners);
+  }
+  const output = await mkdtemp(join(tmpdir(), 'sa-provenance-'));
+  t.teardown(() => rm(output, { recursive: true, force: true }));
+  await mkdir(join(output, '.secrets-agent'));
+  await writeFile(join(output, '.secrets-agent', 'provenance.json'), '{"version":1,"owners":{"value:app/key":"vault","map:exchange/binance":"aws"}}');
+  t.is((await Provenance.load(output)).owner('map:exchange/binance'), 'aws');
+});
