@@ -25,7 +25,7 @@ import type { RotationPolicy } from './policy.js';
 
 /** How long AWS tags read with DescribeSecret are trusted (docs/operations.md: at most once an hour per secret). */
 export const TAGS_TTL_MS = 3_600_000;
-/** How long a rotation that failed (not a lost race) waits before the same version is tried again. */
+/** How long a rotation that failed, or lost to a version the next cycles do not read, waits before it is tried again. */
 const FAILED_RETRY_MS = 300_000;
 
 export interface AutoRotatorOptions {
@@ -64,8 +64,10 @@ export class AutoRotator {
   readonly #draw: ((max: number) => number) | undefined;
   /** AWS tags by backend|secret id: when read, and what they were. */
   readonly #tags = new Map<string, { at: number; labels: Readonly<Record<string, string>> | undefined }>();
-  /** backend|target|version → when a rotation of it failed (not a lost race). */
+  /** backend|target|version → when a rotation of it failed, or lost a race (its winner's version is read next). */
   readonly #failed = new Map<string, number>();
+  /** The last check asked for a cycle to render what it wrote or lost to: that cycle writes nothing. */
+  #rendering = false;
 
   constructor(options: AutoRotatorOptions) {
     this.#clock = options.clock;
@@ -82,6 +84,13 @@ export class AutoRotator {
     const candidates = await this.#candidates(pass);
     const now = this.#clock.now();
     if (!pass.auto) return false;
+    // Why: the cycle a rotation asked for renders its version; were it to write too, a period shorter than a cycle
+    // (a label anyone with metadata write can set, or clock skew with the backend) would chain writes, renders and
+    // notifier runs without end. Writes are thus bounded by the cycles the operator configured (the schedule).
+    if (this.#rendering) {
+      this.#rendering = false;
+      return false;
+    }
     let again = false;
     for (const candidate of candidates.values()) {
       if (candidate.due > now || !candidate.policy.auto || candidate.policy.generate === undefined) continue;
@@ -90,6 +99,7 @@ export class AutoRotator {
       if (failedAt !== undefined && now - failedAt < FAILED_RETRY_MS) continue;
       again = (await this.#rotate(candidate, pass, attempt)) || again;
     }
+    this.#rendering = again;
     return again;
   }
 
@@ -163,7 +173,10 @@ export class AutoRotator {
       return true;
     } catch (error) {
       if (isAgentError(error, 'ERR_CAS_CONFLICT')) {
-        // Another replica won this rotation: its version is read and rendered by the next cycle.
+        // Another replica won this rotation: its version is read and rendered by the next cycle. Should the next
+        // cycles read this same version again (a stale read, a version stage other than AWSCURRENT, a token spent
+        // before a rollback), the conflict is no race: it waits like a failure instead of asking for cycle after cycle.
+        this.#failed.set(attempt, this.#clock.now());
         this.rotations.inc({ result: 'conflict' });
         pass.log.child({ component: 'rotation' }).info(fields, `another writer rotated ${target} first; reading its version`);
         return true;

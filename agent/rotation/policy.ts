@@ -1,6 +1,7 @@
 // A secret's rotation policy, kept with the secret itself so every agent, `audit` and the library read the same one
 // (docs/operations.md "Rotation"): Vault KV v2 `custom_metadata`, AWS tags, with the same keys. This module turns
 // those string maps into a policy and back; the backends only move the strings.
+import { invalidPathReason } from '../backends/backend.js';
 import { durationProblem, formatDuration, parseDuration } from '../config/duration.js';
 import { GENERATE_MAX, GENERATE_MIN, charsets } from '../ops/generate.js';
 import type { Charset } from '../ops/generate.js';
@@ -43,6 +44,11 @@ export function readPolicy(map: Readonly<Record<string, string>> | null | undefi
   const auto = map['rotation-auto'];
   if (auto !== undefined && auto !== 'true' && auto !== 'false') return { problem: 'rotation-auto: expected "true" or "false"' };
   const key = map['rotation-key'];
+  // Why: the target is `<secret>/<key>`, so a "/" (or "..") would make agents write a key of another secret, one
+  // whose metadata the writer of this label may have no access to.
+  if (key !== undefined && key !== '' && (key.includes('/') || invalidPathReason(key) !== undefined)) {
+    return { problem: 'rotation-key: expected one key of the secret (letters, digits, "_", "." and "-"; no "/")' };
+  }
   return {
     policy: {
       period,

@@ -28,12 +28,14 @@ async function world(t: import('ava').ExecutionContext, custom: Record<string, s
   const registry = new Registry();
   const rotator = new AutoRotator({ registry, clock });
   t.teardown(async () => { await store.close(); await server.close(); });
-  const pass = async (auto: boolean) => {
+  // A replica is another agent: a rotator of its own (what it wrote and lost is its own), on its own registry.
+  const replica = () => { const own = new Registry(); return { registry: own, rotator: new AutoRotator({ registry: own, clock }) }; };
+  const pass = async (auto: boolean, by: AutoRotator = rotator) => {
     const resolutions = await store.resolveAll([{ ref: { kind: 'value', path: 'app/secret_key' } }]);
-    return { resolutions, run: () => rotator.check({ store, resolutions, auto, log, audit: true, scrubber: new Scrubber() }) };
+    return { resolutions, run: () => by.check({ store, resolutions, auto, log, audit: true, scrubber: new Scrubber() }) };
   };
   const writes = () => server.counters.requests.filter((request) => request.method === 'POST' && request.path === 'secret/data/app');
-  return { clock, server, registry, pass, writes, lines };
+  return { clock, server, registry, pass, writes, lines, replica };
 }
 
 const POLICY = { 'rotation-period': '30d', 'rotation-generate': '40', 'rotation-auto': 'true', 'rotation-key': 'secret_key' };
@@ -55,10 +57,11 @@ test('a secret without rotation-auto, or without rotation-generate, is never wri
 });
 
 test('due and opted in twice: one write with cas on the version read; a replica that read the old version loses and writes nothing', async (t) => {
-  const { clock, server, registry, pass, writes, lines } = await world(t, POLICY);
+  const { clock, server, registry, pass, writes, lines, replica } = await world(t, POLICY);
   await clock.advance(31 * DAY);
+  const other = replica();
   const winner = await pass(true);
-  const loser = await pass(true);
+  const loser = await pass(true, other.rotator);
   t.true(await winner.run());
   t.true(await loser.run(), 'the loser asks for a render of the winner\'s version');
   t.is(writes().length, 1);
@@ -69,10 +72,52 @@ test('due and opted in twice: one write with cas on the version read; a replica 
   t.is(read.data.data['user'], 'u');
   const text = await registry.metrics();
   t.regex(text, /secret_rotations_total\{result="rotated"\} 1/);
-  t.regex(text, /secret_rotations_total\{result="conflict"\} 1/);
+  t.regex(await other.registry.metrics(), /secret_rotations_total\{result="conflict"\} 1/);
   const audit = lines.map((line) => JSON.parse(line) as Record<string, unknown>).filter((line) => line['event'] === 'rotated');
   t.is(audit.length, 1);
   t.like(audit[0], { audit: true, component: 'audit', path: 'app/secret_key', backend: 'vault', oldVersion: '1', newVersion: '2' });
   t.false(lines.join('').includes(read.data.data['secret_key'] ?? '@@'), 'the new value is never logged');
+  t.false(await (await pass(true)).run(), 'the winner\'s render cycle writes nothing');
+  t.false(await (await pass(true, other.rotator)).run(), 'the loser\'s render cycle writes nothing');
   t.false(await (await pass(true)).run(), 'the new version is not due');
+});
+
+test('a conflict that persists (the same version read again) is not tried at every cycle: no loop of cycles', async (t) => {
+  const { clock, server, pass, lines } = await world(t, POLICY);
+  await clock.advance(31 * DAY);
+  const stale = await pass(true);
+  // Another writer moves the secret; this agent still holds a pass that read version 1 (as a stuck read would).
+  const other = await fetch(`${server.address}/v1/secret/data/app`, { method: 'POST', headers: { 'X-Vault-Token': server.token, 'X-Vault-Namespace': 'dsta' }, body: JSON.stringify({ options: { cas: 1 }, data: { secret_key: 'OTHER-writer-value-0000000000000000', user: 'u' } }) });
+  t.is(other.status, 200);
+  t.true(await stale.run(), 'the first conflict asks for a render of the winner\'s version');
+  t.false(await (await pass(true)).run(), 'the render cycle reads version 2, not due');
+  const tries = () => lines.filter((line) => line.includes('first; reading its version')).length;
+  const before = tries();
+  t.false(await stale.run(), 'the same version losing again does not ask for yet another cycle');
+  t.is(tries(), before, 'nor is the write tried again');
+  await clock.advance(10 * 60_000);
+  t.true(await stale.run(), 'tried again after the retry delay');
+});
+
+test('a period shorter than a cycle does not make a loop: the cycle a rotation asked for renders and writes nothing', async (t) => {
+  const { clock, pass, writes } = await world(t, { ...POLICY, 'rotation-period': '1s' });
+  await clock.advance(2000);
+  t.true(await (await pass(true)).run());
+  t.is(writes().length, 1);
+  await clock.advance(2000);
+  t.false(await (await pass(true)).run(), 'the render cycle of the rotation does not rotate again');
+  t.is(writes().length, 1);
+  await clock.advance(2000);
+  t.true(await (await pass(true)).run(), 'the next cycle of the schedule may');
+  t.is(writes().length, 2);
+});
+
+test('rotation-key naming a key of another secret (a "/" in it) is refused: nothing is written there', async (t) => {
+  const { clock, server, pass, writes } = await world(t, { ...POLICY, 'rotation-key': 'other/password' });
+  server.setSecret('app/other', { password: 'victim-password-000000000000000000' });
+  await clock.advance(31 * DAY);
+  const asked = await (await pass(true)).run();
+  t.false(server.counters.requests.some((request) => request.method === 'POST' && request.path === 'secret/data/app/other'), 'the other secret is not written');
+  t.false(asked);
+  t.is(writes().length, 0);
 });

@@ -32,3 +32,11 @@ test('a policy writes every policy key: null for those it leaves out; periods ar
   t.deepEqual(policyEntries(makePolicy({ period: '2160h', key: 'api_key' })), { 'rotation-period': '90d', 'rotation-generate': null, 'rotation-charset': null, 'rotation-auto': null, 'rotation-key': 'api_key' });
   t.deepEqual(policyEntries(makePolicy({ period: 7, generate: 32, auto: true })), { 'rotation-period': '7d', 'rotation-generate': '32', 'rotation-charset': null, 'rotation-auto': 'true', 'rotation-key': null });
 });
+
+test('rotation-key must be one key of the secret: no "/", no "." or "..", only key characters', (t) => {
+  for (const key of ['other/password', '../x', '..', '.', 'a b', 'x/']) {
+    const reading = readPolicy({ 'rotation-period': '30d', 'rotation-key': key });
+    t.true('problem' in reading && reading.problem.startsWith('rotation-key'), key);
+  }
+  t.like(readPolicy({ 'rotation-period': '30d', 'rotation-key': 'secret_key.v-2' }), { policy: { key: 'secret_key.v-2' } });
+});
