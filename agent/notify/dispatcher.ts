@@ -1,7 +1,7 @@
 // Runs notifiers after a cycle's files are written (docs/design.md "The output directory"), with consul-template's `wait` quiescence:
 // a burst of notify() calls is coalesced into one run that starts `min` after the latest call, but never later
-// than `max` after the first. min 0 runs at once. Runs never overlap: one that becomes due while another is
-// running starts when it ends. Each notifier runs once per run, all of them in parallel; a failure is logged
+// than `max` after the first. min 0 runs at once. Runs never overlap: everything that becomes due while one is
+// running is one run, started when it ends. Each notifier runs once per run, all of them in parallel; a failure is logged
 // (component notify, code ERR_NOTIFY), reported to onResult and returned, and stops nothing else.
 import { AgentError, isAgentError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
@@ -45,6 +45,11 @@ interface Waiter {
   resolve: (results: NotifyResult[]) => void;
 }
 
+interface Queued {
+  wanted: Map<string, Set<string>>;
+  callers: Array<(results: NotifyResult[]) => void>;
+}
+
 interface Burst {
   /** Notifier name → the templates that asked for it. */
   wanted: Map<string, Set<string>>;
@@ -58,7 +63,10 @@ export class NotifyDispatcher {
   readonly #log: Logger;
   readonly #runner: NotifierRunner;
   #burst: Burst | undefined;
-  #chain: Promise<unknown> = Promise.resolve();
+  /** The run in flight, if any; it starts #queued when it ends. */
+  #running: Promise<void> | undefined;
+  /** What became due while a run was in flight: one run for all of it, started when that run ends. */
+  #queued: Queued | undefined;
   #stopped = false;
 
   // Why: everything a run needs is fixed at construction; a config reload builds a new dispatcher.
@@ -80,7 +88,7 @@ export class NotifyDispatcher {
       const now = this.#options.clock.now();
       const burst: Burst = this.#burst ?? { wanted: new Map(), waiters: [], deadline: now + this.#options.wait.max, timer: undefined };
       this.#burst = burst;
-      for (const [name, templates] of wanted) for (const template of templates) burst.wanted.set(name, (burst.wanted.get(name) ?? new Set()).add(template));
+      merge(burst.wanted, wanted);
       burst.waiters.push({ names, resolve });
       burst.timer?.cancel();
       const delay = Math.max(0, Math.min(this.#options.wait.min, burst.deadline - now));
@@ -89,15 +97,18 @@ export class NotifyDispatcher {
     });
   }
 
-  // Why: shutdown must not start notifiers for a burst still waiting, but lets a run in flight finish.
-  /** Drop the waiting burst (its callers get []) and resolve when the run in flight, if any, has ended. */
+  // Why: shutdown must not start notifiers for a burst still waiting or a run queued, but lets a run in flight finish.
+  /** Drop the waiting burst and the queued run (their callers get []); resolve when the run in flight has ended. */
   async stop(): Promise<void> {
     this.#stopped = true;
     const burst = this.#burst;
     this.#burst = undefined;
     burst?.timer?.cancel();
     for (const waiter of burst?.waiters ?? []) waiter.resolve([]);
-    await this.#chain;
+    const queued = this.#queued;
+    this.#queued = undefined;
+    for (const caller of queued?.callers ?? []) caller([]);
+    await this.#running;
   }
 
   // Why: the quiet period is over; the burst becomes one run and every waiting caller gets its share.
@@ -107,11 +118,31 @@ export class NotifyDispatcher {
     for (const waiter of burst.waiters) void run.then((results) => { waiter.resolve(pick(results, waiter.names)); });
   }
 
-  // Why: runs are chained so a slow notifier is never started a second time while it is still running.
+  // Why: a slow notifier is never started a second time while it is still running, and everything that became
+  // due meanwhile waits as one run: a command hanging until its timeout while cycles keep changing files would
+  // otherwise pile up one run per cycle, each started after the last and each as slow.
   #enqueue(wanted: ReadonlyMap<string, ReadonlySet<string>>): Promise<NotifyResult[]> {
-    const run = this.#chain.then(() => Promise.all([...wanted].map(([name, templates]) => this.#runOne(name, templates))));
-    this.#chain = run.catch(() => undefined);
-    return run;
+    return new Promise((resolve) => {
+      const queued: Queued = this.#queued ?? { wanted: new Map(), callers: [] };
+      this.#queued = queued;
+      merge(queued.wanted, wanted);
+      queued.callers.push(resolve);
+      if (this.#running === undefined) this.#startQueued();
+    });
+  }
+
+  #startQueued(): void {
+    const queued = this.#queued;
+    this.#queued = undefined;
+    if (queued === undefined || this.#stopped) {
+      this.#running = undefined;
+      return;
+    }
+    // #runOne never rejects: each notifier's failure becomes its result.
+    this.#running = Promise.all([...queued.wanted].map(([name, templates]) => this.#runOne(name, templates))).then((results) => {
+      for (const caller of queued.callers) caller(results);
+      this.#startQueued();
+    });
   }
 
   // Why: each notifier's failure is caught, logged and reported alone, so the others run regardless.
@@ -153,6 +184,11 @@ export class NotifyDispatcher {
 function asAgentError(error: unknown, kind: string): AgentError {
   if (isAgentError(error, 'ERR_NOTIFY')) return error;
   return new AgentError('ERR_NOTIFY', `${kind} notifier failed unexpectedly`);
+}
+
+// Why: one place adds a call's notifier → templates to a burst or a queued run.
+function merge(into: Map<string, Set<string>>, from: ReadonlyMap<string, ReadonlySet<string>>): void {
+  for (const [name, templates] of from) for (const template of templates) into.set(name, (into.get(name) ?? new Set()).add(template));
 }
 
 // Why: a caller is told about the notifiers it asked for, not every notifier of the coalesced run.

@@ -146,3 +146,43 @@ test('stop drops a waiting burst without running it, and later calls run nothing
   t.deepEqual(await dispatcher.notify([change('a.hbs', 'app')]), []);
   t.deepEqual(runs, []);
 });
+
+/** A runner whose first run waits for release(); every start is recorded. */
+function gated() {
+  const started: string[] = [];
+  let release = () => { /* replaced below */ };
+  const gate = new Promise<void>((resolve) => { release = resolve; });
+  const runner: NotifierRunner = async (name) => {
+    started.push(name);
+    if (started.length === 1) await gate;
+    return {};
+  };
+  return { started, release: () => { release(); }, runner };
+}
+
+test('changes that arrive while a run is in flight join one queued run, not one run each', async (t) => {
+  const { started, release, runner } = gated();
+  const dispatcher = new NotifyDispatcher({ notifiers, wait: { min: 0, max: 0 }, log: captureLog().log, clock: new FakeClock(0), secretValues: () => [], runner });
+  const calls = [dispatcher.notify([change('a.hbs', 'nginx')])];
+  for (let cycle = 0; cycle < 5; cycle++) calls.push(dispatcher.notify([change(`${cycle}.hbs`, 'nginx')]));
+  await Promise.resolve();
+  t.deepEqual(started, ['nginx']);
+  release();
+  const results = await Promise.all(calls);
+  t.deepEqual(results.map(names), Array.from({ length: 6 }, () => ['nginx:success']));
+  t.deepEqual(started, ['nginx', 'nginx'], 'the run in flight, then one run for every change that waited behind it');
+});
+
+test('stop lets the run in flight finish but starts no run that was queued behind it', async (t) => {
+  const { started, release, runner } = gated();
+  const dispatcher = new NotifyDispatcher({ notifiers, wait: { min: 0, max: 0 }, log: captureLog().log, clock: new FakeClock(0), secretValues: () => [], runner });
+  const first = dispatcher.notify([change('a.hbs', 'nginx')]);
+  const queued = dispatcher.notify([change('b.hbs', 'app')]);
+  await Promise.resolve();
+  const stopped = dispatcher.stop();
+  release();
+  await stopped;
+  t.deepEqual(names(await first), ['nginx:success']);
+  t.deepEqual(await queued, []);
+  t.deepEqual(started, ['nginx']);
+});
