@@ -68,6 +68,10 @@ export class NotifyDispatcher {
   /** What became due while a run was in flight: one run for all of it, started when that run ends. */
   #queued: Queued | undefined;
   #stopped = false;
+  /** Notifier → templates of changes dropped since stop(), until handOff() passes them on. */
+  #dropped = new Map<string, Set<string>>();
+  /** The dispatcher of the configuration that replaced this one; changes told to this one after stop() go there. */
+  #successor: NotifyDispatcher | undefined;
 
   // Why: everything a run needs is fixed at construction; a config reload builds a new dispatcher.
   constructor(options: NotifyDispatcherOptions) {
@@ -81,7 +85,12 @@ export class NotifyDispatcher {
   notify(changed: readonly ChangedTemplate[]): Promise<NotifyResult[]> {
     const wanted = new Map<string, Set<string>>();
     for (const { template, notify } of changed) for (const name of notify) wanted.set(name, (wanted.get(name) ?? new Set()).add(template));
-    if (wanted.size === 0 || this.#stopped) return Promise.resolve([]);
+    if (wanted.size === 0) return Promise.resolve([]);
+    if (this.#stopped) {
+      if (this.#successor !== undefined) return this.#successor.notify(this.#successor.#known(changed));
+      merge(this.#dropped, wanted);
+      return Promise.resolve([]);
+    }
     const names = new Set(wanted.keys());
     if (this.#options.wait.min === 0) return this.#enqueue(wanted).then((results) => pick(results, names));
     return new Promise((resolve) => {
@@ -108,7 +117,28 @@ export class NotifyDispatcher {
     const queued = this.#queued;
     this.#queued = undefined;
     for (const caller of queued?.callers ?? []) caller([]);
+    for (const dropped of [burst?.wanted, queued?.wanted]) if (dropped !== undefined) merge(this.#dropped, dropped);
     await this.#running;
+  }
+
+  // Why: a reload stops this dispatcher, but files written before it (a burst still waiting for quiet) or by the
+  // cycle still in flight (it holds this dispatcher) changed bytes nobody was told of; the next cycle finds them
+  // unchanged and notifies nobody. They run on the new dispatcher, with the new configuration's definitions,
+  // except notifiers the new configuration no longer has.
+  /** After stop(): run the changes dropped since on `next`, and pass every later notify() to it. */
+  handOff(next: NotifyDispatcher): void {
+    this.#successor = next;
+    const changed = [...this.#dropped].flatMap(([name, templates]) => [...templates].map((template) => ({ template, notify: [name] })));
+    this.#dropped = new Map();
+    if (changed.length > 0) void next.notify(next.#known(changed));
+  }
+
+  /** `changed` without the notifier names this dispatcher does not define (a reload removed them). */
+  #known(changed: readonly ChangedTemplate[]): ChangedTemplate[] {
+    const known = (name: string): boolean => Object.hasOwn(this.#options.notifiers, name);
+    const removed = [...new Set(changed.flatMap((change) => change.notify.filter((name) => !known(name))))];
+    if (removed.length > 0) this.#log.debug({ notifiers: removed.join(',') }, 'changes from before the reload name notifiers the new configuration no longer has; not run');
+    return changed.map((change) => ({ template: change.template, notify: change.notify.filter(known) }));
   }
 
   // Why: the quiet period is over; the burst becomes one run and every waiting caller gets its share.

@@ -186,3 +186,24 @@ test('stop lets the run in flight finish but starts no run that was queued behin
   t.deepEqual(await queued, []);
   t.deepEqual(started, ['nginx']);
 });
+
+test('at a reload, a burst the old dispatcher dropped and a change it is told of after stop run on the new one, with its notifiers', async (t) => {
+  const old = setup({ min: 2_000, max: 5_000 }, { notifiers: { ...notifiers, gone: { touch: '/secrets/.gone' } } });
+  void old.dispatcher.notify([change('a.hbs', 'app', 'gone')]);
+  await old.dispatcher.stop();
+  const clock = old.clock;
+  const runs: string[] = [];
+  const runner: NotifierRunner = (name, config) => {
+    runs.push(`${name}:${'command' in config ? config.command.join(' ') : 'other'}@${clock.now()}`);
+    return Promise.resolve({});
+  };
+  const renewed: Record<string, NotifierConfig> = { ...notifiers, app: { command: ['reload-app'], timeout: 30_000 } };
+  const next = new NotifyDispatcher({ notifiers: renewed, wait: { min: 1_000, max: 5_000 }, log: captureLog().log, clock, secretValues: () => [], runner });
+  old.dispatcher.handOff(next);
+  void old.dispatcher.notify([change('b.hbs', 'nginx')]); // the cycle that was in flight during the reload
+  await clock.advance(999);
+  t.deepEqual(runs, []);
+  await clock.advance(1);
+  t.deepEqual(runs, ['app:reload-app@1000', 'nginx:nginx -s reload@1000'], 'one run, with the new definitions, of notifiers the new config still has');
+  t.deepEqual(old.runs, []);
+});
