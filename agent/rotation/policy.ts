@@ -2,13 +2,18 @@
 // (docs/operations.md "Rotation"): Vault KV v2 `custom_metadata`, AWS tags, with the same keys. This module turns
 // those string maps into a policy and back; the backends only move the strings.
 import { invalidPathReason } from '../backends/backend.js';
-import { durationProblem, formatDuration, parseDuration } from '../config/duration.js';
+import { DurationError, durationProblem, formatDuration, parseDuration } from '../config/duration.js';
 import { GENERATE_MAX, GENERATE_MIN, charsets } from '../ops/generate.js';
 import type { Charset } from '../ops/generate.js';
 
 /** The metadata / tag keys of a policy. `rotation-key` names the key a generated value goes to (docs/operations.md). */
 export const POLICY_KEYS = ['rotation-period', 'rotation-generate', 'rotation-charset', 'rotation-auto', 'rotation-key'] as const;
 export type PolicyKey = (typeof POLICY_KEYS)[number];
+
+// Why a ceiling: a label may hold any duration up to 2^53 ms, but creation + period must stay a date (up to
+// 8.64e15 ms): past it `due` is an Invalid Date, and audit, rotate and getRotationSchedule throw a RangeError.
+/** The longest rotation period: 100 years. */
+export const MAX_PERIOD_MS = 36_500 * 86_400_000;
 
 export interface RotationPolicy {
   /** The period as recorded (`90d`). */
@@ -34,6 +39,7 @@ export function readPolicy(map: Readonly<Record<string, string>> | null | undefi
   if (periodProblem !== undefined) return { problem: `rotation-period: ${periodProblem}` };
   const periodMs = parseDuration(period);
   if (periodMs <= 0) return { problem: 'rotation-period: it must be longer than 0' };
+  if (periodMs > MAX_PERIOD_MS) return { problem: `rotation-period: it must be at most ${formatDuration(MAX_PERIOD_MS)}` };
   const generateText = map['rotation-generate'];
   const generate = generateText === undefined ? undefined : Number(generateText);
   if (generate !== undefined && (!/^\d+$/.test(generateText ?? '') || generate < GENERATE_MIN || generate > GENERATE_MAX)) {
@@ -78,6 +84,7 @@ export function policyEntries(policy: RotationPolicy): Record<PolicyKey, string 
 /** A policy from a command's or the library's options; the period in days or as a duration. */
 export function makePolicy(options: { period: string | number; generate?: number | undefined; charset?: Charset | undefined; auto?: boolean | undefined; key?: string | undefined }): RotationPolicy {
   const periodMs = typeof options.period === 'number' ? options.period * 86_400_000 : parseDuration(options.period);
+  if (periodMs > MAX_PERIOD_MS) throw new DurationError(`a rotation period must be at most ${formatDuration(MAX_PERIOD_MS)}`);
   const period = typeof options.period === 'number' ? `${options.period}d` : formatDuration(periodMs);
   return {
     period,

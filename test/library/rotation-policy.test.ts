@@ -1,6 +1,7 @@
 // The policy labels (agent/rotation/policy.ts): what a custom_metadata map or tag set means, and the map a policy
 // writes (null removes a policy key a merge would otherwise keep).
 import test from 'ava';
+import { DurationError } from '../../agent/config/duration.js';
 import { makePolicy, policyEntries, readPolicy } from '../../agent/rotation/policy.js';
 
 test('no rotation-period is no policy; other labels are ignored', (t) => {
@@ -39,4 +40,12 @@ test('rotation-key must be one key of the secret: no "/", no "." or "..", only k
     t.true('problem' in reading && reading.problem.startsWith('rotation-key'), key);
   }
   t.like(readPolicy({ 'rotation-period': '30d', 'rotation-key': 'secret_key.v-2' }), { policy: { key: 'secret_key.v-2' } });
+});
+
+test('a period past any date is refused: its due time would be an Invalid Date, and audit and rotate throw on it', (t) => {
+  const reading = readPolicy({ 'rotation-period': '104000000d' });
+  t.true('problem' in reading && reading.problem.startsWith('rotation-period'));
+  t.throws(() => makePolicy({ period: '104000000d' }), { instanceOf: DurationError });
+  t.throws(() => makePolicy({ period: 1e12 }), { instanceOf: DurationError });
+  t.like(readPolicy({ 'rotation-period': '36500d' }), { policy: { period: '36500d' } });
 });
