@@ -3,7 +3,7 @@
 // 403 on a read. All time goes through the Clock. A new token is swapped on the client object and
 // nothing else happens: no secret is re-fetched because the token changed.
 import { AgentError } from '../../../errors.js';
-import type { VaultHttp } from '../http.js';
+import type { Reply, VaultHttp } from '../http.js';
 import type { Logger } from '../../../log/logger.js';
 import type { Clock, Random, TimerHandle } from '../../../util/clock.js';
 import type { Grant } from './grants.js';
@@ -15,6 +15,9 @@ import { renewDelay, retryDelay } from './timing.js';
 import type { FileWatcher, Watch } from './token-file.js';
 
 export type { Ensure } from './acquire.js';
+
+/** How long a lookup-self that found the token valid answers for later 403s on the same token. */
+const VERDICT_MS = 1000;
 
 /** For `health` and the `vault_token_ttl_seconds` metric; ttlSeconds is undefined with no token or one that never expires. */
 export interface TokenStatus {
@@ -57,6 +60,12 @@ export class TokenManager {
   readonly #onReplaced: ((previousExpiresAt: number | undefined) => void) | undefined;
   readonly #busy = new Set<Promise<unknown>>();
   #held: Held | undefined;
+  /** lookup-self calls in flight after a 403, by the token checked. */
+  readonly #checks = new Map<string, Promise<Reply>>();
+  /** The last token lookup-self found valid after a 403, and when that check started. */
+  #valid: { readonly token: string; readonly at: number } | undefined;
+  /** The last token Vault called dead after a 403 (lookup-self denied), and when another login may be tried for it. */
+  #dead: { readonly token: string | undefined; attempt: number; notBefore: number; counted?: Promise<Ensure> } | undefined;
   #lastError: string | undefined;
   #timer: TimerHandle | undefined;
   #watch: Watch | undefined;
@@ -97,16 +106,46 @@ export class TokenManager {
   async recoverFromDenied(used: string | undefined): Promise<boolean> {
     if (this.#closed) return false;
     if (this.token !== used) return true;
-    const check = used === undefined ? undefined : await this.#http.get('auth/token/lookup-self', used);
-    // Why: a token that still looks itself up is valid; the 403 is the policy's, and a new token would not help.
-    if (check !== undefined && check.kind !== 'denied') return this.token !== used;
+    if (used !== undefined && this.#dead?.token !== used) {
+      // Why: a cycle's denied reads arrive over a moment, not at once; one check covers those of the next second, so
+      // a policy that denies many paths costs one lookup per cycle, not one per read. A token revoked inside that
+      // second is found at the next cycle's first 403.
+      if (this.#valid?.token === used && this.#clock.now() - this.#valid.at < VERDICT_MS) return false;
+      const at = this.#clock.now();
+      const check = await this.#check(used);
+      // Why: a token that still looks itself up is valid; the 403 is the policy's, and a new token would not help.
+      if (check.kind !== 'denied') {
+        if (check.kind === 'ok') this.#valid = { token: used, at };
+        return this.token !== used;
+      }
+    }
     if (this.token !== used) return true;
     if (!this.#method.canLogin && this.#method.tokenFile === undefined) {
       this.#lastError = 'the vault token was rejected (expired or revoked) and vault.auth.token cannot be replaced without a restart';
       return false;
     }
-    const result = await this.#track(this.#acquirer.acquire());
-    return result.ok && this.token !== used;
+    // Why: Vault called this token dead, and that does not change; while logging in keeps failing, the 403s of a
+    // cycle's many reads (and of every later cycle) wait for the login backoff instead of each asking again.
+    const dead = this.#dead?.token === used ? this.#dead : (this.#dead = { token: used, attempt: 0, notBefore: 0 });
+    if (this.#clock.now() < dead.notBefore) return false;
+    const attempt = this.#track(this.#acquirer.acquire());
+    const result = await attempt;
+    if (result.ok && this.token !== used) return true;
+    if (dead.counted !== attempt) {
+      dead.counted = attempt;
+      dead.notBefore = this.#clock.now() + retryDelay(dead.attempt++, this.#random);
+    }
+    return false;
+  }
+
+  /** lookup-self with `token`, one in flight per token: a burst of 403s checks the token once. */
+  #check(token: string): Promise<Reply> {
+    let check = this.#checks.get(token);
+    if (!check) {
+      check = this.#http.get('auth/token/lookup-self', token).finally(() => { this.#checks.delete(token); });
+      this.#checks.set(token, check);
+    }
+    return check;
   }
 
   /** Re-read vault.auth.tokenFile; a different, valid token replaces the held one. True when it did. */
