@@ -164,9 +164,17 @@ export async function processNames(pid: number, procRoot = '/proc'): Promise<Pro
   return names;
 }
 
-// Why: comm is cut to 15 bytes by the kernel, so a long name still matches through exe or argv[0].
+/** The kernel keeps this many bytes of a process's name in comm (TASK_COMM_LEN - 1). */
+const COMM_BYTES = 15;
+
+// Why: comm is cut to 15 bytes by the kernel, so a long name still matches through exe or argv[0]; and a comm of
+// 15 bytes may be the head of a longer name: when exe or argv[0] shows that longer name, comm is not a match
+// (process "my-app-server-2" would otherwise signal "my-app-server-24" too).
 function matches(proc: ProcessNames, name: string): boolean {
-  return proc.comm === name || proc.exe === name || proc.argv0 === name;
+  if (proc.exe === name || proc.argv0 === name) return true;
+  if (proc.comm !== name) return false;
+  if (Buffer.byteLength(name) < COMM_BYTES) return true;
+  return ![proc.exe, proc.argv0].some((full) => full !== undefined && full.length > name.length && full.startsWith(name));
 }
 
 // Why: a process may exit between the scan and the signal; each failure is named without stopping the others.

@@ -112,6 +112,16 @@ test('the /proc scan matches comm, the executable basename or the argv[0] basena
   t.deepEqual(await findProcesses('kthreadd', { procRoot: root, selfPid: 14 }), [16]);
 });
 
+test('a 15-byte name does not match a longer process through its truncated comm, only one whose full name it is', async (t) => {
+  const root = await tempDir(t);
+  // The kernel keeps 15 bytes of comm: "my-app-server-2" is the comm of both of these.
+  await fakeProc(root, 50, { comm: 'my-app-server-2', exe: '/usr/bin/my-app-server-2', argv: ['/usr/bin/my-app-server-2'] });
+  await fakeProc(root, 51, { comm: 'my-app-server-2', exe: '/usr/bin/my-app-server-24', argv: ['my-app-server-24', '--port', '24'] });
+  await fakeProc(root, 52, { comm: 'my-app-server-2' });
+  t.deepEqual(await findProcesses('my-app-server-2', { procRoot: root, selfPid: 1 }), [50, 52], 'pid 52 shows no longer name, so its comm is all there is');
+  t.deepEqual(await findProcesses('my-app-server-24', { procRoot: root, selfPid: 1 }), [51]);
+});
+
 test('an executable replaced on disk still matches by its name without the " (deleted)" suffix', async (t) => {
   const root = await tempDir(t);
   await fakeProc(root, 20, { comm: 'a', exe: '/usr/sbin/nginx (deleted)', argv: ['a'] });
