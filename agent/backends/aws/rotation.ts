@@ -60,6 +60,11 @@ function conflict(ctx: WriteContext, secretId: string, expected: string, now: st
 export async function replaceValue(ctx: WriteContext, path: string, value: string, expected: string): Promise<{ version: string }> {
   const reason = invalidPathReason(path);
   if (reason !== undefined) throw new AgentError('ERR_USAGE', `aws backend: invalid secret path "${path}": ${reason}`, { details: { backend: 'aws', path } });
+  // Why: the put moves AWSCURRENT; an agent that renders another stage would never serve the new value (nor see the
+  // old one stop being due), and would change what every AWSCURRENT reader gets.
+  if (ctx.versionStage !== 'AWSCURRENT') {
+    throw new AgentError('ERR_CONFIG_INVALID', `aws backend: cannot rotate "${path}" automatically: this agent renders version stage "${ctx.versionStage}" (aws.versionStage), and a rotation writes AWSCURRENT; set rotation.auto: false here and rotate from an agent that serves AWSCURRENT`, { details: { backend: 'aws', region: ctx.region, path } });
+  }
   const { secret, key } = splitPath(path);
   let stored = secret === '' ? undefined : await current(ctx, `${ctx.prefix}${secret}`);
   let text = value;

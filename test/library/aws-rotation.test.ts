@@ -1,0 +1,38 @@
+// Auto-rotation's AWS write (agent/backends/aws/rotation.ts replaceValue) against the AWS emulator through the real
+// SDK: it puts over AWSCURRENT only, and only when AWSCURRENT is what the agent serves.
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import test from 'ava';
+import { createAwsBackend } from '../../agent/backends/aws.js';
+import { isAgentError } from '../../agent/errors.js';
+import { EMULATOR_CREDENTIALS, startAwsEmulator } from '../fakes/aws/emulator.js';
+import { memoryLog } from '../backends/aws/harness.js';
+
+async function world(t: import('ava').ExecutionContext, versionStage: string) {
+  const aws = await startAwsEmulator();
+  const client = new SecretsManagerClient({ region: aws.region, endpoint: aws.endpoint, credentials: EMULATOR_CREDENTIALS, maxAttempts: 1 });
+  t.teardown(async () => { client.destroy(); await aws.close(); });
+  const backend = createAwsBackend({ config: { region: aws.region, prefix: 'dsta/', versionStage }, log: memoryLog().log, client });
+  return { aws, backend };
+}
+
+test('an agent that serves another version stage does not rotate: AWSCURRENT is not what it renders', async (t) => {
+  const { aws, backend } = await world(t, 'prod');
+  const { versionId } = aws.putSecret('dsta/app', { secret_key: 'FIRST-value-0000000000000000000000', user: 'u' }, { stages: ['AWSCURRENT', 'prod'] });
+  const error = await t.throwsAsync(backend.replaceKey('app/secret_key', 'NEW-value-00000000000000000000000000', versionId));
+  t.true(isAgentError(error, 'ERR_CONFIG_INVALID'), String(error));
+  t.regex(error.message, /version stage "prod"/);
+  t.is(aws.versions('dsta/app').length, 1, 'no version nobody renders was put');
+});
+
+test('an agent that serves AWSCURRENT puts one version over it, named by the rotation token', async (t) => {
+  const { aws, backend } = await world(t, 'AWSCURRENT');
+  const { versionId } = aws.putSecret('dsta/app', { secret_key: 'FIRST-value-0000000000000000000000', user: 'u' });
+  const written = await backend.replaceKey('app/secret_key', 'NEW-value-00000000000000000000000000', versionId);
+  const versions = aws.versions('dsta/app');
+  t.is(versions.length, 2);
+  const current = versions.find((version) => version.stages.includes('AWSCURRENT'));
+  t.is(current?.id, written.version);
+  t.deepEqual(JSON.parse(String(current?.value)), { secret_key: 'NEW-value-00000000000000000000000000', user: 'u' });
+  const again = await t.throwsAsync(backend.replaceKey('app/secret_key', 'OTHER-value-000000000000000000000000', versionId));
+  t.true(isAgentError(again, 'ERR_CAS_CONFLICT'), 'a replica that read the replaced version loses');
+});
