@@ -37,7 +37,7 @@ const PID_MAX = 4_194_304;
 // Why: the one entry point the dispatcher calls; both forms end in a list of pids that were signalled.
 /** Send the notifier's signal; resolves with the pids signalled, or throws ERR_NOTIFY saying why none could be. */
 export async function sendSignal(notifier: SignalNotifier, options: SignalOptions = {}): Promise<{ pids: number[] }> {
-  const pids = 'pidFile' in notifier ? [await readPidFile(notifier.pidFile)] : await targetsByName(notifier.process, notifier.all, options);
+  const pids = 'pidFile' in notifier ? [await pidFileTarget(notifier.pidFile, options)] : await targetsByName(notifier.process, notifier.all, options);
   const failures: string[] = [];
   for (const pid of pids) {
     const problem = deliver(pid, notifier.signal, options.kill ?? ((target, signal) => process.kill(target, signal)));
@@ -63,6 +63,16 @@ export async function readPidFile(path: string): Promise<number> {
   const pid = /^[0-9]{1,7}$/.test(trimmed) ? Number(trimmed) : 0;
   if (pid < 1 || pid > PID_MAX) {
     throw new AgentError('ERR_NOTIFY', `pidFile ${path} does not hold a process id (expected one positive integer)`, { details: { pidFile: path } });
+  }
+  return pid;
+}
+
+// Why: a pid file outlives its process (a volume kept across container restarts), and pids are small and reused
+// in a container: the stale pid may now be the agent's own, which would reload, refresh or stop itself.
+async function pidFileTarget(path: string, options: SignalOptions): Promise<number> {
+  const pid = await readPidFile(path);
+  if (pid === (options.selfPid ?? process.pid)) {
+    throw new AgentError('ERR_NOTIFY', `pidFile ${path} holds the agent's own pid ${pid} (a stale file?); not signalled`, { details: { pidFile: path, pids: String(pid) } });
   }
   return pid;
 }

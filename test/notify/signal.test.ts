@@ -33,6 +33,16 @@ test('a missing pidFile is ERR_NOTIFY naming the file and the errno code', async
   t.is(error.message, `cannot read pidFile ${pidFile}: ENOENT`);
 });
 
+test('a pidFile holding the agent\'s own pid (a stale file whose pid the agent now has) is ERR_NOTIFY and signals nobody', async (t) => {
+  const pidFile = join(await tempDir(t), 'app.pid');
+  await writeFile(pidFile, '4242\n');
+  const sent: number[] = [];
+  const error = await t.throwsAsync(sendSignal({ signal: 'SIGHUP', pidFile }, { selfPid: 4242, kill: (pid) => { sent.push(pid); } }));
+  t.true(isAgentError(error, 'ERR_NOTIFY'));
+  t.is(error.message, `pidFile ${pidFile} holds the agent's own pid 4242 (a stale file?); not signalled`);
+  t.deepEqual(sent, []);
+});
+
 test('a pidFile naming a pid no process has is ERR_NOTIFY saying so', async (t) => {
   const pidFile = join(await tempDir(t), 'stale.pid');
   const pidMax = Number((await readFile('/proc/sys/kernel/pid_max', 'utf8')).trim());
