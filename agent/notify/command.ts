@@ -55,10 +55,11 @@ export function runCommand(notifier: CommandNotifier, options: CommandOptions): 
       if (child.pid === undefined) return;
       try { process.kill(-child.pid, signal); } catch { /* already gone */ }
     };
-    timers.push(options.clock.setTimeout(() => {
+    const deadline = options.clock.setTimeout(() => {
       killGroup('SIGTERM');
       options.clock.setTimeout(() => { killGroup('SIGKILL'); }, options.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
-    }, notifier.timeout));
+    }, notifier.timeout);
+    timers.push(deadline);
     const finish = (error: AgentError | undefined) => {
       if (settled) return;
       settled = true;
@@ -79,6 +80,7 @@ export function runCommand(notifier: CommandNotifier, options: CommandOptions): 
     // exited, its output gets a moment to drain, then the command counts as finished without waiting further.
     child.on('exit', (code, signal) => {
       if (settled) return;
+      deadline.cancel(); // it exited in time: the drain must not turn it into a timeout
       timers.push(options.clock.setTimeout(() => {
         child.stdout.destroy();
         child.stderr.destroy();

@@ -145,3 +145,17 @@ test('after a timeout, a process of the group that ignores SIGTERM still gets SI
   await clock.advance(2_750);
   t.is(await waitFor('the straggler to be gone', async () => ((await processNames(straggler)) === undefined ? true : undefined), 5_000), true);
 });
+
+test('a command that exited 0 before its timeout is a success even when the timeout falls within its output drain', async (t) => {
+  const pidFile = join(await tempDir(t), 'child.pid');
+  const clock = new FakeClock();
+  const running = runCommand({ command: ['/bin/sh', '-c', 'sleep 600 & echo $! > "$0"', pidFile], timeout: 100 }, { clock, secretValues: noSecrets });
+  const background = Number(await waitFor('the background pid', async () => ((await readIfExists(pidFile))?.endsWith('\n') === true ? readIfExists(pidFile) : undefined)));
+  t.teardown(() => { try { process.kill(background, 'SIGKILL'); } catch { /* gone */ } });
+  // The command has exited; its background child holds the output, so the drain is waiting.
+  await waitFor('the command to exit', () => (clock.pendingDelays.includes(250) ? true : undefined));
+  await clock.advance(250);
+  const outcome = await running;
+  t.is(outcome.exitCode, 0);
+  t.not(await processNames(background), undefined, 'a background child is left alone, as for any command that exits in time');
+});
