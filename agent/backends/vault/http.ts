@@ -55,13 +55,13 @@ export class VaultHttp {
   /** GET `/v1/<path>` (path already encoded) with the client's token, or `token` when given. */
   get(path: string, token?: string): Promise<Reply> {
     const { client, token: sent } = this.#route(path, token);
-    return this.call('GET', path, () => client.read(path, headersFor(sent)));
+    return this.call('GET', path, () => client.read(path, headersFor(sent)), [sent]);
   }
 
   /** POST a JSON body to `/v1/<path>`. */
   post(path: string, body: unknown, token?: string): Promise<Reply> {
     const { client, token: sent } = this.#route(path, token);
-    return this.call('POST', path, () => client.write(path, body, headersFor(sent)));
+    return this.call('POST', path, () => client.write(path, body, headersFor(sent)), [sent]);
   }
 
   /** PUT a JSON body to `/v1/<path>` (dynamic-secret writes, `sys/leases/renew|revoke`, as Vault documents them). */
@@ -69,7 +69,7 @@ export class VaultHttp {
     const { client, token: sent } = this.#route(path, token);
     // Why request(): node-vault's write() is a POST; its request() takes the method but not the client's
     // requestOptions, so the timeout is passed here (TLS lives in the client's https agent either way).
-    return this.call('PUT', path, () => client.request({ path: `/${path}`, method: 'PUT', json: body, timeout: this.#timeout, ...headersFor(sent) }));
+    return this.call('PUT', path, () => client.request({ path: `/${path}`, method: 'PUT', json: body, timeout: this.#timeout, ...headersFor(sent) }), [sent]);
   }
 
   /** GET sys/health, a root-only path: never with X-Vault-Namespace, and no token (node-vault resolves it whatever the status). */
@@ -90,13 +90,16 @@ export class VaultHttp {
     return this.call('GET', `${path}?list=1`, () => this.client.list(path));
   }
 
-  /** Run one node-vault call and classify how it ended. */
-  async call(method: string, path: string, run: () => Promise<unknown>): Promise<Reply> {
-    const token = this.client.token;
+  /**
+   * Run one node-vault call and classify how it ended. `secrets`: what else the call carries that no message may
+   * show — a token sent per call (a new token-file token being checked), a login's secret_id or JWT.
+   */
+  async call(method: string, path: string, run: () => Promise<unknown>, secrets: readonly (string | undefined)[] = []): Promise<Reply> {
+    const hidden = [this.client.token, ...secrets];
     try {
       return { kind: 'ok', body: await run() };
     } catch (error) {
-      return this.#classify(error, method, path, token);
+      return this.#classify(error, method, path, hidden);
     }
   }
 
@@ -106,7 +109,7 @@ export class VaultHttp {
   }
 
   /** ApiResponseError → by status; AxiosError → by transport code; anything else (tv4 validation) → rejected. */
-  #classify(error: unknown, method: string, path: string, token: string | undefined): Reply {
+  #classify(error: unknown, method: string, path: string, token: Hidden): Reply {
     const where = this.where(method, path);
     const fields = (typeof error === 'object' && error !== null ? error : {}) as { response?: { statusCode?: unknown; body?: unknown }; code?: unknown; message?: unknown };
     const status = fields.response?.statusCode;
@@ -149,7 +152,7 @@ function vaultSaid(body: Record<string, unknown>): string | undefined {
 }
 
 /** A 404: Vault's "nothing here" (not_found), Vault's "no such path here" (rejected 404), or not Vault's (unavailable). */
-function classify404(body: unknown, where: string, token: string | undefined): Reply {
+function classify404(body: unknown, where: string, token: Hidden): Reply {
   if (isRecord(body)) {
     if (isVaultNotFound(body)) return { kind: 'not_found', body };
     const said = vaultSaid(body);
@@ -161,7 +164,7 @@ function classify404(body: unknown, where: string, token: string | undefined): R
 // Why: a proxy's page may echo the request (headers, the token); naming its shape says enough to find the
 // proxy, and the one quoted part, an HTML <title>, is cut short and scrubbed first.
 /** What a body that is not Vault's looks like: `HTML "502 Bad Gateway"`, `empty`, `text, 21 bytes`, ... */
-function bodyShape(body: unknown, token: string | undefined): string {
+function bodyShape(body: unknown, token: Hidden): string {
   if (body === undefined || body === null || body === '') return 'empty';
   if (typeof body === 'string') {
     if (!/^\s*</.test(body)) return `text, ${Buffer.byteLength(body)} bytes`;
@@ -178,8 +181,14 @@ function headersFor(token: string | undefined): Record<string, unknown> | undefi
 }
 
 // Why: the token is replaced before the text is cut, so a token across the cut cannot leave a prefix behind.
-/** A Vault error message, bounded and without the token, fit for a log line or an error. */
-export function scrub(message: string, token: string | undefined): string {
-  const redacted = token === undefined || token === '' ? message : message.split(token).join('[token]');
+/** What a message must not show: the token, or every credential a call carried. */
+type Hidden = string | undefined | readonly (string | undefined)[];
+
+/** A Vault error message, bounded and without the token (or any credential in `token`), fit for a log line or an error. */
+export function scrub(message: string, token: Hidden): string {
+  let redacted = message;
+  for (const secret of typeof token === 'string' || token === undefined ? [token] : token) {
+    if (secret !== undefined && secret !== '') redacted = redacted.split(secret).join('[token]');
+  }
   return redacted.replace(/\s+/g, ' ').trim().slice(0, 200);
 }

@@ -126,7 +126,8 @@ export class TokenManager {
     }
     // Why: Vault called this token dead, and that does not change; while logging in keeps failing, the 403s of a
     // cycle's many reads (and of every later cycle) wait for the login backoff instead of each asking again.
-    const dead = this.#dead?.token === used ? this.#dead : (this.#dead = { token: used, attempt: 0, notBefore: 0 });
+    let dead = this.#dead;
+    if (dead === undefined || dead.token !== used) dead = this.#dead = { token: used, attempt: 0, notBefore: 0 };
     if (this.#clock.now() < dead.notBefore) return false;
     const attempt = this.#track(this.#acquirer.acquire());
     const result = await attempt;
