@@ -34,6 +34,23 @@ export const DEFAULT_KILL_GRACE_MS = 5_000;
 /** How long output may stay open after the command exited (a background child holding it). */
 export const OUTPUT_DRAIN_MS = 250;
 
+/** Process groups of commands still running, or timed out and not yet past their SIGKILL. */
+const liveGroups = new Set<number>();
+let exitHook = false;
+
+// Why: a command's group is its own session (detached), so nothing kills it when the agent exits; a stop whose
+// grace runs out (docs/operations.md "Stopping") or a second SIGTERM would leave a hung command running in the
+// application's PID namespace, one more at every restart. Node's exit event runs synchronously, so SIGKILL.
+function track(pgid: number): void {
+  if (!exitHook) {
+    exitHook = true;
+    process.on('exit', () => {
+      for (const group of liveGroups) try { process.kill(-group, 'SIGKILL'); } catch { /* already gone */ }
+    });
+  }
+  liveGroups.add(pgid);
+}
+
 // Why: the dispatcher's entry point; a non-zero exit, a death by signal, a timeout or a failed start is ERR_NOTIFY.
 /** Run the command once; resolves when it exits 0, else throws ERR_NOTIFY with exit status and byte counts. */
 export function runCommand(notifier: CommandNotifier, options: CommandOptions): Promise<CommandOutcome> {
@@ -41,6 +58,8 @@ export function runCommand(notifier: CommandNotifier, options: CommandOptions): 
   if (program === undefined) return Promise.reject(new AgentError('ERR_NOTIFY', 'command notifier has no program to run'));
   const { env, dropped } = childEnvironment(options.env ?? process.env, options.secretValues());
   const child = spawn(program, args, { shell: false, detached: true, stdio: ['ignore', 'pipe', 'pipe'], env });
+  const pgid = child.pid;
+  if (pgid !== undefined) track(pgid);
   const counts = { stdoutBytes: 0, stderrBytes: 0 };
   child.stdout.on('data', (chunk: Buffer) => { counts.stdoutBytes += chunk.length; });
   child.stderr.on('data', (chunk: Buffer) => { counts.stderrBytes += chunk.length; });
@@ -52,12 +71,15 @@ export function runCommand(notifier: CommandNotifier, options: CommandOptions): 
     // Why: the group, not just the leader, so a wrapper script's children cannot outlive the timeout.
     const killGroup = (signal: NodeJS.Signals) => {
       killedWith = signal;
-      if (child.pid === undefined) return;
-      try { process.kill(-child.pid, signal); } catch { /* already gone */ }
+      if (pgid === undefined) return;
+      try { process.kill(-pgid, signal); } catch { /* already gone */ }
     };
     const deadline = options.clock.setTimeout(() => {
       killGroup('SIGTERM');
-      options.clock.setTimeout(() => { killGroup('SIGKILL'); }, options.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
+      options.clock.setTimeout(() => {
+        killGroup('SIGKILL');
+        if (pgid !== undefined) liveGroups.delete(pgid);
+      }, options.killGraceMs ?? DEFAULT_KILL_GRACE_MS);
     }, notifier.timeout);
     timers.push(deadline);
     const finish = (error: AgentError | undefined) => {
@@ -65,6 +87,8 @@ export function runCommand(notifier: CommandNotifier, options: CommandOptions): 
       settled = true;
       for (const timer of timers) timer.cancel();
       timers = [];
+      // What a command that ended in time leaves in its group is its own business (a daemon it started).
+      if (killedWith === undefined && pgid !== undefined) liveGroups.delete(pgid);
       // The SIGKILL of a timeout is never cancelled: the leader dying of SIGTERM says nothing of the rest of its
       // group, and a member that ignores SIGTERM would outlive the timeout forever. A group already gone is ESRCH.
       if (error === undefined) resolve({ exitCode: 0, ...counts, envDropped: dropped });

@@ -1,5 +1,6 @@
 // The command notifier with real child processes: no shell, exit status, timeout and kill, a secret-free env.
 import test from 'ava';
+import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -158,4 +159,24 @@ test('a command that exited 0 before its timeout is a success even when the time
   const outcome = await running;
   t.is(outcome.exitCode, 0);
   t.not(await processNames(background), undefined, 'a background child is left alone, as for any command that exits in time');
+});
+
+test('a command still running when the agent exits (the stop grace ran out) is killed with its group, not left behind', async (t) => {
+  const pidFile = join(await tempDir(t), 'command.pid');
+  const here = new URL('../../agent/', import.meta.url);
+  // A stand-in agent: starts a command that hangs (it ignores SIGTERM too), then exits as `run` does after 5 s.
+  const script = [
+    `import { runCommand } from ${JSON.stringify(new URL('notify/command.ts', here).href)};`,
+    `import { systemClock } from ${JSON.stringify(new URL('util/clock.ts', here).href)};`,
+    `void runCommand({ command: ['/bin/sh', '-c', 'trap "" TERM; echo $$ > "$0"; while :; do sleep 0.1; done', ${JSON.stringify(pidFile)}], timeout: 600000 }, { clock: systemClock, secretValues: () => [] });`,
+    `const poll = setInterval(() => { if (existsSync(${JSON.stringify(pidFile)})) { clearInterval(poll); process.exit(1); } }, 20);`,
+    `import { existsSync } from 'node:fs';`,
+  ].join('\n');
+  const agent = spawn(process.execPath, ['--import=tsx', '--input-type=module', '-e', script], { stdio: 'ignore' });
+  t.teardown(() => { agent.kill('SIGKILL'); });
+  const exited = await new Promise<number | null>((resolve) => { agent.on('exit', resolve); });
+  t.is(exited, 1);
+  const hung = Number(await readFile(pidFile, 'utf8'));
+  t.teardown(() => { try { process.kill(-hung, 'SIGKILL'); } catch { /* gone */ } });
+  t.is(await waitFor('the hung command to be gone', async () => ((await processNames(hung)) === undefined ? true : undefined), 5_000), true);
 });
