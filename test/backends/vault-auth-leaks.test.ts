@@ -23,3 +23,28 @@ maybe('a new token-file token that Vault refuses in words that echo it is scrubb
   t.false(lastError.includes(next), lastError);
   t.false(logText().includes(next));
 });
+
+maybe('a login refused in words that echo its secret_id or JWT never shows them in the error, tokenStatus or the log', async (t) => {
+  const server = await emulatorFor(t);
+  const secretId = 'SECRET-ID-echoed-3b8f';
+  const jwt = 'eyJhbGciOiJSUzI1NiJ9.JWT-echoed-77aa.sig';
+  server.addAppRole({ roleId: 'r', secretId, token: { ttl: 600, policies: ['root'] } });
+  server.addKubernetesRole({ role: 'api', jwt });
+  const files = await credentialFiles(t, { 'role-id': 'r', 'secret-id': secretId, jwt });
+  server.faults.add({ kind: 'status', status: 400, errors: [`invalid secret id "${secretId}"`] }, { path: 'auth/approle/login' });
+  server.faults.add({ kind: 'status', status: 400, errors: [`could not validate ${jwt}`] }, { path: 'auth/kubernetes/login' });
+  const auths = [
+    { method: 'approle' as const, roleIdFile: files.path('role-id'), secretIdFile: files.path('secret-id') },
+    { method: 'kubernetes' as const, role: 'api', jwtFile: files.path('jwt') },
+  ];
+  const leaked: string[] = [];
+  for (const auth of auths) {
+    const { backend, logText } = backendFor(targetOf(server), { kvVersion: 2, auth });
+    t.teardown(() => backend.close());
+    const error = await t.throwsAsync(backend.start(), { code: 'ERR_AUTH' });
+    t.regex(error.message, /login refused: .*HTTP 400/);
+    const haystack = [error.message, error.stack ?? '', JSON.stringify(backend.tokenStatus()), logText()].join('\n');
+    leaked.push(...[secretId, jwt].filter((secret) => haystack.includes(secret)).map((secret) => `${auth.method}: ${secret}`));
+  }
+  t.deepEqual(leaked, []);
+});

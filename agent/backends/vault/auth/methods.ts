@@ -58,18 +58,19 @@ export function createAuthMethod(config: AuthConfig, login: VaultHttp): AuthMeth
         if (!('value' in roleId)) return roleId;
         const secretId = await readCredential('secretIdFile', config.secretIdFile ?? '');
         if (!('value' in secretId)) return secretId;
-        return { run: () => login.client.approleLogin({ role_id: roleId.value, secret_id: secretId.value, mount_point: config.mountPath }) };
+        return { run: () => login.client.approleLogin({ role_id: roleId.value, secret_id: secretId.value, mount_point: config.mountPath }), secrets: [secretId.value] };
       });
     case 'kubernetes':
       return loginMethod('kubernetes', login, config.mountPath, async () => {
         const jwt = await readCredential('jwtFile', config.jwtFile);
         if (!('value' in jwt)) return jwt;
-        return { run: () => login.client.kubernetesLogin({ role: config.role ?? '', jwt: jwt.value, mount_point: config.mountPath }) };
+        return { run: () => login.client.kubernetesLogin({ role: config.role ?? '', jwt: jwt.value, mount_point: config.mountPath }), secrets: [jwt.value] };
       });
   }
 }
 
-type Prepared = { run: () => Promise<unknown> } | { reason: string };
+/** A login ready to send; `secrets`: what it carries that no message may show (the secret_id, the JWT). */
+type Prepared = { run: () => Promise<unknown>; secrets: readonly string[] } | { reason: string };
 
 /** A method that logs in: read the credentials, call the login command, parse the auth block. */
 function loginMethod(name: 'approle' | 'kubernetes', http: VaultHttp, mount: string, prepare: () => Promise<Prepared>): AuthMethod {
@@ -82,7 +83,7 @@ function loginMethod(name: 'approle' | 'kubernetes', http: VaultHttp, mount: str
       const prepared = await prepare();
       if ('reason' in prepared) return { ok: false, kind: 'refused', reason: prepared.reason };
       const path = `auth/${mount}/login`;
-      const reply = await http.call('POST', path, prepared.run);
+      const reply = await http.call('POST', path, prepared.run, prepared.secrets);
       // Why: login commands are node-vault "tokenSource" commands; the login client must stay tokenless.
       http.client.token = undefined;
       if (reply.kind === 'ok') {
