@@ -19,7 +19,9 @@ import type { Scrubber } from '../log/scrub.js';
 import { generateSecret } from '../ops/generate.js';
 import { Limiter } from '../store/limit.js';
 import type { Resolution, SecretStore } from '../store/store.js';
+import { resolvedValues } from '../store/values.js';
 import type { Clock } from '../util/clock.js';
+import { assertServedBy } from './owner.js';
 import { readPolicy } from './policy.js';
 import type { RotationPolicy } from './policy.js';
 
@@ -48,6 +50,8 @@ export interface RotationPass {
 
 /** One secret that may need rotating: what the cycle read, and the path whose value a rotation replaces. */
 interface Candidate {
+  /** The reference the cycle read. */
+  readonly ref: SecretRef;
   readonly backend: WritableBackend;
   /** The path a new value is written to: `<secret>/<rotation-key>`, or the plain secret's own path. */
   readonly target: string;
@@ -133,7 +137,7 @@ export class AutoRotator {
       this.due.set({ path: ref.path }, Math.floor(due / 1000));
       const target = targetOf(ref, policy);
       if (target === undefined) continue;
-      found.set(`${backend.name}|${target}`, { backend, target, version, policy, due });
+      found.set(`${backend.name}|${target}`, { ref, backend, target, version, policy, due });
     }
     return found;
   }
@@ -167,6 +171,12 @@ export class AutoRotator {
     pass.scrubber.add([value]);
     const fields = { path: target, backend: backend.name, oldVersion: version };
     try {
+      // The chain may have fallen to this backend because one above it did not answer: not the secret's owner then.
+      await assertServedBy(pass.store.backends, backend.name, candidate.ref, async (ref, name) => {
+        const resolution = await pass.store.resolve({ ref, backend: name });
+        pass.scrubber.add(resolvedValues([resolution]));
+        return resolution;
+      });
       const written = await backend.replaceKey(target, value, version);
       this.rotations.inc({ result: 'rotated' });
       if (pass.audit) pass.log.child({ component: 'audit' }).info({ audit: true, event: 'rotated', ...fields, newVersion: written.version }, `secret rotated automatically: ${target} (${backend.name} version ${version} -> ${written.version}, due every ${policy.period})`);
