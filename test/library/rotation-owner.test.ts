@@ -71,5 +71,5 @@ test.serial('rotate: Vault answers that it does not hold the path: the copy in A
   const code = await runCli({ ...io, argv: ['rotate', 'app/secret_key', '--value-stdin'], stdin: Readable.from([Buffer.from('NEW-operator-value-0000000000000000')]) });
   t.is(code, 0, logs());
   t.is(aws.versions('dsta/app').length, 2);
-  t.is(stdout().trim(), aws.versions('dsta/app').find((version) => version.stages.includes('AWSCURRENT'))?.id);
+  t.is(stdout().trim(), aws.versions('dsta/app').find((version) => version.stages.includes('AWSCURRENT'))?.id ?? 'no AWSCURRENT');
 });
