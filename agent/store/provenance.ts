@@ -94,6 +94,11 @@ export class Provenance {
   async save(output: string): Promise<void> {
     if (!this.#changed) return;
     const dir = await agentDir(output);
+    // Why: `once` run beside `run` on the same volume keeps its own map; a save that wrote only this process's map
+    // would drop the paths only the other one served, and a restart would let a lower backend serve them. Paths
+    // both know keep this process's owner; a file that no longer parses is replaced, as before.
+    const kept = await Provenance.load(output).catch(() => undefined);
+    if (kept) for (const [key, backend] of kept.#owners) if (!this.#owners.has(key)) this.#owners.set(key, backend);
     await writeFileAtomic({ path: join(dir, FILE), content: this.serialize(), mode: 0o600 });
     this.#changed = false;
   }

@@ -231,3 +231,18 @@ test('a hand-edited provenance whose keys the store would never look up is refus
   await writeFile(join(output, '.secrets-agent', 'provenance.json'), '{"version":1,"owners":{"value:app/key":"vault","map:exchange/binance":"aws"}}');
   t.is((await Provenance.load(output)).owner('map:exchange/binance'), 'aws');
 });
+
+test('once saving beside run keeps the paths only the other process recorded, and each learns the other\'s', async (t) => {
+  const output = await mkdtemp(join(tmpdir(), 'sa-provenance-'));
+  t.teardown(() => rm(output, { recursive: true, force: true }));
+  const run = await Provenance.load(output);
+  const once = await Provenance.load(output);
+  once.record('value:other/key', 'vault');
+  await once.save(output);
+  run.record('value:app/key', 'aws');
+  await run.save(output);
+  const after = await Provenance.load(output);
+  t.is(after.owner('value:other/key'), 'vault', 'the running agent\'s save must not drop what once recorded');
+  t.is(after.owner('value:app/key'), 'aws');
+  t.is(run.owner('value:other/key'), 'vault');
+});
