@@ -167,3 +167,18 @@ test('an outage over many paths is one warning per cycle naming the count and th
   t.like(stale[0], { level: 'warn', backend: 'vault', paths: 8, path: 'app/s0/key' });
   t.false(agent.stderr().includes('value-of-'), 'no value is logged');
 });
+
+test('a restart on the same volume with VAULT_ADDR unset (Vault no longer in the chain) fails the path and keeps the Vault value', async (t) => {
+  const vault = await vaultWithSecret(t);
+  const { env, file } = await world(t, vault.address, vault.token);
+  const first = await runCli(['once'], { env });
+  t.is(first.code, 0, first.stderr);
+  t.true((await readFile(file, 'utf8')).includes(VAULT_VALUE));
+  const withoutVault = { ...env };
+  delete withoutVault['VAULT_ADDR'];
+  const again = await runCli(['once'], { env: withoutVault });
+  t.is(again.code, 1, again.stderr);
+  t.true((await readFile(file, 'utf8')).includes(VAULT_VALUE), 'the file keeps the Vault value, never the env one');
+  t.is(countOf(again.stderr, /vault backend is no longer in the chain and served "app\/db\/password" before/), 1, again.stderr);
+  t.false(again.stderr.includes(ENV_VALUE));
+});
