@@ -129,13 +129,13 @@ export class AutoRotator {
       pass.log.child({ component: 'rotation' }).warn({ paths: failures.length, path: failures[0] }, `cannot read the rotation policy (AWS tags) of ${failures.length} secret${failures.length === 1 ? '' : 's'} (${failures.slice(0, 3).join('; ')}); tried again in an hour`);
     }
     this.due.reset();
-    for (const [index, { ref, backend, created, version }] of read.entries()) {
+    for (const [index, { ref, backend, resolution, created, version }] of read.entries()) {
       const reading = readPolicy(labels[index]);
       if (!('policy' in reading) || reading.policy === undefined) continue;
       const { policy } = reading;
       const due = created + policy.periodMs;
       this.due.set({ path: ref.path }, Math.floor(due / 1000));
-      const target = targetOf(ref, policy);
+      const target = targetOf(ref, policy, ownSecret(ref, resolution));
       if (target === undefined) continue;
       found.set(`${backend.name}|${target}`, { ref, backend, target, version, policy, due });
     }
@@ -211,9 +211,17 @@ function refOf(key: string): SecretRef {
 
 // Why rotation-key: one secret holds several keys (a password next to a user name); the policy names the one that is
 // generated, and every reference to that secret (a key of it, or all of it) leads to that one write.
-/** The path a rotation writes for `ref`: the policy's key in the secret `ref` reads; a plain value is its own path. */
-function targetOf(ref: SecretRef, policy: RotationPolicy): string | undefined {
+// Without rotation-key (a policy written by hand with the contract's four keys) only a value that is a secret of its
+// own (an AWS plain secret) is known to be the generated one: any key of a Vault or AWS JSON secret may be the user
+// name or the API key id next to it, and the first one read would have been replaced by random characters.
+/** The path a rotation writes for `ref`: the policy's key in the secret `ref` reads; a plain secret is its own path. */
+function targetOf(ref: SecretRef, policy: RotationPolicy, own: boolean): string | undefined {
   const secret = ref.kind === 'map' ? ref.path : splitPath(ref.path).secret;
   if (policy.key !== undefined) return secret === '' ? undefined : `${secret}/${policy.key}`;
-  return ref.kind === 'value' ? ref.path : undefined;
+  return own ? ref.path : undefined;
+}
+
+/** True when `ref` was read from a secret that holds that value alone: AWS names it `<prefix><path>`, not `<prefix><secret>`. */
+function ownSecret(ref: SecretRef, resolution: Extract<Resolution, { status: 'found' }>): boolean {
+  return ref.kind === 'value' && resolution.meta?.secret.endsWith(ref.path) === true;
 }

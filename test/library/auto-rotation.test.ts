@@ -30,8 +30,8 @@ async function world(t: import('ava').ExecutionContext, custom: Record<string, s
   t.teardown(async () => { await store.close(); await server.close(); });
   // A replica is another agent: a rotator of its own (what it wrote and lost is its own), on its own registry.
   const replica = () => { const own = new Registry(); return { registry: own, rotator: new AutoRotator({ registry: own, clock }) }; };
-  const pass = async (auto: boolean, by: AutoRotator = rotator) => {
-    const resolutions = await store.resolveAll([{ ref: { kind: 'value', path: 'app/secret_key' } }]);
+  const pass = async (auto: boolean, by: AutoRotator = rotator, paths: readonly string[] = ['app/secret_key']) => {
+    const resolutions = await store.resolveAll(paths.map((path) => ({ ref: { kind: 'value' as const, path } })));
     return { resolutions, run: () => by.check({ store, resolutions, auto, log, audit: true, scrubber: new Scrubber() }) };
   };
   const writes = () => server.counters.requests.filter((request) => request.method === 'POST' && request.path === 'secret/data/app');
@@ -120,4 +120,13 @@ test('rotation-key naming a key of another secret (a "/" in it) is refused: noth
   t.false(server.counters.requests.some((request) => request.method === 'POST' && request.path === 'secret/data/app/other'), 'the other secret is not written');
   t.false(asked);
   t.is(writes().length, 0);
+});
+
+test('a policy without rotation-key (the contract\'s four keys, by hand) rotates no key of a secret of several: it cannot tell which one is generated', async (t) => {
+  const { clock, pass, writes } = await world(t, { 'rotation-period': '30d', 'rotation-generate': '40', 'rotation-auto': 'true' });
+  await clock.advance(31 * DAY);
+  const both = await pass(true, undefined, ['app/user', 'app/secret_key']);
+  const asked = await both.run();
+  t.is(writes().length, 0, 'neither the user name nor the password was replaced by a random value');
+  t.false(asked);
 });

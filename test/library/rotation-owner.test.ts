@@ -73,3 +73,22 @@ test.serial('rotate: Vault answers that it does not hold the path: the copy in A
   t.is(aws.versions('dsta/app').length, 2);
   t.is(stdout().trim(), aws.versions('dsta/app').find((version) => version.stages.includes('AWSCURRENT'))?.id ?? 'no AWSCURRENT');
 });
+
+test.serial('auto-rotation: an AWS plain secret needs no rotation-key (it holds the one value); Vault answered, so AWS owns it', async (t) => {
+  const { aws, env } = await world(t, false);
+  aws.putSecret('dsta/tok/value', 'PLAIN-token-value-000000000000000000');
+  const config = await loadConfig({ file: undefined, env, flags: {}, cwd: process.cwd() });
+  const log = pino({ level: 'silent' });
+  const store = new SecretStore({ chain: await createChain(config, env, log) });
+  t.teardown(() => store.close());
+  const awsBackend = store.backends[1];
+  if (!isWritable(awsBackend)) throw new Error('the aws backend is writable');
+  await awsBackend.setLabels({ kind: 'value', path: 'tok/value' }, { 'rotation-period': '30d', 'rotation-generate': '40', 'rotation-auto': 'true' });
+  const rotator = new AutoRotator({ registry: new Registry(), clock: new FakeClock(START + 31 * DAY) });
+  const resolutions = await store.resolveAll([{ ref: { kind: 'value', path: 'tok/value' } }]);
+  t.like(resolutions.get('*|value:tok/value'), { status: 'found', backend: 'aws' });
+  t.true(await rotator.check({ store, resolutions, auto: true, log, audit: true, scrubber: new Scrubber() }));
+  const versions = aws.versions('dsta/tok/value');
+  t.is(versions.length, 2);
+  t.regex(String(versions.find((version) => version.stages.includes('AWSCURRENT'))?.value), /^[A-Za-z0-9]{40}$/);
+});
