@@ -3,7 +3,8 @@
 // that form one tree (a pre-fork server's master and its workers: gunicorn, nginx, uwsgi, puma) are one target,
 // the topmost. Naming a process needs the agent and the application to share a PID namespace (Kubernetes
 // shareProcessNamespace, Compose `pid: service:<app>`).
-import { readFile, readdir, readlink } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { open, readFile, readdir, readlink } from 'node:fs/promises';
 import { basename, join } from 'node:path';
 import type { Notifier } from '../config/notifiers.js';
 import { AgentError } from '../errors.js';
@@ -53,18 +54,42 @@ export async function sendSignal(notifier: SignalNotifier, options: SignalOption
 // Why: a pid file is written by another program; anything but a plain positive pid is refused, not guessed at.
 /** The pid written in `path` (surrounding whitespace allowed); ERR_NOTIFY when unreadable or not a pid. */
 export async function readPidFile(path: string): Promise<number> {
-  let text: string;
-  try {
-    text = await readFile(path, 'utf8');
-  } catch (error) {
-    throw new AgentError('ERR_NOTIFY', `cannot read pidFile ${path}: ${errorCode(error)}`, { details: { pidFile: path } });
-  }
+  const text = await readSmallRegularFile(path);
   const trimmed = text.trim();
   const pid = /^[0-9]{1,7}$/.test(trimmed) ? Number(trimmed) : 0;
   if (pid < 1 || pid > PID_MAX) {
     throw new AgentError('ERR_NOTIFY', `pidFile ${path} does not hold a process id (expected one positive integer)`, { details: { pidFile: path } });
   }
   return pid;
+}
+
+/** More than a pid and its whitespace ever take; a longer file is not read. */
+const PID_FILE_MAX_BYTES = 64;
+
+// Why: the pid file often sits in a volume the application writes. A FIFO put in its place would block a plain
+// read forever (and one of libuv's four threads with it, which every file write of the agent needs), a device or
+// a huge file would be read whole; it is opened without blocking and read only when it is a small regular file.
+async function readSmallRegularFile(path: string): Promise<string> {
+  const details = { details: { pidFile: path } };
+  let handle;
+  try {
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+  } catch (error) {
+    throw new AgentError('ERR_NOTIFY', `cannot read pidFile ${path}: ${errorCode(error)}`, details);
+  }
+  try {
+    const stats = await handle.stat();
+    if (!stats.isFile()) throw new AgentError('ERR_NOTIFY', `pidFile ${path} is not a regular file`, details);
+    const buffer = Buffer.alloc(PID_FILE_MAX_BYTES + 1);
+    const { bytesRead } = await handle.read(buffer, 0, buffer.length, 0);
+    if (bytesRead > PID_FILE_MAX_BYTES) throw new AgentError('ERR_NOTIFY', `pidFile ${path} does not hold a process id (expected one positive integer)`, details);
+    return buffer.subarray(0, bytesRead).toString('utf8');
+  } catch (error) {
+    if (error instanceof AgentError) throw error;
+    throw new AgentError('ERR_NOTIFY', `cannot read pidFile ${path}: ${errorCode(error)}`, details);
+  } finally {
+    await handle.close();
+  }
 }
 
 // Why: a pid file outlives its process (a volume kept across container restarts), and pids are small and reused

@@ -1,6 +1,8 @@
 // The signal notifier against real processes (a shell script trapping SIGHUP) and against a fake /proc tree.
 import test from 'ava';
-import { mkdir, readFile, symlink, writeFile } from 'node:fs/promises';
+import { execFileSync } from 'node:child_process';
+import { constants } from 'node:fs';
+import { mkdir, open, readFile, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { isAgentError } from '../../agent/errors.js';
 import { findProcesses, processNames, readPidFile, sendSignal, topmost } from '../../agent/notify/signal.js';
@@ -41,6 +43,17 @@ test('a pidFile holding the agent\'s own pid (a stale file whose pid the agent n
   t.true(isAgentError(error, 'ERR_NOTIFY'));
   t.is(error.message, `pidFile ${pidFile} holds the agent's own pid 4242 (a stale file?); not signalled`);
   t.deepEqual(sent, []);
+});
+
+test('a pidFile that is a FIFO (a writable volume the application controls) is ERR_NOTIFY at once, not a read that never ends', async (t) => {
+  const pidFile = join(await tempDir(t), 'app.pid');
+  execFileSync('mkfifo', [pidFile]);
+  // A read blocked on the FIFO would hold one of libuv's 4 threads forever: a writer is opened when the test ends.
+  t.teardown(async () => { await open(pidFile, constants.O_WRONLY | constants.O_NONBLOCK).then((handle) => handle.close(), () => undefined); });
+  const limit = new Promise<'hung'>((resolve) => { setTimeout(() => { resolve('hung'); }, 10_000).unref(); });
+  const outcome = await Promise.race([sendSignal({ signal: 'SIGHUP', pidFile }, { kill: () => { throw new Error('no signal expected'); } }).then(() => 'sent', (error: unknown) => error), limit]);
+  t.true(isAgentError(outcome, 'ERR_NOTIFY'), String(outcome));
+  t.is(isAgentError(outcome) ? outcome.message : '', `pidFile ${pidFile} is not a regular file`);
 });
 
 test('a pidFile naming a pid no process has is ERR_NOTIFY saying so', async (t) => {
