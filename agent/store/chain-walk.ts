@@ -30,6 +30,11 @@ export interface WalkItem {
   readonly candidates: readonly Backend[];
   /** The backend that served this path before (provenance); no backend after it in `candidates` is asked. */
   readonly owner?: BackendName | undefined;
+  /**
+   * The backend that served the same secret in the other form (`map:a/b` for `value:a/b/k`, and back): while it is
+   * down no lower backend serves this one either; its "not found" moves on (it may never have had this key).
+   */
+  readonly related?: BackendName | undefined;
 }
 
 export interface WalkHooks {
@@ -103,8 +108,9 @@ function apply(entry: Pending, backend: Backend, outcome: Outcome | AgentError, 
       const last = hooks.lastGood(entry.item.key);
       // A path stays with the backend that served it: an outage keeps its last value, never a lower backend's.
       if (last?.backend === backend.name) return { status: 'found', data: last.data, backend: last.backend, version: last.version, meta: last.meta, stale: { reason: outcome.reason } };
-      if (entry.item.owner === backend.name) {
-        const message = `${backend.name} backend unavailable while reading "${path}", which it served before; no lower backend serves it, the file keeps its content: ${outcome.reason}`;
+      if (entry.item.owner === backend.name || entry.item.related === backend.name) {
+        const served = entry.item.owner === backend.name ? 'which it served before' : 'whose secret it served before in another form';
+        const message = `${backend.name} backend unavailable while reading "${path}", ${served}; no lower backend serves it, the file keeps its content: ${outcome.reason}`;
         return { status: 'failed', error: new AgentError('ERR_BACKEND_UNAVAILABLE', message, { details: { backend: backend.name, path } }) };
       }
       entry.unavailable = { backend: backend.name, reason: outcome.reason };

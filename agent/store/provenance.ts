@@ -29,6 +29,12 @@ export class Provenance {
     return this.#owners.get(key);
   }
 
+  /** The backends that served a key of the secret at `path` as a value (`value:<path>/<key>`). */
+  *ownersOfKeys(path: string): Iterable<BackendName> {
+    const prefix = `value:${path}/`;
+    for (const [key, backend] of this.#owners) if (key.startsWith(prefix) && !key.includes('/', prefix.length)) yield backend;
+  }
+
   /** Remember that `backend` served `key`. */
   record(key: string, backend: BackendName): void {
     if (this.#owners.get(key) === backend) return;

@@ -190,7 +190,7 @@ export class SecretStore {
       const candidates = this.#candidates(request);
       if (candidates instanceof AgentError) results.set(key, { status: 'failed', error: candidates });
       else if (request.ref.version !== undefined) items.push(this.#olderVersionItem(key, request, candidates));
-      else items.push({ key, ref: request.ref, candidates, owner: this.#followsProvenance(request) ? this.#memory.provenance.owner(refKey(request.ref)) : undefined });
+      else items.push({ key, ref: request.ref, candidates, ...(this.#followsProvenance(request) ? this.#owners(request.ref) : {}) });
     }
     for (let attempt = 0; items.length > 0; attempt++) {
       const outages = new Map<BackendName, { paths: string[]; reason: string }>();
@@ -254,6 +254,20 @@ export class SecretStore {
     const owner = this.#followsProvenance(request) ? this.#memory.provenance.owner(refKey({ kind: request.ref.kind, path: request.ref.path })) : undefined;
     const versioned = candidates.filter((backend) => (owner === undefined ? backend.name === 'vault' || backend.name === 'aws' : backend.name === owner));
     return { key, ref: request.ref, candidates: versioned };
+  }
+
+  // Why related: a template changed from {{secret "app/db/password"}} to (secrets "app/db") during an outage asks
+  // for a reference nothing served yet; the secret's backend still holds it, so no lower one may serve it.
+  /** The owner of `ref`, and the backend that served its secret in the other form (the highest in the chain). */
+  #owners(ref: SecretRef): { owner: BackendName | undefined; related: BackendName | undefined } {
+    const { provenance } = this.#memory;
+    const owner = provenance.owner(refKey(ref));
+    if (ref.kind === 'value') {
+      const slash = ref.path.lastIndexOf('/');
+      return { owner, related: slash < 0 ? undefined : provenance.owner(refKey({ kind: 'map', path: ref.path.slice(0, slash) })) };
+    }
+    const keys = new Set(provenance.ownersOfKeys(ref.path));
+    return { owner, related: this.#chain.find((backend) => keys.has(backend.name))?.name };
   }
 
   /** Whether `request` walks the chain under provenance: not pinned by itself, nor by a forced backend. */

@@ -246,3 +246,29 @@ test('once saving beside run keeps the paths only the other process recorded, an
   t.is(after.owner('value:app/key'), 'aws');
   t.is(run.owner('value:other/key'), 'vault');
 });
+
+test('a template that changes form during an outage ({{secret "app/db/password"}} to (secrets "app/db"), or back) never gets the lower backend\'s value', async (t) => {
+  const vault = new TableBackend('vault', { 'app/db/password': found('from-vault'), 'app/db': { status: 'found', data: { password: 'from-vault' } } });
+  const env = new TableBackend('env', { 'app/db/password': found('from-env'), 'app/db': { status: 'found', data: { password: 'from-env' } } });
+  for (const [served, asked] of [[value('app/db/password'), { ref: { kind: 'map', path: 'app/db' } }], [{ ref: { kind: 'map', path: 'app/db' } }, value('app/db/password')]] as const) {
+    const memory = new StoreMemory();
+    vault.down = false;
+    t.like(await new SecretStore({ chain: [vault, env], memory }).resolve(served), { backend: 'vault' });
+    vault.down = true;
+    const after = await new SecretStore({ chain: [vault, env], memory }).resolve(asked);
+    t.is(after.status, 'failed', `${served.ref.kind} served, then ${asked.ref.kind} asked`);
+    if (after.status !== 'failed') return;
+    t.true(isAgentError(after.error, 'ERR_BACKEND_UNAVAILABLE'));
+    t.regex(after.error.message, /vault backend unavailable while reading "app\/db(\/password)?", whose secret it served before in another form/);
+  }
+  t.is(env.calls, 0);
+});
+
+test('a key the secret\'s backend does not have still falls through: only its outage holds the other form', async (t) => {
+  const memory = new StoreMemory();
+  const vault = new TableBackend('vault', { 'app/db': { status: 'found', data: { password: 'from-vault' } } });
+  const env = new TableBackend('env', { 'app/db/port': found('5432') });
+  const store = new SecretStore({ chain: [vault, env], memory });
+  t.like(await store.resolve({ ref: { kind: 'map', path: 'app/db' } }), { backend: 'vault' });
+  t.like(await store.resolve(value('app/db/port')), { status: 'found', data: '5432', backend: 'env' });
+});
