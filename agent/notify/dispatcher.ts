@@ -107,7 +107,7 @@ export class NotifyDispatcher {
   }
 
   // Why: shutdown must not start notifiers for a burst still waiting or a run queued, but lets a run in flight finish.
-  /** Drop the waiting burst and the queued run (their callers get []); resolve when the run in flight has ended. */
+  /** Drop the waiting burst and the queued run (their callers get [], handOff() gets their changes); resolve when the run in flight has ended. */
   async stop(): Promise<void> {
     this.#stopped = true;
     const burst = this.#burst;
