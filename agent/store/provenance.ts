@@ -66,8 +66,10 @@ export class Provenance {
     const path = join(output, AGENT_DIR, FILE);
     let text: string;
     try {
-      const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW);
+      // Why O_NONBLOCK and the type check: a FIFO put in its place would block the start forever on open or read.
+      const handle = await open(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
       try {
+        if (!(await handle.stat()).isFile()) throw Object.assign(new Error('not a regular file'), { code: 'not a regular file' });
         text = await handle.readFile('utf8');
       } finally {
         await handle.close();

@@ -3,6 +3,7 @@
 // served a path, no lower backend serves it — after an outage, a reload (same memory) or a restart (memory
 // loaded from the output directory), nor after the serving backend says "not found".
 import test from 'ava';
+import { execFileSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, symlink, writeFile, mkdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -271,4 +272,14 @@ test('a key the secret\'s backend does not have still falls through: only its ou
   const store = new SecretStore({ chain: [vault, env], memory });
   t.like(await store.resolve({ ref: { kind: 'map', path: 'app/db' } }), { backend: 'vault' });
   t.like(await store.resolve(value('app/db/port')), { status: 'found', data: '5432', backend: 'env' });
+});
+
+test('a provenance.json that is not a regular file (a FIFO) is ERR_PROVENANCE_FILE at once, not a start that hangs', async (t) => {
+  const output = await mkdtemp(join(tmpdir(), 'sa-provenance-'));
+  t.teardown(() => rm(output, { recursive: true, force: true }));
+  await mkdir(join(output, '.secrets-agent'));
+  execFileSync('mkfifo', [join(output, '.secrets-agent', 'provenance.json')]);
+  const error = await t.throwsAsync(Provenance.load(output));
+  t.true(isAgentError(error, 'ERR_PROVENANCE_FILE'));
+  t.regex(error.message, /provenance\.json: not a regular file/);
 });
