@@ -4,7 +4,7 @@
 // the VersionId it replaces, so every replica that races for the same rotation names the same new version and
 // Secrets Manager keeps exactly one (the same token with other data is ResourceExistsException).
 import { createHash } from 'node:crypto';
-import { ListSecretVersionIdsCommand, PutSecretValueCommand, TagResourceCommand, UntagResourceCommand } from '@aws-sdk/client-secrets-manager';
+import { DescribeSecretCommand, ListSecretVersionIdsCommand, PutSecretValueCommand, TagResourceCommand, UntagResourceCommand } from '@aws-sdk/client-secrets-manager';
 import { AgentError } from '../../errors.js';
 import { invalidPathReason, splitPath } from '../backend.js';
 import { jsonObject, notAnObject } from './content.js';
@@ -40,10 +40,11 @@ export async function currentCreated(ctx: WriteContext, secretId: string): Promi
 
 /**
  * The ClientRequestToken of "the rotation that replaces `versionId` of `secretId`": the same for every replica,
- * shaped as a UUID (36 characters, within the 32-64 the API allows), and telling nothing about the value.
+ * shaped as a UUID (36 characters, within the 32-64 the API allows), and telling nothing about the value. `attempt`
+ * counts the tokens of that rotation spent before (a rollback put `versionId` back as AWSCURRENT).
  */
-export function rotationToken(secretId: string, versionId: string): string {
-  const hex = createHash('sha256').update(`secrets-agent rotation\0${secretId}\0${versionId}`).digest('hex');
+export function rotationToken(secretId: string, versionId: string, attempt = 0): string {
+  const hex = createHash('sha256').update(`secrets-agent rotation\0${secretId}\0${versionId}${attempt === 0 ? '' : `\0${attempt}`}`).digest('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20, 32)}`;
 }
 
@@ -77,15 +78,30 @@ export async function replaceValue(ctx: WriteContext, path: string, value: strin
     if (!stored) throw new AgentError('ERR_SECRET_NOT_FOUND', `aws backend: cannot rotate "${path}": no secret holds it in ${ctx.region}`, { details: { backend: 'aws', region: ctx.region, path } });
   }
   if (stored.versionId !== expected) throw conflict(ctx, stored.id, expected, stored.versionId);
-  const token = rotationToken(stored.id, expected);
-  try {
-    const answer = await ctx.client.send(new PutSecretValueCommand({ SecretId: stored.id, SecretString: text, ClientRequestToken: token }));
-    return { version: answer.VersionId ?? token };
-  } catch (error) {
-    const site: CallSite = { operation: 'PutSecretValue', region: ctx.region, secretId: stored.id };
-    const failure = classifyError(error, site);
-    // The same token with other data: another replica's put of this very rotation landed first.
-    if (failure.code === 'ResourceExistsException') throw conflict(ctx, stored.id, expected, token);
-    throw failureError(failure, site);
+  const site: CallSite = { operation: 'PutSecretValue', region: ctx.region, secretId: stored.id };
+  for (let attempt = 0; attempt < TOKEN_ATTEMPTS; attempt++) {
+    const token = rotationToken(stored.id, expected, attempt);
+    try {
+      const answer = await ctx.client.send(new PutSecretValueCommand({ SecretId: stored.id, SecretString: text, ClientRequestToken: token }));
+      return { version: answer.VersionId ?? token };
+    } catch (error) {
+      const failure = classifyError(error, site);
+      if (failure.code !== 'ResourceExistsException') throw failureError(failure, site);
+      // The same token with other data: another replica's put of this very rotation landed first - unless
+      // AWSCURRENT is still `expected`: then an earlier rotation of it was rolled back, its token is spent for good,
+      // and the next token of the sequence (which every replica derives alike) names this rotation.
+      const now = await currentVersion(ctx, stored.id);
+      if (now !== expected) throw conflict(ctx, stored.id, expected, now);
+    }
   }
+  throw new AgentError('ERR_CAS_CONFLICT', `aws backend: ${subject(site)}: version ${expected} was rotated and rolled back ${TOKEN_ATTEMPTS} times; nothing was written - rotate it by hand (secrets-agent rotate --generate N)`, { details: { backend: 'aws', region: ctx.region, secretId: stored.id } });
+}
+
+/** How many rotations of one version may have been rolled back before the agent stops putting new ones. */
+const TOKEN_ATTEMPTS = 4;
+
+/** The VersionId that holds AWSCURRENT now (DescribeSecret: no value read). */
+async function currentVersion(ctx: WriteContext, secretId: string): Promise<string | undefined> {
+  const described = await call({ operation: 'DescribeSecret', region: ctx.region, secretId }, () => ctx.client.send(new DescribeSecretCommand({ SecretId: secretId })));
+  return Object.entries(described.VersionIdsToStages ?? {}).find(([, stages]) => stages.includes('AWSCURRENT'))?.[0];
 }
