@@ -184,8 +184,8 @@ export class AutoRotator {
     } catch (error) {
       if (isAgentError(error, 'ERR_CAS_CONFLICT')) {
         // Another replica won this rotation: its version is read and rendered by the next cycle. Should the next
-        // cycles read this same version again (a stale read, a version stage other than AWSCURRENT, a token spent
-        // before a rollback), the conflict is no race: it waits like a failure instead of asking for cycle after cycle.
+        // cycles read this same version again (a read that does not move), the conflict is no race: it waits like a
+        // failure instead of asking for cycle after cycle.
         this.#failed.set(attempt, this.#clock.now());
         this.rotations.inc({ result: 'conflict' });
         pass.log.child({ component: 'rotation' }).info(fields, `another writer rotated ${target} first; reading its version`);
