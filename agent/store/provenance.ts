@@ -21,6 +21,8 @@ const KEY = /^(?:value|map):[^/]+(?:\/[^/]+)*$/;
 /** Keys are reference keys (`value:app/db/password`, `map:exchange/binance`), values backend names. */
 export class Provenance {
   readonly #owners = new Map<string, BackendName>();
+  /** The keys recorded since the map was loaded or last saved: what this process learned, newer than the file. */
+  readonly #dirty = new Set<string>();
   /** True when the map differs from the file it was loaded from or last saved to. */
   #changed = false;
 
@@ -39,6 +41,7 @@ export class Provenance {
   record(key: string, backend: BackendName): void {
     if (this.#owners.get(key) === backend) return;
     this.#owners.set(key, backend);
+    this.#dirty.add(key);
     this.#changed = true;
   }
 
@@ -95,6 +98,7 @@ export class Provenance {
       provenance.record(key, backend as BackendName);
     }
     provenance.#changed = false;
+    provenance.#dirty.clear();
     return provenance;
   }
 
@@ -103,12 +107,15 @@ export class Provenance {
     if (!this.#changed) return;
     const dir = await agentDir(output);
     // Why: `once` run beside `run` on the same volume keeps its own map; a save that wrote only this process's map
-    // would drop the paths only the other one served, and a restart would let a lower backend serve them. Paths
-    // both know keep this process's owner; a file that no longer parses is replaced, as before.
+    // would drop the paths only the other one served, or put back an owner the other replaced since (Vault, where
+    // this process still says AWS), and a restart would let a lower backend serve them. Each path keeps its latest
+    // owner: this process's for what it recorded since its last save, else the file's. A file that no longer parses
+    // is replaced, as before.
     const kept = await Provenance.load(output).catch(() => undefined);
-    if (kept) for (const [key, backend] of kept.#owners) if (!this.#owners.has(key)) this.#owners.set(key, backend);
+    if (kept) for (const [key, backend] of kept.#owners) if (!this.#dirty.has(key)) this.#owners.set(key, backend);
     await writeFileAtomic({ path: join(dir, FILE), content: this.serialize(), mode: 0o600 });
     this.#changed = false;
+    this.#dirty.clear();
   }
 }
 

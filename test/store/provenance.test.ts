@@ -283,3 +283,21 @@ test('a provenance.json that is not a regular file (a FIFO) is ERR_PROVENANCE_FI
   t.true(isAgentError(error, 'ERR_PROVENANCE_FILE'));
   t.regex(error.message, /provenance\.json: not a regular file/);
 });
+
+test('an owner once replaced beside run (AWS to Vault) is not put back by run\'s next save, and run follows it', async (t) => {
+  const output = await mkdtemp(join(tmpdir(), 'sa-provenance-'));
+  t.teardown(() => rm(output, { recursive: true, force: true }));
+  const run = await Provenance.load(output);
+  run.record('value:app/key', 'aws');
+  await run.save(output);
+  const once = await Provenance.load(output);
+  once.record('value:app/key', 'vault');
+  await once.save(output);
+  run.record('value:other/key', 'env');
+  await run.save(output);
+  t.is((await Provenance.load(output)).owner('value:app/key'), 'vault');
+  t.is(run.owner('value:app/key'), 'vault', 'the running agent no longer lets AWS serve it while Vault is down');
+  run.record('value:app/key', 'aws');
+  await run.save(output);
+  t.is((await Provenance.load(output)).owner('value:app/key'), 'aws', 'what run records itself since its last save wins');
+});
