@@ -138,6 +138,9 @@ export class Agent {
     this.#memory = { output: context.config.output, memory };
     await this.#templates.reload(context.config.templates, context.log.child({ component: 'template' }));
     this.#wiring = await this.#wire(context);
+    // Files the old configuration wrote but had not notified yet (a burst waiting for `wait`, the cycle in flight)
+    // are notified by the new one: the next cycle finds them unchanged and would tell nobody.
+    old.dispatcher.handOff(this.#wiring.dispatcher);
     this.#wiring.log.info('configuration and templates reloaded');
     this.trigger('reload');
     await this.#release(old);
@@ -268,7 +271,9 @@ export class Agent {
     const wiring = this.#wiring;
     if (!wiring) return;
     const { context, log } = wiring;
-    const wasReady = this.ready;
+    // Why per template: "not for the first render" is each file's own first render; one template that keeps failing
+    // (or one a reload added) must not silence the notifiers of the others.
+    const renderedBefore = new Set(this.#templates.all.filter((template) => this.#status.succeeded(template.name)).map((template) => template.name));
     const started = this.#clock.now();
     log.debug({ reasons }, `cycle started (${reasons.join(', ')})`);
     const changedCalls = new Set(this.#changedCalls);
@@ -288,8 +293,8 @@ export class Agent {
     }
     this.#logResults(log, report.results);
     this.#logCycle(log, reasons, report.results, problems.size, this.#clock.now() - started);
-    const changed = report.results.filter((result) => result.outcome === 'written');
-    if (changed.length > 0 && (wasReady || context.config.notifyOnStart)) {
+    const changed = report.results.filter((result) => result.outcome === 'written' && (context.config.notifyOnStart || renderedBefore.has(result.template.name)));
+    if (changed.length > 0) {
       void wiring.dispatcher.notify(changed.map((result) => ({ template: result.template.name, notify: result.template.notify })));
     }
     const failed = problems.size > 0 || report.results.some((result) => result.outcome === 'failed');

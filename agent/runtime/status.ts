@@ -74,6 +74,11 @@ export class StatusBook {
     for (const name of this.#entries.keys()) if (!names.has(name)) this.#entries.delete(name);
   }
 
+  /** Whether the template has rendered successfully at least once in this process. */
+  succeeded(name: string): boolean {
+    return this.#succeeded.has(name);
+  }
+
   /** Ready once every current template has rendered successfully at least once. */
   ready(templates: readonly Template[]): boolean {
     return templates.length > 0 && templates.every((template) => this.#succeeded.has(template.name));
