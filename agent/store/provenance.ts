@@ -111,11 +111,20 @@ export class Provenance {
     // this process still says AWS), and a restart would let a lower backend serve them. Each path keeps its latest
     // owner: this process's for what it recorded since its last save, else the file's. A file that no longer parses
     // is replaced, as before.
-    const kept = await Provenance.load(output).catch(() => undefined);
-    if (kept) for (const [key, backend] of kept.#owners) if (!this.#dirty.has(key)) this.#owners.set(key, backend);
+    await this.refresh(output);
     await writeFileAtomic({ path: join(dir, FILE), content: this.serialize(), mode: 0o600 });
     this.#changed = false;
     this.#dirty.clear();
+  }
+
+  /**
+   * Take in what another process (`once` beside `run`) saved in `output` since: paths this one does not know, and
+   * owners it did not record itself since its last save. A file that cannot be read or parsed changes nothing.
+   */
+  async refresh(output: string): Promise<void> {
+    const kept = await Provenance.load(output).catch(() => undefined);
+    // Why `changed` stays: what is taken in is what the file already says.
+    if (kept) for (const [key, backend] of kept.#owners) if (!this.#dirty.has(key)) this.#owners.set(key, backend);
   }
 }
 

@@ -301,3 +301,18 @@ test('an owner once replaced beside run (AWS to Vault) is not put back by run\'s
   await run.save(output);
   t.is((await Provenance.load(output)).owner('value:app/key'), 'aws', 'what run records itself since its last save wins');
 });
+
+test('refresh takes in what once saved beside run without a save of run\'s own', async (t) => {
+  const output = await mkdtemp(join(tmpdir(), 'sa-provenance-'));
+  t.teardown(() => rm(output, { recursive: true, force: true }));
+  const run = await Provenance.load(output);
+  run.record('value:app/key', 'aws');
+  await run.save(output);
+  const once = await Provenance.load(output);
+  once.record('value:app/key', 'vault');
+  once.record('value:new/key', 'vault');
+  await once.save(output);
+  await run.refresh(output);
+  t.is(run.owner('value:app/key'), 'vault');
+  t.is(run.owner('value:new/key'), 'vault');
+});
