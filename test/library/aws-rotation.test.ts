@@ -1,10 +1,11 @@
 // Auto-rotation's AWS write (agent/backends/aws/rotation.ts replaceValue) against the AWS emulator through the real
 // SDK: it puts over AWSCURRENT only, and only when AWSCURRENT is what the agent serves.
-import { PutSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { PutSecretValueCommand, SecretsManagerClient, UntagResourceCommand } from '@aws-sdk/client-secrets-manager';
 import test from 'ava';
 import { createAwsBackend } from '../../agent/backends/aws.js';
 import { rotationToken } from '../../agent/backends/aws/rotation.js';
 import { isAgentError } from '../../agent/errors.js';
+import { makePolicy, policyEntries } from '../../agent/rotation/policy.js';
 import { EMULATOR_CREDENTIALS, startAwsEmulator } from '../fakes/aws/emulator.js';
 import { memoryLog } from '../backends/aws/harness.js';
 
@@ -78,4 +79,29 @@ test('two replicas at once: the other one\'s put of the same rotation lands betw
   const versions = aws.versions('dsta/app');
   t.is(versions.length, 2, 'one new version');
   t.is(versions.find((version) => version.stages.includes('AWSCURRENT'))?.id, rotationToken('dsta/app', versionId));
+});
+
+test('a policy change that cannot remove tags (no UntagResource) changes nothing: it does not leave the new period with the old auto', async (t) => {
+  const aws = await startAwsEmulator();
+  const client = new SecretsManagerClient({ region: aws.region, endpoint: aws.endpoint, credentials: EMULATOR_CREDENTIALS, maxAttempts: 1 });
+  t.teardown(async () => { client.destroy(); await aws.close(); });
+  aws.putSecret('dsta/app', { secret_key: 'FIRST-value-0000000000000000000000' });
+  const plain = createAwsBackend({ config: { region: aws.region, prefix: 'dsta/', versionStage: 'AWSCURRENT' }, log: memoryLog().log, client });
+  const ref = { kind: 'value', path: 'app/secret_key' } as const;
+  await plain.setLabels(ref, policyEntries(makePolicy({ period: '30d', generate: 40, auto: true, key: 'secret_key' })));
+  const before = await plain.readLabels(ref);
+  const untagDenied = new Proxy(client, {
+    get(target, property, receiver) {
+      if (property !== 'send') return Reflect.get(target, property, receiver) as unknown;
+      const send = target.send.bind(target) as (command: unknown) => Promise<unknown>;
+      return async (command: unknown) => {
+        if (command instanceof UntagResourceCommand) throw Object.assign(new Error('User is not authorized to perform: secretsmanager:UntagResource'), { name: 'AccessDeniedException', $fault: 'client', $metadata: { httpStatusCode: 400 } });
+        return send(command);
+      };
+    },
+  });
+  const denied = createAwsBackend({ config: { region: aws.region, prefix: 'dsta/', versionStage: 'AWSCURRENT' }, log: memoryLog().log, client: untagDenied });
+  // `rotate --every 90d`: scheduled only, so rotation-generate and rotation-auto are to be removed.
+  await t.throwsAsync(denied.setLabels(ref, policyEntries(makePolicy({ period: '90d', key: 'secret_key' }))));
+  t.deepEqual(await plain.readLabels(ref), before, 'the recorded policy is the one before, whole');
 });

@@ -14,12 +14,15 @@ import { subject } from './site.js';
 import type { WriteContext } from './writes.js';
 import { call, current } from './writes.js';
 
+// Why removals first: AWS has no call that does both, and a removal is what turns automation off (rotation-auto,
+// rotation-generate). Set first, a denied or failed UntagResource left the new period with the old auto, while
+// rotate said it failed; removed first, a failure leaves the policy before, or one with less automation.
 /** Set (string) or remove (null) tags on `secretId`; tags not named are kept. */
 export async function setTags(ctx: WriteContext, secretId: string, labels: Readonly<Record<string, string | null>>): Promise<void> {
   const set = Object.entries(labels).flatMap(([Key, Value]) => (Value === null ? [] : [{ Key, Value }]));
   const remove = Object.entries(labels).flatMap(([key, value]) => (value === null ? [key] : []));
-  if (set.length > 0) await call({ operation: 'TagResource', region: ctx.region, secretId }, () => ctx.client.send(new TagResourceCommand({ SecretId: secretId, Tags: set })));
   if (remove.length > 0) await call({ operation: 'UntagResource', region: ctx.region, secretId }, () => ctx.client.send(new UntagResourceCommand({ SecretId: secretId, TagKeys: remove })));
+  if (set.length > 0) await call({ operation: 'TagResource', region: ctx.region, secretId }, () => ctx.client.send(new TagResourceCommand({ SecretId: secretId, Tags: set })));
 }
 
 // Why: LastChangedDate moves when tags change (AWS: "modified in any way"), so the age of a secret is the
