@@ -33,7 +33,7 @@ function redactUrls(copy: Record<string, unknown>): void {
   if (!isRecord(notifiers)) return;
   for (const notifier of Object.values(notifiers)) {
     const http = isRecord(notifier) ? notifier['http'] : undefined;
-    if (isRecord(http) && typeof http['url'] === 'string') http['url'] = redactUrl(http['url']);
+    if (isRecord(http) && typeof http['url'] === 'string') http['url'] = redactWebhookUrl(http['url']);
   }
 }
 
@@ -45,5 +45,22 @@ export function redactUrl(text: string): string {
   if (url.password === '' && url.search === '') return text;
   if (url.password !== '') url.password = 'redacted';
   for (const name of [...new Set(url.searchParams.keys())]) url.searchParams.set(name, 'redacted');
+  return url.toString();
+}
+
+/** A path segment that could be a credential: it holds a digit, or is 16 characters or more (longer than a word). */
+const TOKEN_LIKE = /\d|^.{16,}$/;
+
+// Why: webhook URLs carry their credential in the path (Slack `/services/T…/B…/<token>`, Discord
+// `/api/webhooks/<id>/<token>`), so a notifier's URL also hides every path segment that could be one; words such
+// as `/-/reload` or `/api/webhooks` stay, so the operator still sees which endpoint failed.
+/** redactUrl, and every path segment with a digit or of 16 characters or more replaced by `redacted`. */
+export function redactWebhookUrl(text: string): string {
+  const shown = redactUrl(text);
+  if (!URL.canParse(shown)) return shown;
+  const url = new URL(shown);
+  const path = url.pathname.split('/').map((segment) => (TOKEN_LIKE.test(decodeURIComponent(segment)) ? 'redacted' : segment)).join('/');
+  if (path === url.pathname) return shown;
+  url.pathname = path;
   return url.toString();
 }

@@ -4,7 +4,7 @@
 // the URL's password and query may be secret; neither ever appears in a message.
 import { request as httpRequest, validateHeaderName, validateHeaderValue } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { redactUrl } from '../config/redact.js';
+import { redactWebhookUrl } from '../config/redact.js';
 import type { Notifier } from '../config/notifiers.js';
 import { formatDuration } from '../config/duration.js';
 import { AgentError } from '../errors.js';
@@ -33,7 +33,7 @@ type Attempt = { status: number } | { network: string } | { timedOut: true };
 /** Send the request, retrying once on a network error or 5xx; throws ERR_NOTIFY naming the redacted URL and status. */
 export async function sendHttp(notifier: HttpNotifier, options: HttpOptions): Promise<HttpOutcome> {
   const { method } = notifier.http;
-  const shown = redactUrl(notifier.http.url);
+  const shown = redactWebhookUrl(notifier.http.url);
   checkHeaders(notifier.http, shown);
   const details = { method, url: shown };
   for (let attempts = 1; ; attempts++) {

@@ -1,5 +1,5 @@
 import test from 'ava';
-import { redactConfig, redactUrl } from '../../agent/config/redact.js';
+import { redactConfig, redactUrl, redactWebhookUrl } from '../../agent/config/redact.js';
 import { configSchema } from '../../agent/config/schema.js';
 
 test('the Vault token and notifier headers print as true, everything else as it is', (t) => {
@@ -29,4 +29,17 @@ test('passwords and query values inside URLs are redacted', (t) => {
   t.is(redactUrl('http://127.0.0.1:8000/-/reload'), 'http://127.0.0.1:8000/-/reload');
   const printed = JSON.stringify(redactConfig(configSchema.parse({ vault: { address: 'https://u:pa55@vault:8200' } })));
   t.false(printed.includes('pa55'));
+});
+
+test('a notifier URL also hides path segments that could be a webhook token; words stay', (t) => {
+  t.is(redactWebhookUrl('https://hooks.slack.com/services/T0AAAAAAA/B0BBBBBBB/abcdefghijklmnopqrstuvwx'), 'https://hooks.slack.com/services/redacted/redacted/redacted');
+  t.is(redactWebhookUrl('https://discord.com/api/webhooks/112233/tokentokentokentokentokenTOKEN'), 'https://discord.com/api/webhooks/redacted/redacted');
+  t.is(redactWebhookUrl('http://127.0.0.1:8000/-/reload'), 'http://127.0.0.1:8000/-/reload');
+  t.is(redactWebhookUrl('http://u:pw@app:8080/reload?sig=abc'), 'http://u:redacted@app:8080/reload?sig=redacted');
+  t.is(redactWebhookUrl('not a url'), 'not a url');
+});
+
+test('the printed config shows a notifier URL with its token-like path segments hidden', (t) => {
+  const config = { notifiers: { slack: { http: { url: 'https://hooks.slack.com/services/T0AAAAAAA/B0BBBBBBB/abcdefghijklmnopqrstuvwx', method: 'POST', headers: {} } } } };
+  t.false(JSON.stringify(redactConfig(config as never)).includes('abcdefghijklmnopqrstuvwx'));
 });
