@@ -79,6 +79,8 @@ export async function createStore(context: CommandContext, setup: StoreSetup = {
   const log = context.log.child({ component: 'store' });
   return new SecretStore({
     chain: backends,
+    // A forced backend (`backend: vault`, `--backend env`) answers alone: no provenance read or recorded.
+    pinned: context.config.backend !== 'auto',
     ...(setup.memory ? { memory: setup.memory } : {}),
     ...(setup.clock ? { clock: setup.clock } : {}),
     ...(setup.random ? { random: setup.random } : {}),

@@ -45,6 +45,9 @@ export async function renderPass(options: PassOptions): Promise<PassReport> {
   const log = context.log.child({ component: 'store' });
   const problems = crossTemplateProblems(options.templates, config);
   const templates = options.templates.filter((template) => !problems.has(template.name));
+  // Why: a `once` run beside this process may have recorded owners since (docs/operations.md "The chain and
+  // provenance"); resolving without them could let a lower backend serve a path `once` had from a higher one.
+  if (write) await refreshProvenance(store, config.output);
   const report = await runCycle({
     templates,
     store,
@@ -73,6 +76,11 @@ export async function renderPass(options: PassOptions): Promise<PassReport> {
   });
   if (write && config.log.audit) writeAudit(context.log, auditRecords(templates, report.resolutions));
   return { ...report, problems, templates };
+}
+
+async function refreshProvenance(store: SecretStore, output: string): Promise<void> {
+  // A replaced output directory is reported by every write of the pass; an unreadable file changes nothing.
+  await checkOutputDirectory(output).then((base) => store.memory.provenance.refresh(base), () => undefined);
 }
 
 async function keepProvenance(store: SecretStore, output: string, log: Logger): Promise<void> {

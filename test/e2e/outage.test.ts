@@ -182,3 +182,35 @@ test('a restart on the same volume with VAULT_ADDR unset (Vault no longer in the
   t.is(countOf(again.stderr, /vault backend is no longer in the chain and served "app\/db\/password" before/), 1, again.stderr);
   t.false(again.stderr.includes(ENV_VALUE));
 });
+
+test('--backend env on a volume Vault served: the forced backend answers alone, and the provenance still names Vault', async (t) => {
+  const vault = await vaultWithSecret(t);
+  const { dir, env, file } = await world(t, vault.address, vault.token);
+  t.is((await runCli(['once'], { env })).code, 0);
+  const provenance = join(dir, 'out/.secrets-agent/provenance.json');
+  const before = await readFile(provenance, 'utf8');
+  t.regex(before, /"vault"/);
+  const forced = await runCli(['once', '--backend', 'env'], { env });
+  t.is(forced.code, 0, forced.stderr);
+  t.is(await readFile(file, 'utf8'), `DB_PASSWORD='${ENV_VALUE}'\n`, 'the operator asked for env');
+  t.is(await readFile(provenance, 'utf8'), before, 'a forced backend records nothing');
+  const get = await runCli(['get', 'app/db/password', '--backend', 'env'], { env });
+  t.is(get.stdout, `${ENV_VALUE}\n`, get.stderr);
+});
+
+test('a once beside run records Vault for a path run had from env: run, in the next outage, keeps the Vault file', async (t) => {
+  const vault = await vaultWithSecret(t);
+  vault.setSealed(true);
+  const { env, file } = await world(t, vault.address, vault.token);
+  const agent = run(t, env);
+  t.true(await eventually(async () => (await readFile(file, 'utf8').catch(() => '')).includes(ENV_VALUE), 20_000), agent.stderr());
+  vault.setSealed(false);
+  const once = await runCli(['once'], { env });
+  t.is(once.code, 0, once.stderr);
+  t.true((await readFile(file, 'utf8')).includes(VAULT_VALUE), 'once took the path over for Vault');
+  vault.setSealed(true);
+  agent.child.kill('SIGUSR1');
+  t.true(await eventually(() => countOf(agent.stderr(), /^cycle \(SIGUSR1\)/) === 1, 20_000), agent.stderr());
+  t.true((await readFile(file, 'utf8')).includes(VAULT_VALUE), `run read the owner once recorded and did not write env over it\n${agent.stderr()}`);
+  t.regex(agent.stderr(), /which it served before/);
+});
