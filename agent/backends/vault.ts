@@ -141,7 +141,7 @@ export class VaultBackend implements WritableBackend {
   }
 
   /** Write a new version of a secret; KV v2 check-and-set when `cas` is a number (ERR_CAS_CONFLICT on a race). */
-  write(secretPath: string, data: Record<string, string>, options: { cas: number | undefined }): Promise<{ version: string }> {
+  write(secretPath: string, data: Readonly<Record<string, unknown>>, options: { cas: number | undefined }): Promise<{ version: string }> {
     return this.#kv.write(secretPath, data, options.cas);
   }
 
@@ -154,7 +154,7 @@ export class VaultBackend implements WritableBackend {
   async readSecret(secretPath: string): Promise<StoredSecret | undefined> {
     const read = await this.#kv.read(secretPath);
     if (read.kind === 'not_found') return undefined;
-    if (read.kind === 'found') return { data: stringMap(read.secret.data), version: read.secret.version ?? '' };
+    if (read.kind === 'found') return { data: stringMap(read.secret.data), version: read.secret.version ?? '', stored: read.secret.data };
     throw new AgentError(read.kind === 'denied' ? 'ERR_SECRET_DENIED' : 'ERR_BACKEND_UNAVAILABLE', `vault: cannot read "${secretPath}": ${read.reason}`, { details: { backend: 'vault', path: secretPath } });
   }
 
@@ -171,7 +171,7 @@ export class VaultBackend implements WritableBackend {
 
   /** migrate --overwrite: the keys of `data` over `read`, written only over the version `read` holds. */
   mergeSecret(secret: string, data: Readonly<Record<string, string>>, read: StoredSecret): Promise<{ version: string }> {
-    return this.write(secret, { ...read.data, ...data }, { cas: Number(read.version) });
+    return this.write(secret, { ...(read.stored ?? read.data), ...data }, { cas: Number(read.version) });
   }
 
   /** rotate: a new version of key `key` of the existing secret `a/b`, check-and-set on the version just read. */
@@ -182,7 +182,7 @@ export class VaultBackend implements WritableBackend {
     // Why: rotate writes new versions of existing secrets only; creating one is migrate's job.
     if (current === undefined) throw new AgentError('ERR_SECRET_NOT_FOUND', `vault: cannot rotate "${path}": the secret "${secret}" does not exist; rotate writes new versions of existing secrets - create it first (migrate)`, { details: { backend: 'vault', path } });
     // Check-and-set on the version just read: a write in between fails with ERR_CAS_CONFLICT, nothing is lost.
-    return this.write(secret, { ...current.data, [key]: value }, { cas: Number(current.version) });
+    return this.write(secret, { ...(current.stored ?? current.data), [key]: value }, { cas: Number(current.version) });
   }
 
   /**
@@ -212,7 +212,7 @@ export class VaultBackend implements WritableBackend {
     if (current === undefined) throw new AgentError('ERR_SECRET_NOT_FOUND', `vault: cannot rotate "${path}": the secret "${secret}" does not exist`, { details: { backend: 'vault', path } });
     // Why: the other keys come from this read; were it newer than `expected`, the cas below would refuse it anyway.
     if (current.version !== expected) throw new AgentError('ERR_CAS_CONFLICT', `vault: "${secret}" is at version ${current.version}, not ${expected}: someone rotated it first`, { details: { backend: 'vault', path, cas: Number(expected) } });
-    return this.write(secret, { ...current.data, [key]: value }, { cas: Number(expected) });
+    return this.write(secret, { ...(current.stored ?? current.data), [key]: value }, { cas: Number(expected) });
   }
 
   /** The secret a reference names: every key of `a/b` shares the history of `a/b`. */

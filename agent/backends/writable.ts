@@ -12,6 +12,11 @@ export type { WritableBackendName } from './names.js';
 export interface StoredSecret {
   readonly data: Readonly<Record<string, string>>;
   readonly version: string;
+  /**
+   * The keys as stored, with their JSON types (Vault KV: `false`, `5`, `{"rps": 5}`, `null`): what a write of one
+   * key gives back for the others, so rotating one key never turns a boolean into the string "false".
+   */
+  readonly stored?: Readonly<Record<string, unknown>>;
 }
 
 /** The version and last change of the secret behind a reference, for `audit`; null where it is not known. */

@@ -85,7 +85,7 @@ export class KvClient {
   }
 
   /** Write a new version (KV v2 check-and-set when `cas` is a number); the new version, "" on KV v1. */
-  async write(secret: string, data: Record<string, string>, cas: number | undefined): Promise<{ version: string }> {
+  async write(secret: string, data: Readonly<Record<string, unknown>>, cas: number | undefined): Promise<{ version: string }> {
     const version = await this.#versionOrThrow(secret);
     if (version === 1 && cas !== undefined) throw new AgentError('ERR_BACKEND_DATA', `vault: mount "${this.#mount}" is KV v1, which keeps no versions; check-and-set writes of "${secret}" need KV v2`, { details: { backend: 'vault', path: secret } });
     const path = apiPath(this.#mount, version, 'data', secret);
