@@ -151,7 +151,11 @@ test('aws: two agents put one version per period with the derived ClientRequestT
   const records = rotatedRecords(agents);
   t.is(records.length, versions.length - 1, 'one rotated record per new version across both agents');
   t.is(new Set(records.map((record) => record['newVersion'])).size, records.length, 'no version rotated twice');
-  t.true((server.counters['DescribeSecret'] ?? 0) <= 2, 'tags read at most once an hour per agent');
+  // A put that lost the race to the other replica (ResourceExistsException) asks once which version is AWSCURRENT
+  // (DescribeSecret, agent/backends/aws/rotation.ts); every other DescribeSecret is a tag read.
+  const lostPuts = (server.counters['PutSecretValue'] ?? 0) - (versions.length - 1);
+  t.true(lostPuts >= 0, JSON.stringify(server.counters));
+  t.true((server.counters['DescribeSecret'] ?? 0) - lostPuts <= 2, `tags read at most once an hour per agent: ${JSON.stringify(server.counters)}`);
   const logs = agents.map((replica) => replica.agent.stderr()).join('\n');
   t.false(versions.some((version) => logs.includes((JSON.parse(String(version.value)) as Record<string, string>)['secret_key'] ?? '@@')), 'no value in any log');
 });
