@@ -3,28 +3,11 @@
 // dispatcher had not run yet at a SIGHUP reload runs on the new one (docs/operations.md "What triggers a render").
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import test from 'ava';
-import { Agent } from '../agent/agent.js';
-import { FakeClock, sequence } from './helpers/fake-clock.js';
 import { eventually } from './helpers/agent-process.js';
-import { scratch } from './helpers/cli.js';
+import { harness } from './helpers/agent-harness.js';
 
-async function harness(t: import('ava').ExecutionContext, files: Record<string, string>, configLines: string[]) {
-  const { dir, cleanup } = await scratch({
-    ...files,
-    'config.yaml': ['templates: ./templates', 'output: ./out', 'backend: file', 'file: { path: ./secrets.yaml }', 'listen: ""', 'splay: 0s', 'retry: { min: 1s, max: 8s }', 'log: { level: debug }', ...configLines, ''].join('\n'),
-  });
-  const chunks: string[] = [];
-  const logStream = new Writable({ write(chunk: Buffer, _e, done) { chunks.push(chunk.toString('utf8')); done(); } });
-  const clock = new FakeClock();
-  let fire = (): void => undefined;
-  const agent = new Agent({ io: { argv: [], env: {}, cwd: dir, stdout: logStream, stderr: logStream, logStream }, flags: { config: join(dir, 'config.yaml') }, clock, random: sequence(0.5),
-    cronFactory: (_e: string, tick: () => void) => { fire = tick; return { stop: () => undefined }; }, watchDebounceMs: 10 });
-  t.teardown(async () => { await agent.stop(); await cleanup(); });
-  return { agent, clock, dir, logs: () => chunks.join(''), tick: () => { fire(); } };
-}
-const exists = (p: string) => stat(p).then(() => true, () => false);
+const exists = (p: string): Promise<boolean> => stat(p).then(() => true, () => false);
 
 test('a template that keeps failing does not silence the notifiers of the others', async (t) => {
   const h = await harness(t, { 'secrets.yaml': 'app: { key: one }\n', 'templates/a.env.hbs': '---\nnotify: [mark]\n---\nK={{secret "app/key"}}\n', 'templates/b.env.hbs': 'K={{secret "other/missing"}}\n' }, ['notifiers: { mark: { touch: ./marker } }']);

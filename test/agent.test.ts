@@ -2,13 +2,12 @@
 // are checked exactly. Files, templates and the touch notifier are real.
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import test from 'ava';
-import { Agent } from '../agent/agent.js';
 import { backoffDelay } from '../agent/util/backoff.js';
-import { FakeClock, flush, sequence } from './helpers/fake-clock.js';
+import { flush } from './helpers/fake-clock.js';
+import { harness } from './helpers/agent-harness.js';
+import type { Harness } from './helpers/agent-harness.js';
 import { eventually } from './helpers/agent-process.js';
-import { scratch } from './helpers/cli.js';
 
 /** Poll `check`, moving the fake clock 20 ms per poll so debounced watch events fire. */
 function settle(h: Harness, check: () => boolean | Promise<boolean>): Promise<boolean> {
@@ -16,41 +15,6 @@ function settle(h: Harness, check: () => boolean | Promise<boolean>): Promise<bo
     await h.clock.advance(20);
     return check();
   });
-}
-
-interface Harness {
-  agent: Agent;
-  clock: FakeClock;
-  dir: string;
-  logs: () => string;
-  tick: () => void;
-}
-
-async function harness(t: import('ava').ExecutionContext, files: Record<string, string>, configLines: string[]): Promise<Harness> {
-  const { dir, cleanup } = await scratch({
-    ...files,
-    'config.yaml': ['templates: ./templates', 'output: ./out', 'backend: file', 'file: { path: ./secrets.yaml }', 'listen: ""', 'splay: 0s', 'retry: { min: 1s, max: 8s }', 'log: { level: debug }', ...configLines, ''].join('\n'),
-  });
-  const chunks: string[] = [];
-  const logStream = new Writable({ write(chunk: Buffer, _e, done) { chunks.push(chunk.toString('utf8')); done(); } });
-  const clock = new FakeClock();
-  let fire = (): void => undefined;
-  const agent = new Agent({
-    io: { argv: [], env: {}, cwd: dir, stdout: logStream, stderr: logStream, logStream },
-    flags: { config: join(dir, 'config.yaml') },
-    clock,
-    random: sequence(0.5),
-    cronFactory: (_expression, tick) => {
-      fire = tick;
-      return { stop: () => undefined };
-    },
-    watchDebounceMs: 10,
-  });
-  t.teardown(async () => {
-    await agent.stop();
-    await cleanup();
-  });
-  return { agent, clock, dir, logs: () => chunks.join(''), tick: () => { fire(); } };
 }
 
 test('a failed first render is retried with exponential backoff and full jitter until it succeeds', async (t) => {
