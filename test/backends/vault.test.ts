@@ -105,7 +105,7 @@ test('a KV v1 mount is detected and read without a version', async (t) => {
     await target.put(p, { api_key: 'v1-key', ttl: '1h' }, 'kv1');
     const { backend } = backendFor(target, { mount: 'kv1' });
     t.deepEqual(withoutMeta(await backend.fetch({ kind: 'value', path: `${p}/api_key` })), { status: 'found', data: 'v1-key' });
-    t.deepEqual(await backend.readSecret(p), { data: { api_key: 'v1-key', ttl: '1h' }, version: '' });
+    t.deepEqual(await backend.readSecret(p), { data: { api_key: 'v1-key', ttl: '1h' }, version: '', stored: { api_key: 'v1-key', ttl: '1h' } });
     t.is(await backend.readMetadata(p), undefined);
     await backend.close();
   });
@@ -117,7 +117,7 @@ test('readSecret and readMetadata give rotate and audit the version and times', 
     await target.put(p, { api_key: 'a', api_secret: 'b' });
     await target.put(p, { api_key: 'c', api_secret: 'd' });
     const { backend } = backendFor(target);
-    t.deepEqual(await backend.readSecret(p), { data: { api_key: 'c', api_secret: 'd' }, version: '2' });
+    t.deepEqual(await backend.readSecret(p), { data: { api_key: 'c', api_secret: 'd' }, version: '2', stored: { api_key: 'c', api_secret: 'd' } });
     const metadata = await backend.readMetadata(p);
     t.is(metadata?.version, '2');
     t.regex(metadata?.createdTime ?? '', /^\d{4}-\d\d-\d\dT/);
@@ -137,7 +137,7 @@ test('a check-and-set write creates the next version; a stale one is a conflict 
     t.true(isAgentError(error, 'ERR_CAS_CONFLICT'));
     t.true(error.message.includes(`"${p}"`));
     t.false(error.message.includes('lost'));
-    t.deepEqual(await backend.readSecret(p), { data: { api_key: 'v2' }, version: '2' });
+    t.deepEqual(await backend.readSecret(p), { data: { api_key: 'v2' }, version: '2', stored: { api_key: 'v2' } });
     await backend.close();
   });
 });

@@ -235,8 +235,9 @@ needing(asRoot)('on a mount that shows every file as one uid (NFS root_squash, C
   const out = await pinned(t);
   await writeSets({ output: out, sets: [tls(1)] });
   const first = await readlink(join(out, '..data'));
-  // As such a mount shows them: `.secrets-agent/` and the generation the agent made, owned by the mount's uid.
-  for (const name of ['.secrets-agent', first]) await chown(join(out, name), 1234, 1234);
+  // As such a mount shows them: the output directory, `.secrets-agent/` and the generation the agent made, all owned
+  // by the mount's uid.
+  for (const name of ['', '.secrets-agent', first]) await chown(join(out, name), 1234, 1234);
   t.is(outcome(await writeSets({ output: out, sets: [tls(1)] }), 'tls'), 'unchanged', 'not a new generation (and notification) every cycle');
   t.is(await readlink(join(out, '..data')), first);
   t.is(outcome(await writeSets({ output: out, sets: [tls(2)] }), 'tls'), 'written');
