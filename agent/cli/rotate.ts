@@ -3,16 +3,14 @@
 // flag, write a new version of one key with the backend's check-and-set, print the new version id (never the
 // value), record an audit line, and print the rotation checklist as next steps on stderr (docs/commands.md).
 import { invalidPathReason, splitPath } from '../backends/backend.js';
-import type { BackendName, SecretRef } from '../backends/backend.js';
+import type { BackendName } from '../backends/backend.js';
 import { AgentError, isAgentError } from '../errors.js';
 import { ownerOf, policyFromOptions, rotateKey } from '../library/rotation.js';
 import type { RotationResult, RotationSource } from '../library/rotation.js';
 import { generateSecret, parseLength } from '../ops/generate.js';
 import type { Charset } from '../ops/generate.js';
-import { assertServedBy } from '../rotation/owner.js';
 import { readSchedule, recordPolicy } from '../rotation/schedule.js';
 import type { RotationSchedule } from '../rotation/schedule.js';
-import type { Resolution } from '../store/store.js';
 import { resolvedValues } from '../store/values.js';
 import type { CommandContext } from '../runtime/context.js';
 import { createStore } from '../runtime/context.js';
@@ -53,16 +51,11 @@ export async function rotateCommand(context: CommandContext, path: string, optio
   try {
     const source: RotationSource = {
       backends: store.backends,
+      // ownerOf (agent/library/rotation.ts) checks that no backend above the one that answered was skipped.
       resolve: async (ref, backend) => {
-        const pinnedRead = async (each: SecretRef, name: BackendName | undefined): Promise<Resolution> => {
-          const resolution = await store.resolve({ ref: each, backend: name });
-          // The value being replaced must not reach a log line either.
-          context.scrubber.add(resolvedValues([resolution]));
-          return resolution;
-        };
-        const resolution = await pinnedRead(ref, backend);
-        // The chain's answer names the owner only when no backend above it was skipped for not answering.
-        if (backend === undefined && resolution.status === 'found') await assertServedBy(store.backends, resolution.backend, ref, pinnedRead);
+        const resolution = await store.resolve({ ref, backend });
+        // The value being replaced must not reach a log line either.
+        context.scrubber.add(resolvedValues([resolution]));
         return resolution;
       },
     };

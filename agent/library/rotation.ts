@@ -9,6 +9,7 @@ import { GENERATE_MAX, GENERATE_MIN } from '../ops/generate.js';
 import type { Charset } from '../ops/generate.js';
 import { makePolicy } from '../rotation/policy.js';
 import type { RotationPolicy } from '../rotation/policy.js';
+import { assertServedBy } from '../rotation/owner.js';
 import { readSchedule, recordPolicy } from '../rotation/schedule.js';
 import type { RotationSchedule } from '../rotation/schedule.js';
 import { isWritable } from '../backends/writable.js';
@@ -139,8 +140,12 @@ export function policyFromOptions(path: string, options: { period: string | numb
 
 /** The backend that holds `path` today (the chain's answer), or the forced one, when it can be written. */
 export async function ownerOf(source: RotationSource, path: string, backend: BackendName | undefined): Promise<WritableBackend> {
-  const resolution = await source.resolve({ kind: 'value', path }, backend);
+  const ref: SecretRef = { kind: 'value', path };
+  const resolution = await source.resolve(ref, backend);
   if (resolution.status === 'failed') throw resolution.error;
+  // The chain's answer names the owner only when no backend above it was skipped for not answering (a sealed Vault
+  // and an old copy in AWS: the write would go to AWS, and Vault would serve the old value once back).
+  if (backend === undefined && resolution.status === 'found') await assertServedBy(source.backends, resolution.backend, ref, (each, name) => source.resolve(each, name));
   const name = resolution.status === 'found' ? resolution.backend : backend;
   const target = source.backends.find((each) => each.name === name);
   if (isWritable(target)) return target;

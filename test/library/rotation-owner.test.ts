@@ -10,6 +10,9 @@ import { createChain } from '../../agent/backends/create.js';
 import { isWritable } from '../../agent/backends/writable.js';
 import { runCli } from '../../agent/cli/program.js';
 import { loadConfig } from '../../agent/config/load.js';
+import { isAgentError } from '../../agent/errors.js';
+import { SecretManager } from '../../agent/library/manager.js';
+import { SecretRotationManager } from '../../agent/library/rotation.js';
 import { Scrubber } from '../../agent/log/scrub.js';
 import { AutoRotator } from '../../agent/rotation/auto.js';
 import { SecretStore } from '../../agent/store/store.js';
@@ -91,4 +94,15 @@ test.serial('auto-rotation: an AWS plain secret needs no rotation-key (it holds 
   const versions = aws.versions('dsta/tok/value');
   t.is(versions.length, 2);
   t.regex(String(versions.find((version) => version.stages.includes('AWSCURRENT'))?.value), /^[A-Za-z0-9]{40}$/);
+});
+
+test.serial('library: SecretRotationManager.rotateSecret with Vault unavailable and an old copy in AWS writes nothing to AWS', async (t) => {
+  const { aws, env } = await world(t);
+  const manager = new SecretManager({ env, log: pino({ level: 'silent' }) });
+  t.teardown(() => manager.close());
+  const error = await t.throwsAsync(new SecretRotationManager(manager).rotateSecret('app/secret_key', 'NEW-library-value-00000000000000000'));
+  t.true(isAgentError(error, 'ERR_BACKEND_UNAVAILABLE'), String(error));
+  t.regex(error.message, /vault, above aws in the chain, could not answer/);
+  t.false(error.message.includes('NEW-library-value'));
+  t.is(aws.versions('dsta/app').length, 1, 'no version was put in AWS');
 });
