@@ -11,9 +11,10 @@ test('once renders the quickstart into its output folder with mode 0600', async 
   const out = join(root, 'examples/quickstart/out');
   const result = await runCli(['once', '--config', 'examples/quickstart/secrets-agent.yaml']);
   t.is(result.code, 0, result.stderr);
-  // The destinations, and the agent's own directory (provenance: which backend served each path, never values).
+  // The destinations, and the agent's own directory: empty, since `backend: file` is a forced backend, which keeps no
+  // provenance (which backend served each path); a chain (`backend: auto`) would keep provenance.json there.
   t.deepEqual((await readdir(out)).sort(), ['.secrets-agent', 'app.env', 'config.json', 'database.env']);
-  t.deepEqual(await readdir(join(out, '.secrets-agent')), ['provenance.json']);
+  t.deepEqual(await readdir(join(out, '.secrets-agent')), []);
   const env = parseEnv(await readFile(join(out, 'app.env'), 'utf8'));
   t.is(env['BINANCE_API_SECRET'], "FAKE-binance-secret-with-$pecial'chars");
   t.is(env['GATEIO_API_SECRET'], 'FAKE gateio secret # not a comment');
